@@ -1,0 +1,58 @@
+// scaleinv/graph/builders.hpp: networks from a few numbers: MLPs, MLPs with skip edges, random DAGs,
+// and the NET spec strings ("mlp:784-500-10,bias") that name them on the command line.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "scaleinv/graph/network.hpp"
+
+namespace scaleinv {
+
+/// A layered, fully connected network. widths[0] inputs, widths.back() outputs, the rest hidden.
+/// Node ids: x0.. (inputs), h1_0.. (hidden layer 1), y0.. (outputs), b1.. (bias node of layer l).
+/// Edge order: layer by layer; within a layer, target-major (row-major W[j][i], as W x), then
+/// that layer's bias edges; then skip edges into the layer.
+struct mlp_options {
+  std::vector<std::size_t> widths;
+  bool bias = false;
+  activation act;
+  std::optional<std::uint64_t> init_seed;  ///< attach He-normal weights drawn from this seed
+  /// Skip edges from layer l - skip_span into layer l (0 = none; otherwise >= 2): unit i to unit i
+  /// when the two widths are equal (a residual identity shortcut with its own weight), a full
+  /// projection when they differ.
+  std::size_t skip_span = 0;
+};
+/// @throws invalid_argument on fewer than two layers, a zero width, or more than 2^32 - 2 edges.
+network make_mlp(const mlp_options& options);
+
+/// A random DAG: inputs x0.., hidden h0.. (in a fixed topological order), outputs y0.., and a bias
+/// node b0 when asked. Each edge allowed by the order (source before target, no edge into an
+/// input, none out of an output) is present with probability p. The same seed gives the same
+/// network everywhere.
+struct random_dag_options {
+  std::uint64_t seed = 0;
+  std::size_t inputs = 2, hidden = 4, outputs = 1;
+  double p = 0.5;
+  bool bias = false;
+  activation act;
+  double nonhomogeneous = 0.0;  ///< probability that a hidden unit is tanh instead of act
+  std::optional<std::uint64_t> init_seed;
+};
+network make_random_dag(const random_dag_options& options);
+
+/// Draws He-normal weights N(0, 2 / fan_in) for every edge from the seed.
+void init_weights(network& net, std::uint64_t seed);
+
+/// True when text starts with a spec prefix: "mlp:", "skip:", "random:" or "example:".
+bool is_spec(std::string_view text);
+
+/// Builds the network a spec names (docs/formats.md): "mlp:784-500-10[,bias][,act=A][,init=S]",
+/// "skip:W0-W1-...[,span=K][,bias][,act=A][,init=S]", "random:seed=S,inputs=I,hidden=H,outputs=O,p=P
+/// [,bias][,act=A][,tanh=F][,init=S]". ("example:" names are resolved by io/load.hpp.)
+/// @throws parse_error naming the spec and the bad part.
+network from_spec(std::string_view spec);
+
+}  // namespace scaleinv

@@ -1,0 +1,229 @@
+// builders.cpp: MLPs, skip MLPs, random DAGs and the spec strings naming them.
+#include "scaleinv/graph/builders.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+#include "scaleinv/error.hpp"
+#include "scaleinv/graph/random.hpp"
+
+namespace scaleinv {
+namespace {
+constexpr std::size_t kMaxEdges = 1'000'000'000;  // about 12 GiB of edges and adjacency
+
+std::string layer_node(std::size_t layer, std::size_t layers, std::size_t i) {
+  if (layer == 0) return "x" + std::to_string(i);
+  if (layer + 1 == layers) return "y" + std::to_string(i);
+  return "h" + std::to_string(layer) + "_" + std::to_string(i);
+}
+}  // namespace
+
+network make_mlp(const mlp_options& o) {
+  const std::size_t L = o.widths.size();
+  if (L < 2) throw invalid_argument("an MLP needs at least two layers (inputs and outputs)");
+  for (std::size_t w : o.widths)
+    if (w == 0) throw invalid_argument("an MLP layer has width 0");
+  if (o.skip_span == 1) throw invalid_argument("skip span 1 would duplicate the dense edges; use 2 or more");
+  // Count edges before allocating anything.
+  double edges = 0;
+  for (std::size_t l = 1; l < L; ++l) {
+    edges += static_cast<double>(o.widths[l]) * static_cast<double>(o.widths[l - 1] + (o.bias ? 1 : 0));
+    if (o.skip_span >= 2 && l >= o.skip_span) {
+      std::size_t from = o.widths[l - o.skip_span];
+      edges += from == o.widths[l] ? static_cast<double>(from) : static_cast<double>(from) * static_cast<double>(o.widths[l]);
+    }
+  }
+  if (edges > static_cast<double>(kMaxEdges)) {
+    throw invalid_argument("the network would have " + std::to_string(static_cast<unsigned long long>(edges)) +
+                           " edges; the limit is " + std::to_string(kMaxEdges));
+  }
+  network net;
+  std::vector<std::vector<node_id>> layer(L);
+  for (std::size_t l = 0; l < L; ++l) {
+    node_kind kind = l == 0 ? node_kind::input : (l + 1 == L ? node_kind::output : node_kind::hidden);
+    for (std::size_t i = 0; i < o.widths[l]; ++i)
+      layer[l].push_back(net.add_node(layer_node(l, L, i), kind, kind == node_kind::hidden ? o.act : activation{}));
+  }
+  std::vector<node_id> bias(L, npos);
+  if (o.bias)
+    for (std::size_t l = 1; l < L; ++l) bias[l] = net.add_node("b" + std::to_string(l), node_kind::bias);
+  for (std::size_t l = 1; l < L; ++l) {
+    for (node_id to : layer[l])
+      for (node_id from : layer[l - 1]) net.add_edge(from, to);
+    if (o.bias)
+      for (node_id to : layer[l]) net.add_edge(bias[l], to);
+    if (o.skip_span >= 2 && l >= o.skip_span) {
+      const auto& src = layer[l - o.skip_span];
+      if (src.size() == layer[l].size()) {
+        for (std::size_t i = 0; i < src.size(); ++i) net.add_edge(src[i], layer[l][i]);
+      } else {
+        for (node_id to : layer[l])
+          for (node_id from : src) net.add_edge(from, to);
+      }
+    }
+  }
+  net.finalize();
+  if (o.init_seed) init_weights(net, *o.init_seed);
+  return net;
+}
+
+network make_random_dag(const random_dag_options& o) {
+  if (!(o.p >= 0.0 && o.p <= 1.0)) throw invalid_argument("random DAG: p must lie in [0, 1]");
+  if (!(o.nonhomogeneous >= 0.0 && o.nonhomogeneous <= 1.0))
+    throw invalid_argument("random DAG: the tanh fraction must lie in [0, 1]");
+  double pairs = static_cast<double>(o.inputs + o.hidden + (o.bias ? 1 : 0)) * static_cast<double>(o.hidden + o.outputs);
+  if (pairs * o.p > static_cast<double>(kMaxEdges)) throw invalid_argument("random DAG: too many edges expected");
+  splitmix64 rng(o.seed);
+  network net;
+  std::vector<node_id> sources;  // candidate tails, in order
+  node_id b = npos;
+  if (o.bias) b = net.add_node("b0", node_kind::bias);
+  if (o.bias) sources.push_back(b);
+  for (std::size_t i = 0; i < o.inputs; ++i) sources.push_back(net.add_node("x" + std::to_string(i), node_kind::input));
+  std::vector<node_id> hidden;
+  for (std::size_t i = 0; i < o.hidden; ++i) {
+    bool tanh = o.nonhomogeneous > 0 && rng.uniform() < o.nonhomogeneous;
+    hidden.push_back(net.add_node("h" + std::to_string(i), node_kind::hidden, tanh ? activation::tanh() : o.act));
+  }
+  std::vector<node_id> outputs;
+  for (std::size_t i = 0; i < o.outputs; ++i) outputs.push_back(net.add_node("y" + std::to_string(i), node_kind::output));
+  for (node_id h : hidden) {
+    for (node_id s : sources)
+      if (rng.uniform() < o.p) net.add_edge(s, h);
+    sources.push_back(h);
+  }
+  for (node_id y : outputs)
+    for (node_id s : sources)
+      if (rng.uniform() < o.p) net.add_edge(s, y);
+  net.finalize();
+  if (o.init_seed) init_weights(net, *o.init_seed);
+  return net;
+}
+
+void init_weights(network& net, std::uint64_t seed) {
+  splitmix64 rng(seed);
+  std::vector<double> w(net.num_edges());
+  for (edge_id e = 0; e < w.size(); ++e) {
+    std::size_t fan_in = net.in_edges(net.edge_at(e).to).size();
+    w[e] = rng.normal() * std::sqrt(2.0 / static_cast<double>(fan_in));
+  }
+  net.set_weights(w);
+}
+
+bool is_spec(std::string_view text) {
+  for (std::string_view prefix : {"mlp:", "skip:", "random:", "example:"})
+    if (text.substr(0, prefix.size()) == prefix) return true;
+  return false;
+}
+
+namespace {
+struct spec_parser {
+  std::string_view spec;
+  [[noreturn]] void fail(const std::string& message) const {
+    throw parse_error("network spec '" + std::string(spec) + "'", 0, 0, message);
+  }
+  std::uint64_t integer(std::string_view text, std::string_view what) const {
+    std::uint64_t value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty()) {
+      fail(std::string(what) + " '" + std::string(text) + "' is not a non-negative integer");
+    }
+    return value;
+  }
+  double real(std::string_view text, std::string_view what) const {
+    double value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty() || !std::isfinite(value)) {
+      fail(std::string(what) + " '" + std::string(text) + "' is not a number");
+    }
+    return value;
+  }
+  activation act(std::string_view text) const {
+    try {
+      return activation::parse(text);
+    } catch (const invalid_argument& e) {
+      fail(e.what());
+    }
+  }
+};
+
+std::vector<std::string_view> split_on(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (true) {
+    auto pos = s.find(sep, start);
+    out.push_back(s.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));
+    if (pos == std::string_view::npos) return out;
+    start = pos + 1;
+  }
+}
+}  // namespace
+
+network from_spec(std::string_view spec) {
+  spec_parser p{spec};
+  auto colon = spec.find(':');
+  if (colon == std::string_view::npos) p.fail("expected KIND:..., with KIND one of mlp, skip, random, example");
+  std::string_view kind = spec.substr(0, colon);
+  auto tokens = split_on(spec.substr(colon + 1), ',');
+  try {
+    if (kind == "mlp" || kind == "skip") {
+      mlp_options o;
+      if (tokens[0].empty()) p.fail("expected layer widths such as 784-500-10 after '" + std::string(kind) + ":'");
+      for (auto w : split_on(tokens[0], '-')) {
+        std::uint64_t width = p.integer(w, "layer width");
+        if (width == 0) p.fail("layer width 0: every layer needs at least one unit");
+        o.widths.push_back(static_cast<std::size_t>(width));
+      }
+      if (o.widths.size() < 2) p.fail("an MLP needs at least two layers (inputs-outputs), got '" + std::string(tokens[0]) + "'");
+      if (kind == "skip") o.skip_span = 2;
+      for (std::size_t i = 1; i < tokens.size(); ++i) {
+        auto eq = tokens[i].find('=');
+        std::string_view key = tokens[i].substr(0, eq);
+        std::string_view value = eq == std::string_view::npos ? std::string_view{} : tokens[i].substr(eq + 1);
+        if (key == "bias" && eq == std::string_view::npos) o.bias = true;
+        else if (key == "act" && !value.empty()) o.act = p.act(value);
+        else if (key == "init" && !value.empty()) o.init_seed = p.integer(value, "init seed");
+        else if (key == "span" && kind == "skip" && !value.empty()) {
+          o.skip_span = static_cast<std::size_t>(p.integer(value, "skip span"));
+          if (o.skip_span < 2) p.fail("skip span must be at least 2 (span 1 is the dense edges)");
+        } else {
+          p.fail("unknown option '" + std::string(tokens[i]) + "' (expected bias, act=A, init=S" +
+                 std::string(kind == "skip" ? ", span=K" : "") + ")");
+        }
+      }
+      return make_mlp(o);
+    }
+    if (kind == "random") {
+      random_dag_options o;
+      bool seen_seed = false;
+      for (auto token : tokens) {
+        auto eq = token.find('=');
+        std::string_view key = token.substr(0, eq);
+        std::string_view value = eq == std::string_view::npos ? std::string_view{} : token.substr(eq + 1);
+        if (key == "bias" && eq == std::string_view::npos) o.bias = true;
+        else if (eq == std::string_view::npos || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
+        else if (key == "seed") { o.seed = p.integer(value, "seed"); seen_seed = true; }
+        else if (key == "inputs") o.inputs = static_cast<std::size_t>(p.integer(value, "inputs"));
+        else if (key == "hidden") o.hidden = static_cast<std::size_t>(p.integer(value, "hidden"));
+        else if (key == "outputs") o.outputs = static_cast<std::size_t>(p.integer(value, "outputs"));
+        else if (key == "p") {
+          o.p = p.real(value, "p");
+          if (o.p < 0 || o.p > 1) p.fail("p = " + std::string(value) + " is not a probability in [0, 1]");
+        } else if (key == "tanh") {
+          o.nonhomogeneous = p.real(value, "tanh fraction");
+          if (o.nonhomogeneous < 0 || o.nonhomogeneous > 1) p.fail("tanh = " + std::string(value) + " is not a fraction in [0, 1]");
+        } else if (key == "act") o.act = p.act(value);
+        else if (key == "init") o.init_seed = p.integer(value, "init seed");
+        else p.fail("unknown option '" + std::string(token) + "' (expected seed, inputs, hidden, outputs, p, bias, act, tanh, init)");
+      }
+      if (!seen_seed) p.fail("a random DAG needs seed=S, so that it can be made again");
+      return make_random_dag(o);
+    }
+  } catch (const invalid_argument& e) {
+    p.fail(e.what());
+  }
+  p.fail("unknown network kind '" + std::string(kind) + "' (expected mlp, skip, random or example)");
+}
+
+}  // namespace scaleinv

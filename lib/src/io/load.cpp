@@ -1,0 +1,82 @@
+// load.cpp: resolving a NET argument, and the built-in examples.
+#include "scaleinv/io/load.hpp"
+
+#include <utility>
+
+#include "scaleinv/error.hpp"
+#include "scaleinv/graph/builders.hpp"
+#include "scaleinv/io/network_json.hpp"
+
+namespace scaleinv {
+namespace {
+// demo: two inputs and a bias, three units (h1 leaky ReLU), a skip edge h0 -> y0, a direct edge
+// x1 -> y0, and a dead unit h2 (no outgoing edge). E = 10, H = 3, 8 paths; edges 8 and 9 are on
+// no path, so E_on = 8, H_on = 2 and the dimension is 6, not E - H = 7.
+// mixed: a tanh unit t is a path end and start; E = 11, H = 4, E_on = 11, H_on = 3: dimension 8.
+// Both are checked by tests/cli/cli_test.cpp.
+const std::pair<const char*, const char*> kExamples[] = {
+    {"demo", R"({
+  "format": "scaleinv.network", "version": 1,
+  "name": "demo: skip edge, direct edge, bias, one dead unit",
+  "nodes": [
+    {"id": "x0", "kind": "input"}, {"id": "x1", "kind": "input"}, {"id": "b", "kind": "bias"},
+    {"id": "h0", "kind": "hidden", "activation": "relu"},
+    {"id": "h1", "kind": "hidden", "activation": "leaky_relu", "slope": "1/10"},
+    {"id": "h2", "kind": "hidden", "activation": "relu"},
+    {"id": "y0", "kind": "output"}
+  ],
+  "edges": [
+    {"from": "x0", "to": "h0", "weight": "1/2"}, {"from": "x1", "to": "h0", "weight": "-3/4"},
+    {"from": "b", "to": "h0", "weight": "1/8"}, {"from": "x0", "to": "h1", "weight": 2},
+    {"from": "h0", "to": "h1", "weight": "-1/3"}, {"from": "h1", "to": "y0", "weight": "5/7"},
+    {"from": "h0", "to": "y0", "weight": "3/2"}, {"from": "x1", "to": "y0", "weight": -1},
+    {"from": "x0", "to": "h2", "weight": "2/5"}, {"from": "h0", "to": "h2", "weight": 1}
+  ]
+})"},
+    {"mixed", R"({
+  "format": "scaleinv.network", "version": 1,
+  "name": "mixed activations: bilu, prelu, and a tanh unit that breaks the symmetry",
+  "nodes": [
+    {"id": "x0", "kind": "input"}, {"id": "x1", "kind": "input"},
+    {"id": "h0", "kind": "hidden", "activation": "bilu", "slopes": ["1/4", 2]},
+    {"id": "h1", "kind": "hidden", "activation": "prelu", "slope": 0.25},
+    {"id": "t", "kind": "hidden", "activation": "tanh"},
+    {"id": "h2", "kind": "hidden", "activation": "relu"},
+    {"id": "y0", "kind": "output"}, {"id": "y1", "kind": "output"}
+  ],
+  "edges": [
+    {"from": "x0", "to": "h0", "weight": 1}, {"from": "x1", "to": "h0", "weight": -2},
+    {"from": "x0", "to": "h1", "weight": "1/3"}, {"from": "x1", "to": "h1", "weight": 3},
+    {"from": "h0", "to": "t", "weight": "1/2"}, {"from": "h1", "to": "t", "weight": -1},
+    {"from": "t", "to": "h2", "weight": 2}, {"from": "h0", "to": "h2", "weight": "-1/5"},
+    {"from": "h2", "to": "y0", "weight": 1}, {"from": "h2", "to": "y1", "weight": -1},
+    {"from": "h1", "to": "y1", "weight": "7/4"}
+  ]
+})"},
+};
+}  // namespace
+
+std::vector<std::string> example_names() {
+  std::vector<std::string> out;
+  for (const auto& [name, text] : kExamples) out.emplace_back(name);
+  return out;
+}
+
+std::string example_json(const std::string& name) {
+  for (const auto& [n, text] : kExamples)
+    if (name == n) return text;
+  std::string list;
+  for (const auto& n : example_names()) list += (list.empty() ? "" : ", ") + n;
+  throw parse_error("network spec 'example:" + name + "'", 0, 0, "unknown example (known: " + list + ")");
+}
+
+network load_network(const std::string& net) {
+  if (net.rfind("example:", 0) == 0) {
+    std::string name = net.substr(8);
+    return read_network_json(example_json(name), "example:" + name);
+  }
+  if (is_spec(net)) return from_spec(net);
+  return read_network_file(net);
+}
+
+}  // namespace scaleinv

@@ -1,0 +1,42 @@
+// analysis.cpp: counts, active subgraph, basis, certificate and the explanation of E - H.
+#include "scaleinv/paths/analysis.hpp"
+
+#include <fmt/format.h>
+
+#include "scaleinv/paths/count.hpp"
+
+namespace scaleinv {
+
+analysis analyze(const network& net) {
+  analysis r;
+  r.inputs = net.count(node_kind::input);
+  r.bias = net.count(node_kind::bias);
+  r.hidden = net.count(node_kind::hidden);
+  r.outputs = net.count(node_kind::output);
+  r.edges = net.num_edges();
+  r.parameters = net.num_parameters();
+  r.paths = count_paths(net).total;
+  active_subgraph active = find_active(net);
+  r.nonhomogeneous = r.hidden - active.scalable_hidden;
+  r.active_edges = active.active_edges;
+  r.active_hidden = active.active_hidden;
+  r.dimension = active.active_edges - active.active_hidden;
+  r.formula = static_cast<std::int64_t>(r.edges) - static_cast<std::int64_t>(r.hidden);
+  r.theorem_holds = static_cast<std::int64_t>(r.dimension) == r.formula;
+  r.diagnostics = diagnose(net, active);
+  r.cert = certify(net, active, make_basis(net, active));
+  if (!r.theorem_holds) {
+    std::size_t dead_edges = r.edges - r.active_edges;
+    std::size_t dead_units = active.scalable_hidden - active.active_hidden;
+    if (dead_edges > 0)
+      r.reasons.push_back(fmt::format("{} edge{} on no input-to-output path", dead_edges, dead_edges == 1 ? " is" : "s are"));
+    if (dead_units > 0)
+      r.reasons.push_back(fmt::format("{} hidden unit{} dead", dead_units, dead_units == 1 ? " is" : "s are"));
+    if (r.nonhomogeneous > 0)
+      r.reasons.push_back(fmt::format("{} hidden unit{} not positively homogeneous (no rescaling)", r.nonhomogeneous,
+                                      r.nonhomogeneous == 1 ? " is" : "s are"));
+  }
+  return r;
+}
+
+}  // namespace scaleinv

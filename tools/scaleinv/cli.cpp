@@ -1,0 +1,77 @@
+// tools/scaleinv/cli.cpp: parsing, dispatch, and the one place errors become messages and exit codes.
+#include "cli.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <new>
+#include <ostream>
+
+#include "commands.hpp"
+#include "scaleinv/error.hpp"
+#include "scaleinv/io/network_json.hpp"
+
+namespace scaleinv::cli {
+
+void emit(std::ostream& out, const std::string& path, const std::string& text) {
+  if (path.empty() || path == "-") out << text;
+  else write_file_atomic(path, text);
+}
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  CLI::App app{"scaleinv: the positive-scaling symmetry of ReLU networks. How many real degrees of freedom "
+               "does an architecture have, and which paths are a basis of its path space?",
+               "scaleinv"};
+  app.set_version_flag("--version", "scaleinv 0.1.0");
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 done, 1 a check failed (verify), 2 usage error, 3 bad input, 4 out of memory.\n"
+             "Run 'scaleinv COMMAND --help' for a command's options. Formats: docs/formats.md.");
+  std::map<const CLI::App*, action> actions;
+  auto add = [&](action (*f)(CLI::App&), const char* name, const char* about) {
+    CLI::App* sub = app.add_subcommand(name, about);
+    actions[sub] = f(*sub);
+  };
+  add(add_analyze, "analyze", "Report the path-space dimension E_on - H_on, with counts and diagnostics");
+  add(add_basis, "basis", "List the basis paths (math.md section 4) as edge indices");
+  add(add_express, "express", "Give a path's integer coordinates in the basis");
+  add(add_verify, "verify", "Enumerate all paths and check the dimension by exact rank (small networks)");
+  add(add_convert, "convert", "Write a network as JSON or Graphviz DOT");
+
+  std::vector<const char*> argv{"scaleinv"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::CallForHelp&) {
+    const CLI::App* target = &app;
+    for (const auto* sub : app.get_subcommands()) target = sub;
+    out << target->help();
+    return ok;
+  } catch (const CLI::CallForAllHelp&) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return ok;
+  } catch (const CLI::CallForVersion&) {
+    out << "scaleinv 0.1.0\n";
+    return ok;
+  } catch (const CLI::ParseError& e) {
+    err << "scaleinv: error: " << e.what() << "\nRun 'scaleinv --help' for usage.\n";
+    return usage;
+  }
+  const CLI::App* chosen = app.get_subcommands().front();
+  try {
+    return actions.at(chosen)(out);
+  } catch (const invalid_argument& e) {
+    err << "scaleinv: error: " << e.what() << "\n";
+    return usage;
+  } catch (const error& e) {
+    err << "scaleinv: error: " << e.what() << "\n";
+    return bad_input;
+  } catch (const std::bad_alloc&) {
+    err << "scaleinv: error: out of memory\n";
+    return no_memory;
+  } catch (const std::exception& e) {
+    err << "scaleinv: internal error: " << e.what() << "\n";
+    return check_failed;
+  }
+}
+
+}  // namespace scaleinv::cli

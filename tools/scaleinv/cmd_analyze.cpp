@@ -1,0 +1,136 @@
+// tools/scaleinv/cmd_analyze.cpp: `scaleinv analyze NET`.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+
+#include "commands.hpp"
+#include "scaleinv/error.hpp"
+#include "scaleinv/io/load.hpp"
+#include "scaleinv/paths/analysis.hpp"
+#include "scaleinv/paths/count.hpp"
+
+namespace scaleinv::cli {
+namespace {
+struct analyze_options {
+  std::string net;
+  bool json = false;
+  bool edge_paths = false;
+  std::size_t show = 20;
+};
+
+nlohmann::json to_json(const analysis& r) {
+  nlohmann::json diags = nlohmann::json::array();
+  for (const auto& d : r.diagnostics)
+    diags.push_back({{"severity", d.severity}, {"code", d.code}, {"subject", d.subject}, {"message", d.message}});
+  return {{"inputs", r.inputs},
+          {"bias", r.bias},
+          {"hidden", r.hidden},
+          {"outputs", r.outputs},
+          {"edges", r.edges},
+          {"parameters", r.parameters},
+          {"paths", r.paths.get_str()},
+          {"active_edges", r.active_edges},
+          {"active_hidden", r.active_hidden},
+          {"nonhomogeneous_hidden", r.nonhomogeneous},
+          {"dimension", r.dimension},
+          {"formula", r.formula},
+          {"theorem_holds", r.theorem_holds},
+          {"reasons", r.reasons},
+          {"certificate",
+           {{"valid", r.cert.valid},
+            {"basis_paths", r.cert.basis_size},
+            {"kernel_vectors", r.cert.kernel_size},
+            {"failure", r.cert.failure}}},
+          {"diagnostics", diags}};
+}
+
+std::string grouped(const mpz_class& n) {
+  std::string s = n.get_str(), out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i > 0 && (s.size() - i) % 3 == 0) out += ',';
+    out += s[i];
+  }
+  return out;
+}
+std::string grouped(std::size_t n) { return grouped(mpz_class(static_cast<unsigned long>(n))); }
+
+std::string report(const std::string& name, const analysis& r, std::size_t show) {
+  std::string out = fmt::format("network          {}\n", name);
+  out += fmt::format("inputs           {}{}\n", grouped(r.inputs), r.bias ? fmt::format(" (+{} bias)", r.bias) : "");
+  out += fmt::format("hidden           {}{}\n", grouped(r.hidden),
+                     r.nonhomogeneous ? fmt::format(" ({} not homogeneous)", r.nonhomogeneous) : "");
+  out += fmt::format("outputs          {}\n", grouped(r.outputs));
+  out += fmt::format("weights (edges)  {}\n", grouped(r.edges));
+  out += fmt::format("parameters       {}\n", grouped(r.parameters));
+  std::string sci;
+  if (r.paths >= 1000000) {
+    sci = fmt::format(" ({:.3g})", r.paths.get_d());
+  }
+  out += fmt::format("paths            {}{}\n", grouped(r.paths), sci);
+  out += fmt::format("active           {} edges, {} hidden units\n", grouped(r.active_edges), grouped(r.active_hidden));
+  out += fmt::format("dimension        {}  (E_on - H_on, {})\n", grouped(r.dimension),
+                     r.cert.valid ? "certified" : "CERTIFICATE FAILED: " + r.cert.failure);
+  out += fmt::format("#weights-#hidden {}\n", r.formula < 0 ? "-" + grouped(static_cast<std::size_t>(-r.formula))
+                                                             : grouped(static_cast<std::size_t>(r.formula)));
+  if (r.theorem_holds) {
+    out += "agree            yes\n";
+  } else {
+    std::string why;
+    for (const auto& reason : r.reasons) why += (why.empty() ? "" : "; ") + reason;
+    out += fmt::format("agree            no: {}\n", why);
+  }
+  if (!r.diagnostics.empty()) {
+    out += fmt::format("diagnostics      {}\n", r.diagnostics.size());
+    std::size_t shown = 0;
+    for (const auto& d : r.diagnostics) {
+      if (shown == show) {
+        out += fmt::format("  ... and {} more (all with --json, or --show N)\n", r.diagnostics.size() - shown);
+        break;
+      }
+      out += fmt::format("  {}: {}\n", d.severity, d.message);
+      ++shown;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+action add_analyze(CLI::App& app) {
+  auto o = std::make_shared<analyze_options>();
+  app.add_option("NET", o->net, kNetHelp)->required();
+  app.add_flag("--json", o->json, "print one JSON object instead of the table");
+  app.add_flag("--edge-paths", o->edge_paths, "also give the number of paths through each edge (JSON key edge_paths)");
+  app.add_option("--show", o->show, "diagnostics shown in the table (default 20)");
+  app.footer(
+      "The dimension is that of the path space (the quotient by positive rescaling): E_on - H_on, active\n"
+      "edges minus active homogeneous hidden units, certified in O(E) by a basis and a kernel basis.\n"
+      "#weights - #hidden is the papers' formula; the report says why the two differ when they do.\n"
+      "Example: scaleinv analyze mlp:784-500-500-10,bias");
+  return [o](std::ostream& out) {
+    network net = load_network(o->net);
+    analysis r = analyze(net);
+    if (!r.cert.valid) throw error("internal error: the dimension certificate failed: " + r.cert.failure);
+    if (o->json) {
+      nlohmann::json j = to_json(r);
+      j["network"] = o->net;
+      if (o->edge_paths) {
+        auto counts = edge_path_counts(net, count_paths(net));
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& c : counts) arr.push_back(c.get_str());
+        j["edge_paths"] = arr;
+      }
+      out << j.dump(2) << "\n";
+    } else {
+      out << report(o->net, r, o->show);
+      if (o->edge_paths) {
+        auto counts = edge_path_counts(net, count_paths(net));
+        out << "paths per edge\n";
+        for (edge_id e = 0; e < counts.size(); ++e) out << fmt::format("  {}: {}\n", net.describe_edge(e), grouped(counts[e]));
+      }
+    }
+    return 0;
+  };
+}
+
+}  // namespace scaleinv::cli

@@ -1,0 +1,66 @@
+// tools/scaleinv/cmd_basis.cpp: `scaleinv basis NET`.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+
+#include "commands.hpp"
+#include "scaleinv/io/load.hpp"
+#include "scaleinv/paths/basis.hpp"
+
+namespace scaleinv::cli {
+namespace {
+struct basis_options {
+  std::string net;
+  bool json = false;
+  std::size_t limit = 0;
+  std::string output;
+};
+
+std::string describe_path(const network& net, const std::vector<edge_id>& path) {
+  std::string nodes = net.node_at(net.edge_at(path.front()).from).id;
+  for (edge_id e : path) nodes += " -> " + net.node_at(net.edge_at(e).to).id;
+  return nodes;
+}
+}  // namespace
+
+action add_basis(CLI::App& app) {
+  auto o = std::make_shared<basis_options>();
+  app.add_option("NET", o->net, kNetHelp)->required();
+  app.add_flag("--json", o->json, "print JSON: {\"dimension\", \"basis\": [[edge, ...], ...], \"owned\": [edge, ...]}");
+  app.add_option("--limit", o->limit, "list at most N basis paths (default 0: all)");
+  app.add_option("-o,--output", o->output, "write to this file (atomically) instead of standard output");
+  app.footer(
+      "Basis path i is B(f) = prefix(tail f) + f + suffix(head f) for the i-th free edge f (an active edge\n"
+      "that is no unit's chosen incoming edge p(v)); p(v) and c(v) are the unit's active incoming and\n"
+      "outgoing edges of least index. The choice depends on the graph alone (math.md section 4).");
+  return [o](std::ostream& out) {
+    network net = load_network(o->net);
+    active_subgraph active = find_active(net);
+    path_basis basis = make_basis(net, active);
+    std::size_t n = o->limit == 0 ? basis.size() : std::min(o->limit, basis.size());
+    std::string text;
+    if (o->json) {
+      nlohmann::json paths = nlohmann::json::array(), owned = nlohmann::json::array();
+      for (std::size_t i = 0; i < n; ++i) {
+        paths.push_back(basis_path(net, basis, i));
+        owned.push_back(basis.free_edges[i]);
+      }
+      nlohmann::json j = {{"network", o->net}, {"dimension", basis.size()}, {"listed", n}, {"basis", paths}, {"owned", owned}};
+      text = j.dump() + "\n";
+    } else {
+      text = fmt::format("{} basis paths (the dimension){}\n", basis.size(),
+                         n < basis.size() ? fmt::format(", first {} listed", n) : "");
+      for (std::size_t i = 0; i < n; ++i) {
+        auto path = basis_path(net, basis, i);
+        std::string edges;
+        for (edge_id e : path) edges += (edges.empty() ? "" : ",") + std::to_string(e);
+        text += fmt::format("B{}  edges {}  ({})  owns edge {}\n", i, edges, describe_path(net, path), basis.free_edges[i]);
+      }
+    }
+    emit(out, o->output, text);
+    return 0;
+  };
+}
+
+}  // namespace scaleinv::cli

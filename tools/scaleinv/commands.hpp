@@ -1,0 +1,31 @@
+// tools/scaleinv/commands.hpp: what each subcommand file provides to cli.cpp.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <ostream>
+#include <string>
+
+namespace scaleinv::cli {
+
+/// A registered subcommand's action: writes to out, returns an exit code, may throw
+/// scaleinv::error (mapped to exit codes by run()).
+using action = std::function<int(std::ostream& out)>;
+
+/// The NET argument's help text, shared by every subcommand.
+inline constexpr const char* kNetHelp =
+    "the network: a scaleinv.network JSON file, or a spec: mlp:784-500-10[,bias][,act=A][,init=S], "
+    "skip:8-16-16-4[,span=K][,bias][,act=A], random:seed=S,inputs=I,hidden=H,outputs=O,p=P[,bias][,tanh=F], "
+    "example:demo, example:mixed (see docs/formats.md)";
+
+action add_analyze(CLI::App& app);
+action add_basis(CLI::App& app);
+action add_express(CLI::App& app);
+action add_verify(CLI::App& app);
+action add_convert(CLI::App& app);
+
+/// Writes text to `path` atomically, or to out when path is empty or "-".
+void emit(std::ostream& out, const std::string& path, const std::string& text);
+
+}  // namespace scaleinv::cli
