@@ -1,6 +1,8 @@
 // builders.cpp: MLPs, skip MLPs, random DAGs and the spec strings naming them.
 #include "scaleinv/graph/builders.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
 #include <string>
@@ -13,9 +15,10 @@ namespace {
 constexpr std::size_t kMaxEdges = 1'000'000'000;  // about 12 GiB of edges and adjacency
 
 std::string layer_node(std::size_t layer, std::size_t layers, std::size_t i) {
-  if (layer == 0) return "x" + std::to_string(i);
-  if (layer + 1 == layers) return "y" + std::to_string(i);
-  return "h" + std::to_string(layer) + "_" + std::to_string(i);
+  // fmt rather than operator+: GCC 12 warns falsely (-Wrestrict) on "x" + std::to_string(i).
+  if (layer == 0) return fmt::format("x{}", i);
+  if (layer + 1 == layers) return fmt::format("y{}", i);
+  return fmt::format("h{}_{}", layer, i);
 }
 }  // namespace
 
@@ -47,7 +50,7 @@ network make_mlp(const mlp_options& o) {
   }
   std::vector<node_id> bias(L, npos);
   if (o.bias)
-    for (std::size_t l = 1; l < L; ++l) bias[l] = net.add_node("b" + std::to_string(l), node_kind::bias);
+    for (std::size_t l = 1; l < L; ++l) bias[l] = net.add_node(fmt::format("b{}", l), node_kind::bias);
   for (std::size_t l = 1; l < L; ++l) {
     for (node_id to : layer[l])
       for (node_id from : layer[l - 1]) net.add_edge(from, to);
@@ -80,14 +83,14 @@ network make_random_dag(const random_dag_options& o) {
   node_id b = npos;
   if (o.bias) b = net.add_node("b0", node_kind::bias);
   if (o.bias) sources.push_back(b);
-  for (std::size_t i = 0; i < o.inputs; ++i) sources.push_back(net.add_node("x" + std::to_string(i), node_kind::input));
+  for (std::size_t i = 0; i < o.inputs; ++i) sources.push_back(net.add_node(fmt::format("x{}", i), node_kind::input));
   std::vector<node_id> hidden;
   for (std::size_t i = 0; i < o.hidden; ++i) {
     bool tanh = o.nonhomogeneous > 0 && rng.uniform() < o.nonhomogeneous;
-    hidden.push_back(net.add_node("h" + std::to_string(i), node_kind::hidden, tanh ? activation::tanh() : o.act));
+    hidden.push_back(net.add_node(fmt::format("h{}", i), node_kind::hidden, tanh ? activation::tanh() : o.act));
   }
   std::vector<node_id> outputs;
-  for (std::size_t i = 0; i < o.outputs; ++i) outputs.push_back(net.add_node("y" + std::to_string(i), node_kind::output));
+  for (std::size_t i = 0; i < o.outputs; ++i) outputs.push_back(net.add_node(fmt::format("y{}", i), node_kind::output));
   for (node_id h : hidden) {
     for (node_id s : sources)
       if (rng.uniform() < o.p) net.add_edge(s, h);

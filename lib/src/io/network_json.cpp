@@ -248,7 +248,7 @@ std::string write_network_json(const network& net) {
 void write_file_atomic(const std::string& path, std::string_view contents) {
   std::filesystem::path target(path);
   std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  std::string tmpl = (dir / ("." + target.filename().string() + ".tmpXXXXXX")).string();
+  std::string tmpl = (dir / fmt::format(".{}.tmpXXXXXX", target.filename().string())).string();
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   int fd = ::mkstemp(name.data());
