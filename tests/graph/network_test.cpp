@@ -9,7 +9,14 @@ using namespace scaleinv;
 
 TEST_CASE("adjacency lists are complete and in increasing edge id; the order is topological", "[network]") {
   for (std::uint64_t seed = 1; seed <= 50; ++seed) {
-    network net = make_random_dag({seed, 3, 8, 2, 0.4, true});
+    random_dag_options o;
+    o.seed = seed;
+    o.inputs = 3;
+    o.hidden = 8;
+    o.outputs = 2;
+    o.p = 0.4;
+    o.bias = true;
+    network net = make_random_dag(o);
     std::vector<int> in_seen(net.num_edges(), 0), out_seen(net.num_edges(), 0);
     for (node_id v = 0; v < net.num_nodes(); ++v) {
       auto in = net.in_edges(v), out = net.out_edges(v);
@@ -113,7 +120,7 @@ TEST_CASE("weights: doubles, exact rationals, and parameters", "[network]") {
   edge_id e0 = net.add_edge(x, y), e1 = net.add_edge(x, y), e2 = net.add_edge(x, y);
   net.set_weight(e0, 0.5);
   net.set_exact_weight(e1, mpq_class(1, 3));
-  net.set_exact_weight(e2, mpq_class(3, 4));
+  net.set_exact_weight(e2, mpq_class(1, 3));
   net.set_param(e1, "k");
   net.set_param(e2, "k");
   net.finalize();
@@ -140,4 +147,15 @@ TEST_CASE("activations: homogeneity and the text form", "[network][activation]")
   REQUIRE_THROWS_WITH(activation::parse("leaky_relu:x"), Catch::Contains("slope 'x' is not a number"));
   REQUIRE_THROWS_WITH(activation::parse("bilu:1"), Catch::Contains("bilu:A:B"));
   REQUIRE_THROWS_WITH(activation::parse("relu:2"), Catch::Contains("expected the form relu"));
+}
+
+TEST_CASE("edges sharing a parameter must carry one value", "[network][validation]") {
+  network net;
+  node_id x = net.add_node("x", node_kind::input), y = net.add_node("y", node_kind::output);
+  edge_id e0 = net.add_edge(x, y), e1 = net.add_edge(x, y);
+  net.set_exact_weight(e0, mpq_class(1, 3));
+  net.set_exact_weight(e1, mpq_class(1, 4));
+  net.set_param(e0, "k");
+  net.set_param(e1, "k");
+  REQUIRE_THROWS_WITH(net.finalize(), "edge 1 (x -> y) and edge 0 (x -> y) share parameter 'k' but have different weights");
 }

@@ -203,6 +203,18 @@ void network::finalize() {
   weighted_.clear();
   weighted_.shrink_to_fit();
   if (!param_of_.empty()) param_of_.resize(m, npos);
+  if (!param_of_.empty() && !weights_.empty()) {
+    // One parameter, one value: every edge of a parameter carries its first edge's weight.
+    std::vector<edge_id> first(param_names_.size(), npos);
+    for (edge_id e = 0; e < m; ++e) {
+      std::uint32_t k = param_of_[e];
+      if (k == npos) continue;
+      if (first[k] == npos) first[k] = e;
+      else if (exact_weight(e) != exact_weight(first[k]))
+        throw invalid_network(describe_edge(e) + " and " + describe_edge(first[k]) + " share parameter '" +
+                              param_names_[k] + "' but have different weights");
+    }
+  }
 
   // Adjacency by counting sort; each list ends up in increasing edge id.
   in_start_.assign(n + 1, 0);
