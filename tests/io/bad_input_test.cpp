@@ -35,7 +35,7 @@ struct bad_case {
   bool is_file = false;
 };
 
-std::vector<bad_case> read_cases() {
+std::vector<bad_case> parse_manifest() {
   const std::string manifest = kBadDir + "/cases.txt";
   std::ifstream in(manifest);
   REQUIRE(in.good());  // tests/data/bad/cases.txt must exist
@@ -60,6 +60,12 @@ std::vector<bad_case> read_cases() {
     c.arg = c.is_file ? kBadDir + "/" + c.field : c.field;
     cases.push_back(std::move(c));
   }
+  return cases;
+}
+
+// The manifest, parsed once (the DYNAMIC_SECTION loops below run a test case once per case).
+const std::vector<bad_case>& read_cases() {
+  static const std::vector<bad_case> cases = parse_manifest();
   return cases;
 }
 
