@@ -17,6 +17,14 @@
 
 namespace scaleinv::test {
 
+/// A plain MLP (relu, no weights) of the given widths.
+inline network mlp(std::vector<std::size_t> widths, bool bias = false) {
+  mlp_options o;
+  o.widths = std::move(widths);
+  o.bias = bias;
+  return make_mlp(o);
+}
+
 /// A nonzero rational p/q with |p| <= 9, 1 <= q <= 9 (canonical).
 inline mpq_class random_rational(splitmix64& rng) {
   long p = static_cast<long>(rng.below(9)) + 1;

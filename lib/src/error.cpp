@@ -26,7 +26,8 @@ std::string cycle_message(const std::vector<std::string>& cycle) {
 parse_error::parse_error(std::string where, std::size_t line, std::size_t column, const std::string& message)
     : error(located(where, line, column, message)), where_(std::move(where)), line_(line), column_(column) {}
 
-not_a_dag::not_a_dag(std::vector<std::string> cycle)
-    : invalid_network(cycle_message(cycle)), cycle_(std::move(cycle)) {}
+not_a_dag::not_a_dag(std::vector<std::string> cycle, const std::string& where)
+    : invalid_network(where.empty() ? cycle_message(cycle) : fmt::format("{}: {}", where, cycle_message(cycle))),
+      cycle_(std::move(cycle)) {}
 
 }  // namespace scaleinv

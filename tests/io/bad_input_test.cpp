@@ -200,7 +200,7 @@ TEST_CASE("every bad input makes load_network throw a scaleinv::error with the e
       INFO("expected a scaleinv::error containing: " << c.expected);
       INFO("actual: " << o.message);
       REQUIRE(o.threw_scaleinv_error);
-      REQUIRE(o.message.find(c.expected) != std::string::npos);
+      REQUIRE_THAT(o.message, Catch::Contains(c.expected));
     }
   }
 }
@@ -216,7 +216,7 @@ TEST_CASE("every bad input makes `scaleinv analyze` exit 3 with one error line",
       REQUIRE(r.code == scaleinv::cli::bad_input);
       CHECK(r.out.empty());
       REQUIRE(starts_with(r.err, "scaleinv: error: "));
-      CHECK(r.err.find(c.expected) != std::string::npos);  // the library's message, passed on unchanged
+      CHECK_THAT(r.err, Catch::Contains(c.expected));  // the library's message, passed on unchanged
       CHECK(r.err.back() == '\n');
       CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     }

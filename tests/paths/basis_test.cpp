@@ -60,7 +60,7 @@ TEST_CASE("basis of random DAGs: size, exact independence, exact coordinates", "
 }
 
 TEST_CASE("basis of MLPs and skip MLPs", "[basis][theorem]") {
-  check_basis(make_mlp({{3, 4, 3, 2}, true}), 1);
+  check_basis(test::mlp({3, 4, 3, 2}, true), 1);
   mlp_options o;
   o.widths = {2, 3, 3, 3, 2};
   o.skip_span = 2;
@@ -99,7 +99,7 @@ TEST_CASE("the basis depends on the graph alone", "[basis]") {
 }
 
 TEST_CASE("the certificate rejects a tampered basis", "[basis][certificate]") {
-  network net = make_mlp({{3, 4, 2}, true});
+  network net = test::mlp({3, 4, 2}, true);
   active_subgraph a = find_active(net);
   path_basis good = make_basis(net, a);
   REQUIRE(certify(net, a, good).valid);
@@ -141,7 +141,7 @@ TEST_CASE("the certificate rejects a tampered basis", "[basis][certificate]") {
 }
 
 TEST_CASE("path_coordinates rejects what is not a path", "[basis]") {
-  network net = make_mlp({{2, 2, 1}});  // edges 0..3 into h1_0,h1_1 (target-major); 4,5 into y0
+  network net = test::mlp({2, 2, 1});  // edges 0..3 into h1_0,h1_1 (target-major); 4,5 into y0
   path_basis b = make_basis(net, find_active(net));
   std::vector<edge_id> ok{0, 4};
   REQUIRE_NOTHROW(path_coordinates(net, b, ok));

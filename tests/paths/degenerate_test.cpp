@@ -38,7 +38,7 @@ TEST_CASE("empty network", "[degenerate]") {
 }
 
 TEST_CASE("no hidden units: every edge is its own basis path", "[degenerate]") {
-  network net = make_mlp({{3, 2}});
+  network net = test::mlp({3, 2});
   analysis r = checked(net);
   REQUIRE(r.dimension == 6);
   REQUIRE(r.paths == 6);
@@ -46,7 +46,7 @@ TEST_CASE("no hidden units: every edge is its own basis path", "[degenerate]") {
 }
 
 TEST_CASE("a single path", "[degenerate]") {
-  network net = make_mlp({{1, 1, 1, 1}});
+  network net = test::mlp({1, 1, 1, 1});
   analysis r = checked(net);
   REQUIRE(r.paths == 1);
   REQUIRE(r.dimension == 1);  // 3 edges - 2 hidden: only the product of the weights matters

@@ -40,7 +40,7 @@ TEST_CASE("MLPs with and without biases: dimension = #weights - #hidden", "[dime
   const std::vector<std::vector<std::size_t>> shapes = {{1, 1}, {2, 3}, {3, 1, 2}, {2, 3, 2}, {3, 4, 4, 2}, {4, 3, 5, 2}, {2, 2, 2, 2, 2}};
   for (const auto& widths : shapes) {
     for (bool bias : {false, true}) {
-      network net = make_mlp({widths, bias});
+      network net = test::mlp(widths, bias);
       std::size_t hidden = net.count(node_kind::hidden);
       auto en = test::enumerate_and_rank(net);
       INFO("widths " << widths.size() << " layers, bias " << bias);

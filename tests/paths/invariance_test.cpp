@@ -76,7 +76,7 @@ TEST_CASE("rescaling MLPs with biases, every homogeneous activation", "[invarian
 
 TEST_CASE("the identity is not vacuous: rescaling a unit without scaling its bias changes the output", "[invariance]") {
   // The defect math.md section 7 warns about in public code: biases left unscaled.
-  network net = make_mlp({{2, 3, 1}, true});
+  network net = test::mlp({2, 3, 1}, true);
   std::vector<mpq_class> w(net.num_edges(), mpq_class(1));
   std::vector<mpq_class> x{mpq_class(1), mpq_class(2)};
   node_id h = *net.find_node("h1_0");
@@ -114,7 +114,7 @@ TEST_CASE("a non-homogeneous unit has no rescaling symmetry", "[invariance]") {
 }
 
 TEST_CASE("rescale rejects non-positive scales", "[invariance]") {
-  network net = make_mlp({{2, 2, 1}});
+  network net = test::mlp({2, 2, 1});
   std::vector<mpq_class> w(net.num_edges(), mpq_class(1)), s(net.num_nodes(), mpq_class(1));
   s[*net.find_node("h1_1")] = 0;
   REQUIRE_THROWS_WITH(rescale(net, std::span<const mpq_class>(w), std::span<const mpq_class>(s)),

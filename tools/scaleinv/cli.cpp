@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <new>
 #include <ostream>
@@ -37,6 +38,19 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   add(add_verify, "verify", "Enumerate all paths and check the dimension by exact rank (small networks)");
   add(add_convert, "convert", "Write a network as JSON or Graphviz DOT");
 
+  // Name what was typed when it is no subcommand (CLI11 would only say one is required).
+  if (!args.empty() && !args[0].empty() && args[0][0] != '-' &&
+      std::none_of(actions.begin(), actions.end(), [&](const auto& a) { return a.first->get_name() == args[0]; })) {
+    err << "scaleinv: error: unknown command '" << args[0]
+        << "' (expected analyze, basis, express, verify or convert)\nRun 'scaleinv --help' for usage.\n";
+    return usage;
+  }
+  if (!args.empty() && args[0].size() > 1 && args[0][0] == '-' && args[0] != "-h" && args[0] != "--help" &&
+      args[0] != "--help-all" && args[0] != "--version") {
+    err << "scaleinv: error: unknown option '" << args[0] << "' before the command (the top level knows --help and "
+        << "--version)\nRun 'scaleinv --help' for usage.\n";
+    return usage;
+  }
   std::vector<const char*> argv{"scaleinv"};
   for (const auto& a : args) argv.push_back(a.c_str());
   try {

@@ -38,7 +38,8 @@ class invalid_network : public error {
 /// The graph has a directed cycle; cycle() lists its node ids, first node repeated at the end.
 class not_a_dag : public invalid_network {
  public:
-  explicit not_a_dag(std::vector<std::string> cycle);
+  /// @param where the file the network came from, or empty.
+  explicit not_a_dag(std::vector<std::string> cycle, const std::string& where = "");
   const std::vector<std::string>& cycle() const noexcept { return cycle_; }
 
  private:

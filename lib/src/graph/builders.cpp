@@ -129,6 +129,7 @@ struct spec_parser {
   std::uint64_t integer(std::string_view text, std::string_view what) const {
     std::uint64_t value = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec == std::errc::result_out_of_range) fail(std::string(what) + " '" + std::string(text) + "' is too large");
     if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty()) {
       fail(std::string(what) + " '" + std::string(text) + "' is not a non-negative integer");
     }
@@ -169,6 +170,8 @@ network from_spec(std::string_view spec) {
   if (colon == std::string_view::npos) p.fail("expected KIND:..., with KIND one of mlp, skip, random, example");
   std::string_view kind = spec.substr(0, colon);
   auto tokens = split_on(spec.substr(colon + 1), ',');
+  for (std::size_t i = 1; i < tokens.size(); ++i)
+    if (tokens[i].empty()) p.fail("empty option (a stray comma?)");
   try {
     if (kind == "mlp" || kind == "skip") {
       mlp_options o;
@@ -200,6 +203,8 @@ network from_spec(std::string_view spec) {
     if (kind == "random") {
       random_dag_options o;
       bool seen_seed = false;
+      if (tokens.size() == 1 && tokens[0].empty()) p.fail("a random DAG needs seed=S, so that it can be made again");
+      if (tokens[0].empty()) p.fail("empty option (a stray comma?)");
       for (auto token : tokens) {
         auto eq = token.find('=');
         std::string_view key = token.substr(0, eq);

@@ -27,19 +27,20 @@ std::string write_dot(const network& net, bool show_basis) {
   for (node_id v = 0; v < net.num_nodes(); ++v) {
     const node& nd = net.node_at(v);
     std::string shape = "circle", extra;
-    std::string label = nd.id;
+    std::string label = quoted(nd.id);
     switch (nd.kind) {
       case node_kind::input: shape = "box"; break;
       case node_kind::bias: shape = "box"; extra = ", style=dashed"; break;
       case node_kind::output: shape = "doublecircle"; break;
       case node_kind::hidden:
-        if (nd.act.kind != activation_kind::relu) label += "\\n" + nd.act.spec();
+        // \n is DOT's line break inside a quoted label: appended after escaping, not escaped.
+        if (nd.act.kind != activation_kind::relu) label.insert(label.size() - 1, "\\n" + nd.act.spec());
         if (!nd.act.is_homogeneous()) extra = ", style=filled, fillcolor=lightyellow";
         break;
     }
     bool dead = (nd.kind == node_kind::hidden && nd.act.is_homogeneous() && !active.is_active_unit(net, v));
     if (dead) extra += ", color=gray, fontcolor=gray, style=dashed";
-    out += fmt::format("  {} [shape={}, label={}{}];\n", quoted(nd.id), shape, quoted(label), extra);
+    out += fmt::format("  {} [shape={}, label={}{}];\n", quoted(nd.id), shape, label, extra);
   }
   for (edge_id e = 0; e < net.num_edges(); ++e) {
     const edge& ed = net.edge_at(e);

@@ -1,6 +1,9 @@
 // load.cpp: resolving a NET argument, and the built-in examples.
 #include "scaleinv/io/load.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
 #include <utility>
 
 #include "scaleinv/error.hpp"
@@ -76,6 +79,13 @@ network load_network(const std::string& net) {
     return read_network_json(example_json(name), "example:" + name);
   }
   if (is_spec(net)) return from_spec(net);
+  // "conv:3-4" is more likely a mistyped spec than a file name: say so when no such file exists.
+  auto colon = net.find(':');
+  std::error_code ec;
+  if (colon != std::string::npos && colon > 0 && !std::filesystem::exists(net, ec) &&
+      std::all_of(net.begin(), net.begin() + static_cast<std::ptrdiff_t>(colon), [](unsigned char ch) { return std::isalpha(ch) != 0; })) {
+    return from_spec(net);
+  }
   return read_network_file(net);
 }
 

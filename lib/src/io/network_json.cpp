@@ -92,6 +92,11 @@ network read_network_json(std::string_view text, const std::string& source) {
     // nlohmann's message reads "[json.exception.parse_error.101] parse error at line L, column C: detail".
     if (auto colon = what.find(": ", what.find("parse error")); colon != std::string::npos) what = what.substr(colon + 2);
     throw parse_error(source, line, column, "invalid JSON: " + what);
+  } catch (const json::exception& e) {
+    // out_of_range 406: a number no double can hold ("1e999", a 400-digit integer).
+    std::string what = e.what();
+    if (auto bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
+    throw parse_error(source, 0, 0, "invalid JSON: " + what + " (numbers must fit a double; give an exact weight as a string)");
   }
   if (!doc.is_object()) r.fail("", fmt::format("the top level must be an object, not {}", doc.type_name()));
   r.check_keys(doc, {"format", "version", "nodes", "edges", "name", "comment"}, "");
@@ -124,7 +129,7 @@ network read_network_json(std::string_view text, const std::string& source) {
     activation act;
     if (kind != node_kind::hidden) {
       for (const char* key : {"activation", "slope", "slopes"})
-        if (nd.contains(key)) r.fail(where, fmt::format("a {} node has no \"{}\"; only hidden nodes do", kind_name, key));
+        if (nd.contains(key)) r.fail(where, fmt::format("{} {} node has no \"{}\"; only hidden nodes do", kind == node_kind::input || kind == node_kind::output ? "an" : "a", kind_name, key));
     } else if (nd.contains("activation")) {
       std::string name = r.string_field(nd, "activation", where);
       activation_kind kind_only{};
@@ -198,8 +203,8 @@ network read_network_json(std::string_view text, const std::string& source) {
   }
   try {
     net.finalize();
-  } catch (const not_a_dag&) {
-    throw;
+  } catch (const not_a_dag& e) {
+    throw not_a_dag(e.cycle(), source);
   } catch (const invalid_network& e) {
     r.fail("", e.what());
   }
