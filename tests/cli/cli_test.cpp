@@ -572,7 +572,7 @@ TEST_CASE("convert --to json round trip", "[cli]") {
 // ---------------------------------------------------------------------------------------------
 // help, version, usage errors
 
-TEST_CASE("--help for the program and for each subcommand", "[cli]") {
+TEST_CASE("help (--help) for the program and for each subcommand", "[cli]") {
   SECTION("top level") {
     for (const char* flag : {"--help", "-h"}) {
       cli_result r = run({flag});
@@ -612,7 +612,7 @@ TEST_CASE("--help for the program and for each subcommand", "[cli]") {
   }
 }
 
-TEST_CASE("--version", "[cli]") {
+TEST_CASE("the --version flag", "[cli]") {
   cli_result r = run({"--version"});
   CHECK(r.code == 0);
   CHECK(r.out == "scaleinv 0.1.0\n");
