@@ -1,0 +1,265 @@
+// certified_rank.cpp: exact rank by elimination of A^T A modulo a prime, certified by an exactly
+// verified integer kernel basis (the argument is in the header).
+#include "scaleinv/exact/certified_rank.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <numeric>
+
+#include "scaleinv/exact/sparse_rank.hpp"
+
+namespace scaleinv {
+
+void int_matrix::add_01_row(std::span<const std::uint32_t> columns) {
+  for (std::uint32_t c : columns) {
+    col.push_back(c);
+    val.push_back(1);
+  }
+  start.push_back(col.size());
+}
+
+void int_matrix::add_row(std::span<const std::pair<std::uint32_t, std::int64_t>> entries) {
+  for (const auto& [c, v] : entries) {
+    col.push_back(c);
+    val.push_back(v);
+  }
+  start.push_back(col.size());
+}
+
+namespace detail {
+// Three primes just below 2^25 (2^25 - 39, - 49, - 61; tests/exact/certified_rank_test.cpp checks
+// that they are prime). Below 2^25, n * p^2 < 2^64 for n <= 8192, which the lazy reduction needs.
+constexpr std::array<std::uint64_t, 3> kPrimes{33554393ULL, 33554383ULL, 33554371ULL};
+constexpr std::size_t kMaxDenseColumns = 6144;
+}  // namespace detail
+
+namespace {
+using u64 = std::uint64_t;
+__extension__ typedef __int128 i128;  // GCC/Clang extension, for exact checks
+
+u64 mod_of(std::int64_t v, u64 p) {
+  std::int64_t r = v % static_cast<std::int64_t>(p);
+  return static_cast<u64>(r < 0 ? r + static_cast<std::int64_t>(p) : r);
+}
+
+u64 pow_mod(u64 b, u64 e, u64 p) {
+  u64 r = 1;
+  b %= p;
+  while (e > 0) {
+    if (e & 1) r = r * b % p;  // p < 2^25: products fit in 64 bits
+    b = b * b % p;
+    e >>= 1;
+  }
+  return r;
+}
+
+u64 inverse(u64 a, u64 p) { return pow_mod(a, p - 2, p); }
+
+// Rational reconstruction (Wang): n/d == a mod p with |n|, d <= bound, or false.
+bool reconstruct(u64 a, u64 p, std::int64_t bound, std::int64_t& num, std::int64_t& den) {
+  std::int64_t r0 = static_cast<std::int64_t>(p), r1 = static_cast<std::int64_t>(a);
+  std::int64_t t0 = 0, t1 = 1;
+  while (r1 > bound) {
+    std::int64_t q = r0 / r1;
+    std::int64_t r2 = r0 - q * r1, t2 = t0 - q * t1;
+    r0 = r1;
+    r1 = r2;
+    t0 = t1;
+    t1 = t2;
+  }
+  if (t1 == 0 || std::llabs(t1) > bound) return false;
+  if (t1 < 0) {
+    t1 = -t1;
+    r1 = -r1;
+  }
+  if (std::gcd(r1, t1) != 1) return false;
+  num = r1;
+  den = t1;
+  return true;
+}
+
+// A with repeated columns summed, zeros dropped, columns renumbered to the used ones.
+struct compact_matrix {
+  std::vector<std::uint32_t> used;      // compact column -> original column
+  std::vector<std::size_t> start{0};
+  std::vector<std::uint32_t> col;       // compact
+  std::vector<std::int64_t> val;
+};
+
+compact_matrix compact(const int_matrix& a) {
+  compact_matrix m;
+  std::vector<std::uint32_t> index(a.cols, UINT32_MAX);
+  std::vector<std::pair<std::uint32_t, std::int64_t>> row;
+  for (std::size_t r = 0; r < a.rows(); ++r) {
+    row.clear();
+    for (std::size_t k = a.start[r]; k < a.start[r + 1]; ++k) row.emplace_back(a.col[k], a.val[k]);
+    std::sort(row.begin(), row.end());
+    for (std::size_t k = 0; k < row.size();) {
+      std::uint32_t c = row[k].first;
+      std::int64_t v = 0;
+      for (; k < row.size() && row[k].first == c; ++k) v += row[k].second;
+      if (v == 0) continue;
+      if (index[c] == UINT32_MAX) {
+        index[c] = static_cast<std::uint32_t>(m.used.size());
+        m.used.push_back(c);
+      }
+      m.col.push_back(index[c]);
+      m.val.push_back(v);
+    }
+    m.start.push_back(m.col.size());
+  }
+  return m;
+}
+
+// One attempt with prime p: the rank of G mod p and, if every kernel vector verifies, true.
+bool attempt(const compact_matrix& a, u64 p, std::size_t& rank, std::vector<std::vector<std::int64_t>>& kernel) {
+  const std::size_t n = a.used.size();
+  std::vector<u64> g(n * n, 0);
+  // G = A^T A mod p, accumulated row by row (each term < p^2 < 2^50; reduced per addition).
+  for (std::size_t r = 0; r + 1 < a.start.size(); ++r) {
+    for (std::size_t i = a.start[r]; i < a.start[r + 1]; ++i) {
+      u64 vi = mod_of(a.val[i], p);
+      u64* gi = g.data() + static_cast<std::size_t>(a.col[i]) * n;
+      for (std::size_t j = a.start[r]; j < a.start[r + 1]; ++j) {
+        u64& cell = gi[a.col[j]];
+        cell = (cell + vi * mod_of(a.val[j], p)) % p;
+      }
+    }
+  }
+  // Symmetric Gaussian elimination mod p (LDL^T, diagonal pivots, upper triangle only: n^3 / 6
+  // word operations) with lazy reduction: g_ij += (p - f) * u_j without a modulo. Each entry
+  // receives at most n such additions of < p^2 before it is read, and n * p^2 < 2^64 (n <= 6144,
+  // p < 2^25). Over Q a PSD matrix whose diagonal entry is 0 has a zero row, so skipping it loses
+  // nothing; modulo p a diagonal entry may vanish by accident, and then the pivots found are still
+  // the nonsingular (mod p) principal minor of the lower bound, while the kernel vector of the
+  // skipped column fails the exact check below and another prime is tried.
+  std::vector<std::uint32_t> pivot_col;
+  std::vector<std::uint32_t> prow(n);
+  std::size_t r = 0;
+  for (std::size_t c = 0; c < n; ++c) {
+    u64* pr = g.data() + c * n;
+    u64 d = pr[c] % p;
+    if (d == 0) continue;
+    u64 inv = inverse(d, p);
+    for (std::size_t j = c + 1; j < n; ++j) {
+      u64 x = pr[j] % p;
+      pr[j] = x;                                       // g_cj, reduced: the multipliers below
+      prow[j] = static_cast<std::uint32_t>(x * inv % p);  // u_cj = g_cj / g_cc
+    }
+    for (std::size_t i = c + 1; i < n; ++i) {
+      u64 f = pr[i];  // g_ci = g_ic by symmetry
+      if (f == 0) continue;
+      const std::uint32_t m = static_cast<std::uint32_t>(p - f);
+      u64* gi = g.data() + i * n;
+      const std::uint32_t* pj = prow.data();
+      for (std::size_t j = i; j < n; ++j) gi[j] += static_cast<u64>(m) * pj[j];
+    }
+    // The echelon row used by the back substitution: u_cj for j > c (row c is final now).
+    for (std::size_t j = c + 1; j < n; ++j) pr[j] = prow[j];
+    pivot_col.push_back(static_cast<std::uint32_t>(c));
+    ++r;
+  }
+  rank = r;
+  // Kernel vectors mod p, one per non-pivot column, by back substitution on the echelon rows.
+  std::vector<std::uint8_t> is_pivot(n, 0);
+  for (auto c : pivot_col) is_pivot[c] = 1;
+  const auto bound = static_cast<std::int64_t>(1) << 12;  // sqrt(p / 2) > 2^12
+  std::vector<u64> x(n);
+  kernel.clear();
+  for (std::size_t j = 0; j < n; ++j) {
+    if (is_pivot[j] != 0) continue;
+    std::fill(x.begin(), x.end(), 0);
+    x[j] = 1;
+    for (std::size_t i = r; i-- > 0;) {
+      const u64* ui = g.data() + static_cast<std::size_t>(pivot_col[i]) * n;  // pivot i's row: no row swaps
+      u64 s = 0;  // terms < 2^50: reduce every 4096 of them
+      for (std::size_t k = pivot_col[i] + 1; k < n; ++k) {
+        s += ui[k] * x[k];
+        if ((k & 4095) == 0) s %= p;
+      }
+      x[pivot_col[i]] = (p - s % p) % p;
+    }
+    // Rational reconstruction, then clear denominators.
+    std::vector<std::int64_t> num(n, 0), den(n, 1);
+    std::int64_t lcm = 1;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (x[k] == 0) continue;
+      if (!reconstruct(x[k], p, bound, num[k], den[k])) return false;
+      lcm = std::lcm(lcm, den[k]);
+      if (lcm > (static_cast<std::int64_t>(1) << 30)) return false;
+    }
+    std::vector<std::int64_t> k_vec(n, 0);
+    for (std::size_t k = 0; k < n; ++k) k_vec[k] = num[k] * (lcm / den[k]);
+    kernel.push_back(std::move(k_vec));
+  }
+  // The certificate: A k = 0 exactly, for every row and every kernel vector. Entries of k are
+  // below 2^42 and of A below 2^63, so each product fits in 128 bits; a row has far fewer than
+  // 2^20 entries, so the sums do too.
+  for (const auto& k : kernel) {
+    for (std::size_t row = 0; row + 1 < a.start.size(); ++row) {
+      i128 s = 0;
+      for (std::size_t t = a.start[row]; t < a.start[row + 1]; ++t) s += static_cast<i128>(a.val[t]) * k[a.col[t]];
+      if (s != 0) return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+std::span<const std::uint64_t> certified_rank_primes() { return detail::kPrimes; }
+
+rank_certificate certified_rank(const int_matrix& a, bool want_kernel) {
+  rank_certificate out;
+  compact_matrix m = compact(a);
+  const std::size_t n = m.used.size();
+  auto widen = [&](const std::vector<std::vector<std::int64_t>>& compact_kernel) {
+    // Back to the original columns; every unused column is a kernel vector of its own.
+    std::vector<std::vector<std::int64_t>> full;
+    std::vector<std::uint8_t> used(a.cols, 0);
+    for (auto c : m.used) used[c] = 1;
+    for (const auto& k : compact_kernel) {
+      std::vector<std::int64_t> v(a.cols, 0);
+      for (std::size_t i = 0; i < n; ++i) v[m.used[i]] = k[i];
+      full.push_back(std::move(v));
+    }
+    for (std::uint32_t c = 0; c < a.cols; ++c) {
+      if (used[c] != 0) continue;
+      std::vector<std::int64_t> v(a.cols, 0);
+      v[c] = 1;
+      full.push_back(std::move(v));
+    }
+    return full;
+  };
+  bool small_entries = std::all_of(m.val.begin(), m.val.end(), [](std::int64_t v) { return std::llabs(v) < (1LL << 40); });
+  if (n <= detail::kMaxDenseColumns && small_entries) {
+    for (u64 p : detail::kPrimes) {
+      ++out.primes_tried;
+      std::size_t rank = 0;
+      std::vector<std::vector<std::int64_t>> kernel;
+      if (attempt(m, p, rank, kernel)) {
+        out.rank = rank;
+        out.method = "modular-gram";
+        out.prime = p;
+        if (want_kernel) out.kernel = widen(kernel);
+        return out;
+      }
+    }
+  }
+  // Fallback: exact rational elimination, always correct.
+  rational_eliminator elim(static_cast<std::uint32_t>(n));
+  for (std::size_t r = 0; r + 1 < m.start.size(); ++r) {
+    std::vector<std::pair<std::uint32_t, std::int64_t>> row;
+    for (std::size_t t = m.start[r]; t < m.start[r + 1]; ++t) row.emplace_back(m.col[t], m.val[t]);
+    std::sort(row.begin(), row.end());
+    sparse_row sr;
+    for (const auto& [c, v] : row) sr.emplace_back(c, mpq_class(static_cast<long>(v)));
+    elim.add(std::move(sr));
+  }
+  out.rank = elim.rank();
+  out.method = "rational-elimination";
+  (void)want_kernel;  // the fallback gives the rank only; callers needing a kernel get none here
+  return out;
+}
+
+}  // namespace scaleinv
