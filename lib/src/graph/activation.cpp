@@ -10,7 +10,7 @@
 
 namespace scaleinv {
 namespace {
-constexpr std::array<std::pair<activation_kind, const char*>, 7> kNames{{
+constexpr std::array<std::pair<activation_kind, const char*>, 9> kNames{{
     {activation_kind::relu, "relu"},
     {activation_kind::leaky_relu, "leaky_relu"},
     {activation_kind::prelu, "prelu"},
@@ -18,6 +18,8 @@ constexpr std::array<std::pair<activation_kind, const char*>, 7> kNames{{
     {activation_kind::linear, "linear"},
     {activation_kind::tanh, "tanh"},
     {activation_kind::sigmoid, "sigmoid"},
+    {activation_kind::max_pool, "max_pool"},
+    {activation_kind::avg_pool, "avg_pool"},
 }};
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
@@ -72,7 +74,7 @@ activation activation::parse(std::string_view text) {
   activation_kind kind{};
   if (!activation_kind_from_name(parts[0], kind)) {
     throw invalid_argument("unknown activation '" + std::string(parts[0]) +
-                           "' (expected relu, leaky_relu:SLOPE, prelu:SLOPE, bilu:A:B, linear, tanh or sigmoid)");
+                           "' (expected relu, leaky_relu:SLOPE, prelu:SLOPE, bilu:A:B, linear, tanh, sigmoid, max_pool or avg_pool)");
   }
   auto want = [&](std::size_t n, const char* form) {
     if (parts.size() != n) {
@@ -93,6 +95,8 @@ activation activation::parse(std::string_view text) {
     case activation_kind::linear: want(1, "linear"); return linear();
     case activation_kind::tanh: want(1, "tanh"); return tanh();
     case activation_kind::sigmoid: want(1, "sigmoid"); return sigmoid();
+    case activation_kind::max_pool: want(1, "max_pool"); return max_pool();
+    case activation_kind::avg_pool: want(1, "avg_pool"); return avg_pool();
   }
   return relu();
 }

@@ -8,11 +8,13 @@
 
 namespace scaleinv {
 
-enum class activation_kind { relu, leaky_relu, prelu, bilu, linear, tanh, sigmoid };
+enum class activation_kind { relu, leaky_relu, prelu, bilu, linear, tanh, sigmoid, max_pool, avg_pool };
 
 /// A hidden unit's activation. The piecewise-linear kinds are f(x) = neg*x for x < 0 and pos*x
 /// for x >= 0 (relu: 0,1; leaky_relu and prelu: slope,1; bilu: a,b; linear: 1,1); all of them
-/// are positively homogeneous. tanh and sigmoid are not (math.md section 1).
+/// are positively homogeneous. tanh and sigmoid are not (math.md section 1). Pooling units do not
+/// sum their inputs: max_pool outputs the largest weighted input max_e(w_e x_e), avg_pool their
+/// mean; both are positively homogeneous (max(c t) = c max(t) for c > 0).
 struct activation {
   activation_kind kind = activation_kind::relu;
   mpq_class neg = 0;  ///< slope for x < 0 (piecewise-linear kinds only)
@@ -25,6 +27,9 @@ struct activation {
   static activation linear() { return {activation_kind::linear, 1, 1}; }
   static activation tanh() { return {activation_kind::tanh, 0, 0}; }
   static activation sigmoid() { return {activation_kind::sigmoid, 0, 0}; }
+  static activation max_pool() { return {activation_kind::max_pool, 1, 1}; }
+  static activation avg_pool() { return {activation_kind::avg_pool, 1, 1}; }
+  bool is_pooling() const noexcept { return kind == activation_kind::max_pool || kind == activation_kind::avg_pool; }
 
   /// sigma(c x) = c sigma(x) for all c > 0.
   bool is_homogeneous() const noexcept {
@@ -35,7 +40,8 @@ struct activation {
   /// The spec form: "relu", "leaky_relu:1/10", "bilu:1/4:2", ... (parse() reads it back).
   std::string spec() const;
 
-  /// Reads "relu", "leaky_relu:0.1", "prelu:0.25", "bilu:A:B", "linear", "tanh", "sigmoid".
+  /// Reads "relu", "leaky_relu:0.1", "prelu:0.25", "bilu:A:B", "linear", "tanh", "sigmoid",
+  /// "max_pool", "avg_pool".
   /// Slopes are exact decimals or rationals. @throws invalid_argument naming the bad part.
   static activation parse(std::string_view text);
 

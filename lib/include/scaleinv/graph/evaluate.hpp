@@ -57,8 +57,22 @@ std::vector<T> evaluate(const network& net, std::span<const T> weights, std::spa
   for (node_id v : net.topological_order()) {
     const node& nd = net.node_at(v);
     if (nd.kind == node_kind::input || nd.kind == node_kind::bias) continue;
+    auto in = net.in_edges(v);
+    if (nd.kind == node_kind::hidden && nd.act.kind == activation_kind::max_pool) {
+      T best(0);  // a pooling unit with no inputs outputs 0
+      for (std::size_t i = 0; i < in.size(); ++i) {
+        T term = weights[in[i]] * value[net.edge_at(in[i]).from];
+        if (i == 0 || term > best) best = term;
+      }
+      value[v] = best;
+      continue;
+    }
     T pre(0);
-    for (edge_id e : net.in_edges(v)) pre += weights[e] * value[net.edge_at(e).from];
+    for (edge_id e : in) pre += weights[e] * value[net.edge_at(e).from];
+    if (nd.kind == node_kind::hidden && nd.act.kind == activation_kind::avg_pool) {
+      value[v] = in.empty() ? T(0) : T(pre / T(static_cast<long>(in.size())));
+      continue;
+    }
     value[v] = nd.kind == node_kind::hidden ? apply_activation(nd.act, pre) : pre;
   }
   for (node_id v = 0; v < net.num_nodes(); ++v)
