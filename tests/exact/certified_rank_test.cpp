@@ -96,34 +96,51 @@ TEST_CASE("certified rank equals exact rational elimination on random sparse mat
   }
 }
 
-TEST_CASE("a prime dividing a minor is caught by the kernel check, and the next prime decides", "[certified_rank]") {
-  const std::uint64_t p0 = certified_rank_primes()[0];
+namespace {
+// Block i is [[p_i + 1, 1], [1, 1]], of determinant p_i: singular modulo p_i only. No column has a
+// single nonzero, so peeling cannot decide it.
+int_matrix blocks(const std::vector<std::uint64_t>& primes) {
   int_matrix a;
-  a.cols = 2;
-  std::vector<std::pair<std::uint32_t, std::int64_t>> r0{{0, static_cast<std::int64_t>(p0)}}, r1{{0, 1}, {1, 1}};
-  a.add_row(r0);  // mod p0 this row vanishes: rank mod p0 is 1, over Q it is 2
-  a.add_row(r1);
-  rank_certificate c = certified_rank(a, true);
+  a.cols = static_cast<std::uint32_t>(2 * primes.size());
+  for (std::uint32_t i = 0; i < primes.size(); ++i) {
+    std::vector<std::pair<std::uint32_t, std::int64_t>> r0{{2 * i, static_cast<std::int64_t>(primes[i]) + 1}, {2 * i + 1, 1}},
+        r1{{2 * i, 1}, {2 * i + 1, 1}};
+    a.add_row(r0);
+    a.add_row(r1);
+  }
+  return a;
+}
+}  // namespace
+
+TEST_CASE("a prime dividing a minor is caught by the kernel check, and the next prime decides", "[certified_rank]") {
+  auto p = certified_rank_primes();
+  rank_certificate c = certified_rank(blocks({p[0]}), true);  // rank 1 mod p0, 2 over Q
   REQUIRE(c.rank == 2);
   REQUIRE(c.primes_tried == 2);
-  REQUIRE(c.prime == certified_rank_primes()[1]);
+  REQUIRE(c.prime == p[1]);
+  REQUIRE(c.peeled == 0);
   REQUIRE(c.kernel.empty());
 }
 
 TEST_CASE("when every prime divides a minor, rational elimination decides", "[certified_rank]") {
-  // diag(p0, p1, p2): modulo each prime one row vanishes, so each sees rank 2 and offers a kernel
-  // vector that fails the exact check; over Q the rank is 3.
   auto p = certified_rank_primes();
-  int_matrix a;
-  a.cols = 3;
-  for (std::uint32_t i = 0; i < 3; ++i) {
-    std::vector<std::pair<std::uint32_t, std::int64_t>> r{{i, static_cast<std::int64_t>(p[i])}};
-    a.add_row(r);
-  }
-  rank_certificate c = certified_rank(a);
-  REQUIRE(c.rank == 3);
+  rank_certificate c = certified_rank(blocks({p[0], p[1], p[2]}));  // each prime sees rank 5; over Q 6
+  REQUIRE(c.rank == 6);
   REQUIRE(c.method == "rational-elimination");
   REQUIRE(c.primes_tried == 3);
+}
+
+TEST_CASE("singleton columns are peeled, and the kernel still verifies", "[certified_rank]") {
+  // Columns 0 and 3 each occur once; peeling them leaves rows {1,2}, {1,2}: rank 1 + 2 = 3 of 4.
+  int_matrix a;
+  a.cols = 5;
+  std::vector<std::pair<std::uint32_t, std::int64_t>> r0{{0, 3}, {1, 1}}, r1{{1, 2}, {2, 2}}, r2{{1, 1}, {2, 1}, {3, 5}},
+      r3{{1, -1}, {2, -1}};
+  for (const auto* r : {&r0, &r1, &r2, &r3}) a.add_row(*r);
+  rank_certificate c = certified_rank(a, true);
+  REQUIRE(c.rank == 3);
+  REQUIRE(c.peeled == 2);
+  require_kernel_exact(a, c);
 }
 
 TEST_CASE("unused columns are kernel vectors; repeated columns add up", "[certified_rank]") {

@@ -112,14 +112,19 @@ std::string path_problem(const network& net, std::span<const edge_id> path) {
 
 std::vector<coordinate> path_coordinates(const network& net, const path_basis& b, std::span<const edge_id> path) {
   if (auto problem = path_problem(net, path); !problem.empty()) throw invalid_argument("not a path: " + problem);
-  std::map<std::uint32_t, std::int64_t> terms;
+  std::vector<coordinate> terms;
+  terms.reserve(2 * path.size());
   for (std::size_t i = 0; i < path.size(); ++i) {
-    terms[b.index_of[path[i]]] += 1;
-    if (i + 1 < path.size()) terms[b.index_of[b.parent_edge[net.edge_at(path[i]).to]]] -= 1;
+    terms.push_back({b.index_of[path[i]], 1});
+    if (i + 1 < path.size()) terms.push_back({b.index_of[b.parent_edge[net.edge_at(path[i]).to]], -1});
   }
+  std::sort(terms.begin(), terms.end(), [](const coordinate& x, const coordinate& y) { return x.basis < y.basis; });
   std::vector<coordinate> out;
-  for (auto [index, exponent] : terms)
-    if (exponent != 0) out.push_back({index, exponent});
+  for (const auto& t : terms) {
+    if (!out.empty() && out.back().basis == t.basis) out.back().exponent += t.exponent;
+    else out.push_back(t);
+  }
+  std::erase_if(out, [](const coordinate& c) { return c.exponent == 0; });
   return out;
 }
 

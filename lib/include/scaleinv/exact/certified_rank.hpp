@@ -33,6 +33,7 @@ struct rank_certificate {
   std::string method;
   std::uint64_t prime = 0;      ///< the prime that gave the rank (modular-gram)
   unsigned primes_tried = 0;
+  std::size_t peeled = 0;       ///< rows decided by singleton-column peeling before elimination
   /// An integer basis of the kernel {x : A x = 0} over Q, cols - rank vectors, each verified
   /// exactly (A x = 0 in exact integer arithmetic). Filled when asked for, or always by
   /// modular-gram (it is the upper half of the certificate).
@@ -50,11 +51,13 @@ struct rank_certificate {
 /// other non-pivot columns, so the cols - r verified vectors are independent and rank_Q(A) <=
 /// cols - (cols - r) = r. Lower and upper bounds meet: the rank is r, exactly. When a check fails
 /// (p divides a minor, or reconstruction fails), another prime is tried, and after three the exact
-/// rational elimination (rational_eliminator) decides.
+/// rational elimination (rational_eliminator) decides. Before all that, singleton columns are
+/// peeled: a column with one nonzero entry, in row r, gives rank(A) = 1 + rank(A minus row r and
+/// the column); the kernel vectors of the rest extend to the peeled columns exactly.
 ///
 /// Cost: O(nnz * row length) to form G, O(c^3 / 3) word operations for c nonzero columns, and
-/// O((c - r) (r^2 + nnz)) for the kernel; the dense path is used for c <= 6144 columns, above that
-/// the rational fallback.
+/// O((c - r) (r^2 + nnz)) for the kernel, with c the columns left after peeling; the dense path is
+/// used for c <= 6144, above that the rational fallback.
 rank_certificate certified_rank(const int_matrix& a, bool want_kernel = false);
 
 /// The primes certified_rank tries, in order (all below 2^25).
