@@ -69,6 +69,6 @@ TEST_CASE("specs: errors name the spec and the bad part", "[builders][validation
   REQUIRE_THROWS_WITH(from_spec("mlp:3-2,wat"), Catch::Contains("unknown option 'wat'"));
   REQUIRE_THROWS_WITH(from_spec("random:inputs=2"), Catch::Contains("needs seed=S"));
   REQUIRE_THROWS_WITH(from_spec("random:seed=1,p=1.5"), Catch::Contains("not a probability"));
-  REQUIRE_THROWS_WITH(from_spec("conv:3"), Catch::Contains("unknown network kind 'conv'"));
+  REQUIRE_THROWS_WITH(from_spec("conv2d:3"), Catch::Contains("unknown network kind 'conv2d'"));
   REQUIRE_THROWS_WITH(from_spec("mlp:100000-100000-100000"), Catch::Contains("the limit is"));
 }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <memory>
 
 #include "commands.hpp"
@@ -19,6 +20,38 @@ struct analyze_options {
   std::size_t show = 20;
 };
 
+// "t on h1_0, h1_1, ... (196 units); t^-1 on h2_3": one surviving rescaling, units grouped by
+// exponent, at most `show` ids per group.
+std::string describe(const network& net, const rescaling_direction& dir, std::size_t show) {
+  std::map<std::int64_t, std::vector<node_id>> by_exponent;
+  for (const auto& [v, k] : dir) by_exponent[k].push_back(v);
+  std::string out;
+  for (auto it = by_exponent.rbegin(); it != by_exponent.rend(); ++it) {
+    const auto& [k, units] = *it;
+    std::string ids;
+    for (std::size_t i = 0; i < units.size() && i < show; ++i) ids += (i ? ", " : "") + net.node_at(units[i]).id;
+    if (units.size() > show) ids += fmt::format(", ... ({} units)", units.size());
+    out += fmt::format("{}{} on {}", out.empty() ? "" : "; ", k == 1 ? std::string("t") : fmt::format("t^{}", k), ids);
+  }
+  return out;
+}
+
+nlohmann::json shared_json(const network& net, const shared_analysis& s) {
+  nlohmann::json dirs = nlohmann::json::array();
+  for (const auto& d : s.surviving) {
+    nlohmann::json units = nlohmann::json::object();
+    for (const auto& [v, k] : d) units[net.node_at(v).id] = k;
+    dirs.push_back(units);
+  }
+  return {{"parameters", s.parameters},
+          {"unused_parameters", s.unused_parameters},
+          {"dimension", s.dimension},
+          {"method", s.method},
+          {"surviving_rescalings", s.surviving.size()},
+          {"surviving_checked", s.surviving_checked},
+          {"rescalings", dirs}};
+}
+
 nlohmann::json to_json(const analysis& r) {
   nlohmann::json diags = nlohmann::json::array();
   for (const auto& d : r.diagnostics)
@@ -34,6 +67,7 @@ nlohmann::json to_json(const analysis& r) {
           {"active_hidden", r.active_hidden},
           {"nonhomogeneous_hidden", r.nonhomogeneous},
           {"dimension", r.dimension},
+          {"unshared_dimension", r.unshared_dimension},
           {"formula", r.formula},
           {"theorem_holds", r.theorem_holds},
           {"reasons", r.reasons},
@@ -55,7 +89,7 @@ std::string grouped(const mpz_class& n) {
 }
 std::string grouped(std::size_t n) { return grouped(mpz_class(static_cast<unsigned long>(n))); }
 
-std::string report(const std::string& name, const analysis& r, std::size_t show) {
+std::string report(const network& net, const std::string& name, const analysis& r, std::size_t show) {
   std::string out = fmt::format("network          {}\n", name);
   out += fmt::format("inputs           {}{}\n", grouped(r.inputs), r.bias ? fmt::format(" (+{} bias)", r.bias) : "");
   out += fmt::format("hidden           {}{}\n", grouped(r.hidden),
@@ -69,8 +103,21 @@ std::string report(const std::string& name, const analysis& r, std::size_t show)
   }
   out += fmt::format("paths            {}{}\n", grouped(r.paths), sci);
   out += fmt::format("active           {} edges, {} hidden units\n", grouped(r.active_edges), grouped(r.active_hidden));
-  out += fmt::format("dimension        {}  (E_on - H_on, {})\n", grouped(r.dimension),
-                     r.cert.valid ? "certified" : "CERTIFICATE FAILED: " + r.cert.failure);
+  if (r.shared) {
+    out += fmt::format("dimension        {}  (rank(A M) over the parameters, exact: {})\n", grouped(r.dimension),
+                       r.shared->method);
+    out += fmt::format("unshared         {}  (E_on - H_on, {})\n", grouped(r.unshared_dimension),
+                       r.cert.valid ? "certified" : "CERTIFICATE FAILED: " + r.cert.failure);
+    out += fmt::format("rescalings       {} of {} survive the sharing{}\n", r.shared->surviving.size(), grouped(r.active_hidden),
+                       r.shared->surviving_checked ? " (each checked on every edge)" : "");
+    for (std::size_t i = 0; i < r.shared->surviving.size() && i < show; ++i)
+      out += fmt::format("  {}: {}\n", i + 1, describe(net, r.shared->surviving[i], 4));
+    if (r.shared->surviving.size() > show)
+      out += fmt::format("  ... and {} more (all with --json)\n", r.shared->surviving.size() - show);
+  } else {
+    out += fmt::format("dimension        {}  (E_on - H_on, {})\n", grouped(r.dimension),
+                       r.cert.valid ? "certified" : "CERTIFICATE FAILED: " + r.cert.failure);
+  }
   out += fmt::format("#weights-#hidden {}\n", r.formula < 0 ? "-" + grouped(static_cast<std::size_t>(-r.formula))
                                                              : grouped(static_cast<std::size_t>(r.formula)));
   if (r.theorem_holds) {
@@ -114,6 +161,7 @@ action add_analyze(CLI::App& app) {
     if (o->json) {
       nlohmann::json j = to_json(r);
       j["network"] = o->net;
+      if (r.shared) j["shared"] = shared_json(net, *r.shared);
       if (o->edge_paths) {
         auto counts = edge_path_counts(net, count_paths(net));
         nlohmann::json arr = nlohmann::json::array();
@@ -122,7 +170,7 @@ action add_analyze(CLI::App& app) {
       }
       out << j.dump(2) << "\n";
     } else {
-      out << report(o->net, r, o->show);
+      out << report(net, o->net, r, o->show);
       if (o->edge_paths) {
         auto counts = edge_path_counts(net, count_paths(net));
         out << "paths per edge\n";

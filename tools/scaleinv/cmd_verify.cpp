@@ -12,6 +12,7 @@
 #include "scaleinv/paths/analysis.hpp"
 #include "scaleinv/paths/basis.hpp"
 #include "scaleinv/paths/enumerate.hpp"
+#include "scaleinv/paths/shared.hpp"
 
 namespace scaleinv::cli {
 namespace {
@@ -45,6 +46,12 @@ action add_verify(CLI::App& app) {
     for (std::size_t i = 0; i < basis.size(); ++i) basis_rows[i] = basis_path(net, basis, i);
     int_matrix a;
     a.cols = columns;
+    // With shared parameters, also A M: the same rows with each edge replaced by its parameter.
+    const bool shared = net.has_params();
+    std::vector<std::uint32_t> param_col = shared ? parameter_columns(net) : std::vector<std::uint32_t>{};
+    int_matrix am;
+    am.cols = static_cast<std::uint32_t>(net.num_parameters());
+    std::vector<std::uint32_t> mapped;
     // Coordinates: sum_i exponent_i * row(B_i) must equal row(path), entry by entry. The scratch
     // row is cleared through the list of entries touched, so a path costs O(its coordinates).
     std::vector<std::int64_t> scratch(columns, 0);
@@ -52,6 +59,11 @@ action add_verify(CLI::App& app) {
     std::uint64_t coordinates_ok = 0;
     std::uint64_t paths = for_each_path(net, o->max_paths, [&](std::span<const edge_id> path) {
       a.add_01_row(path);
+      if (shared) {
+        mapped.clear();
+        for (edge_id e : path) mapped.push_back(param_col[e]);
+        am.add_01_row(mapped);
+      }
       touched.clear();
       for (edge_id e : path) {
         scratch[e] -= 1;
@@ -74,6 +86,12 @@ action add_verify(CLI::App& app) {
     rank_certificate rank = certified_rank(a);
     double rank_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - enumerated).count();
     bool agree = rank.rank == dimension;
+    std::size_t shared_rank = 0, shared_dimension = 0;
+    if (shared) {
+      shared_rank = certified_rank(am).rank;
+      shared_dimension = analyze_shared(net, active, basis).dimension;
+      agree = agree && shared_rank == shared_dimension;
+    }
     bool coords = coordinates_ok == paths;
     // Every path is an integer combination of the basis paths, so they span the row space; there
     // are as many as the rank, so they are a basis (independent), exactly.
@@ -85,12 +103,20 @@ action add_verify(CLI::App& app) {
                           {"basis_independent", independent}, {"coordinates_ok", coords},
                           {"rank_method", rank.method}, {"prime", rank.prime},            {"rank_seconds", rank_seconds},
                           {"seconds", seconds}};
+      if (shared) {
+        j["shared_rank"] = shared_rank;
+        j["shared_dimension"] = shared_dimension;
+      }
       out << j.dump(2) << "\n";
     } else {
       out << fmt::format("paths            {}\n", paths);
       out << fmt::format("rank of A        {}  (exact over Q: {}{})\n", rank.rank, rank.method,
                          rank.prime != 0 ? fmt::format(", p = {}", rank.prime) : "");
       out << fmt::format("E_on - H_on      {}\n", dimension);
+      if (shared) {
+        out << fmt::format("rank of A M      {}  (enumerated, exact)\n", shared_rank);
+        out << fmt::format("rank of B M      {}  (basis rows, exact: what analyze reports)\n", shared_dimension);
+      }
       out << fmt::format("agree            {}\n", agree ? "yes" : "NO");
       out << fmt::format("basis            {} paths: {}\n", basis.size(), independent ? "a basis (spanning, as many as the rank)" : "NOT A BASIS");
       out << fmt::format("coordinates      {} of {} paths rebuilt exactly\n", coordinates_ok, paths);

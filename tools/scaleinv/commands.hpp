@@ -17,6 +17,7 @@ using action = std::function<int(std::ostream& out)>;
 inline constexpr const char* kNetHelp =
     "the network: a scaleinv.network JSON file, or a spec: mlp:784-500-10[,bias][,act=A][,init=S], "
     "skip:8-16-16-4[,span=K][,bias][,act=A], random:seed=S,inputs=I,hidden=H,outputs=O,p=P[,bias][,tanh=F], "
+    "conv:len=L,ch=C0-C1-...,k=K[,bias] (weights shared across positions), "
     "example:demo, example:mixed (see docs/formats.md)";
 
 action add_analyze(CLI::App& app);
@@ -24,6 +25,9 @@ action add_basis(CLI::App& app);
 action add_express(CLI::App& app);
 action add_verify(CLI::App& app);
 action add_convert(CLI::App& app);
+action add_equivalent(CLI::App& app);
+action add_rescale(CLI::App& app);
+action add_fdim(CLI::App& app);
 
 /// Writes text to `path` atomically, or to out when path is empty or "-".
 void emit(std::ostream& out, const std::string& path, const std::string& text);

@@ -104,6 +104,60 @@ network make_random_dag(const random_dag_options& o) {
   return net;
 }
 
+network make_conv1d(const conv_options& o) {
+  const std::size_t L = o.channels.size();
+  if (L < 2) throw invalid_argument("a convolutional network needs at least two layers of channels");
+  if (o.kernel == 0 || o.length == 0) throw invalid_argument("conv: length and kernel must be positive");
+  for (std::size_t c : o.channels)
+    if (c == 0) throw invalid_argument("conv: a layer has 0 channels");
+  if ((L - 1) * (o.kernel - 1) >= o.length)
+    throw invalid_argument(fmt::format("conv: length {} leaves no positions after {} layers of kernel {}", o.length, L - 1, o.kernel));
+  double edges = 0;
+  for (std::size_t l = 1; l < L; ++l)
+    edges += static_cast<double>(o.length - l * (o.kernel - 1)) * static_cast<double>(o.channels[l]) *
+             static_cast<double>(o.channels[l - 1] * o.kernel + (o.bias ? 1 : 0));
+  if (edges > static_cast<double>(kMaxEdges)) throw invalid_argument("conv: too many edges");
+  network net;
+  std::vector<std::vector<std::vector<node_id>>> unit(L);  // [layer][channel][position]
+  for (std::size_t l = 0; l < L; ++l) {
+    const std::size_t len = o.length - l * (o.kernel - 1);
+    unit[l].resize(o.channels[l]);
+    for (std::size_t c = 0; c < o.channels[l]; ++c) {
+      for (std::size_t t = 0; t < len; ++t) {
+        if (l == 0) unit[l][c].push_back(net.add_node(fmt::format("x{}_{}", c, t), node_kind::input));
+        else if (l + 1 == L) unit[l][c].push_back(net.add_node(fmt::format("y{}_{}", c, t), node_kind::output));
+        else unit[l][c].push_back(net.add_node(fmt::format("h{}_{}_{}", l, c, t), node_kind::hidden, o.act));
+      }
+    }
+  }
+  for (std::size_t l = 1; l < L; ++l) {
+    node_id b = o.bias ? net.add_node(fmt::format("b{}", l), node_kind::bias) : npos;
+    for (std::size_t c = 0; c < o.channels[l]; ++c) {
+      for (std::size_t t = 0; t < unit[l][c].size(); ++t) {
+        for (std::size_t ci = 0; ci < o.channels[l - 1]; ++ci)
+          for (std::size_t k = 0; k < o.kernel; ++k)
+            net.set_param(net.add_edge(unit[l - 1][ci][t + k], unit[l][c][t]), fmt::format("w{}_{}_{}_{}", l, c, ci, k));
+        if (o.bias) net.set_param(net.add_edge(b, unit[l][c][t]), fmt::format("b{}_{}", l, c));
+      }
+    }
+  }
+  net.finalize();
+  if (o.init_seed) {
+    // One draw per parameter, so shared edges carry one value.
+    splitmix64 rng(*o.init_seed);
+    std::vector<double> per_param(net.param_names().size());
+    for (std::size_t k = 0; k < per_param.size(); ++k) {
+      const std::string& name = net.param_names()[k];
+      std::size_t fan_in = name[0] == 'b' ? 1 : o.channels[static_cast<std::size_t>(std::stoul(name.substr(1))) - 1] * o.kernel;
+      per_param[k] = rng.normal() * std::sqrt(2.0 / static_cast<double>(fan_in));
+    }
+    std::vector<double> w(net.num_edges());
+    for (edge_id e = 0; e < w.size(); ++e) w[e] = per_param[net.param(e)];
+    net.set_weights(w);
+  }
+  return net;
+}
+
 void init_weights(network& net, std::uint64_t seed) {
   splitmix64 rng(seed);
   std::vector<double> w(net.num_edges());
@@ -115,7 +169,7 @@ void init_weights(network& net, std::uint64_t seed) {
 }
 
 bool is_spec(std::string_view text) {
-  for (std::string_view prefix : {"mlp:", "skip:", "random:", "example:"})
+  for (std::string_view prefix : {"mlp:", "skip:", "random:", "conv:", "example:"})
     if (text.substr(0, prefix.size()) == prefix) return true;
   return false;
 }
@@ -231,7 +285,33 @@ network from_spec(std::string_view spec) {
   } catch (const invalid_argument& e) {
     p.fail(e.what());
   }
-  p.fail("unknown network kind '" + std::string(kind) + "' (expected mlp, skip, random or example)");
+  if (kind == "conv") {
+    try {
+      conv_options o;
+      bool seen_len = false, seen_ch = false, seen_k = false;
+      for (auto token : tokens) {
+        auto eq = token.find('=');
+        std::string_view key = token.substr(0, eq);
+        std::string_view value = eq == std::string_view::npos ? std::string_view{} : token.substr(eq + 1);
+        if (key == "bias" && eq == std::string_view::npos) o.bias = true;
+        else if (eq == std::string_view::npos || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
+        else if (key == "len") { o.length = static_cast<std::size_t>(p.integer(value, "length")); seen_len = true; }
+        else if (key == "k") { o.kernel = static_cast<std::size_t>(p.integer(value, "kernel")); seen_k = true; }
+        else if (key == "ch") {
+          o.channels.clear();
+          for (auto c : split_on(value, '-')) o.channels.push_back(static_cast<std::size_t>(p.integer(c, "channel count")));
+          seen_ch = true;
+        } else if (key == "act") o.act = p.act(value);
+        else if (key == "init") o.init_seed = p.integer(value, "init seed");
+        else p.fail("unknown option '" + std::string(token) + "' (expected len, ch, k, bias, act, init)");
+      }
+      if (!seen_len || !seen_ch || !seen_k) p.fail("a conv spec needs len=L, ch=C0-C1-... and k=K");
+      return make_conv1d(o);
+    } catch (const invalid_argument& e) {
+      p.fail(e.what());
+    }
+  }
+  p.fail("unknown network kind '" + std::string(kind) + "' (expected mlp, skip, random, conv or example)");
 }
 
 }  // namespace scaleinv

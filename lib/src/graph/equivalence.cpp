@@ -149,8 +149,8 @@ equivalence_result decide(const network& net, Policy& p, equivalence_result resu
     const int sa = p.sign_a(e), sb = p.sign_b(e);
     if (sa == 0 && sb == 0) continue;
     if (sa == 0 || sb == 0)
-      return fail(e, fmt::format("{}: zero in {} but {} in {}: rescaling keeps zeros", net.describe_edge(e),
-                                 sa == 0 ? "A" : "B", sa == 0 ? p.text_b(e) : p.text_a(e), sa == 0 ? "B" : "A"));
+      return fail(e, fmt::format("{}: {} in A but {} in B: rescaling keeps zeros", net.describe_edge(e), p.text_a(e),
+                                 p.text_b(e)));
     if (sa != sb)
       return fail(e, fmt::format("{}: weights have opposite signs (A: {}, B: {}); sign flips are not rescalings",
                                  net.describe_edge(e), p.text_a(e), p.text_b(e)));

@@ -92,7 +92,7 @@ std::vector<diagnostic> diagnose(const network& net, const active_subgraph& a) {
   if (net.has_params()) {
     out.push_back({"note", "shared_parameters", "",
                    fmt::format("{} edges share {} named parameters ({} parameters in all); the dimension "
-                               "reported is that of the unshared path space",
+                               "reported is rank(A M) over the parameters",
                                net.num_edges() - (net.num_parameters() - net.param_names().size()),
                                net.param_names().size(), net.num_parameters())});
   }

@@ -21,10 +21,16 @@ analysis analyze(const network& net) {
   r.active_edges = active.active_edges;
   r.active_hidden = active.active_hidden;
   r.dimension = active.active_edges - active.active_hidden;
+  r.unshared_dimension = r.dimension;
   r.formula = static_cast<std::int64_t>(r.edges) - static_cast<std::int64_t>(r.hidden);
-  r.theorem_holds = static_cast<std::int64_t>(r.dimension) == r.formula;
   r.diagnostics = diagnose(net, active);
-  r.cert = certify(net, active, make_basis(net, active));
+  path_basis basis = make_basis(net, active);
+  r.cert = certify(net, active, basis);
+  if (net.has_params()) {
+    r.shared = analyze_shared(net, active, basis);
+    r.dimension = r.shared->dimension;
+  }
+  r.theorem_holds = static_cast<std::int64_t>(r.dimension) == r.formula;
   if (!r.theorem_holds) {
     std::size_t dead_edges = r.edges - r.active_edges;
     std::size_t dead_units = active.scalable_hidden - active.active_hidden;
@@ -32,6 +38,15 @@ analysis analyze(const network& net) {
       r.reasons.push_back(fmt::format("{} edge{} on no input-to-output path", dead_edges, dead_edges == 1 ? " is" : "s are"));
     if (dead_units > 0)
       r.reasons.push_back(fmt::format("{} hidden unit{} dead", dead_units, dead_units == 1 ? " is" : "s are"));
+    if (r.shared) {
+      r.reasons.push_back(fmt::format("weights are shared ({} parameters for {} edges): rank(A M) = {}, with {} "
+                                      "rescaling{} surviving the sharing{}",
+                                      r.parameters, r.edges, r.dimension, r.shared->surviving.size(),
+                                      r.shared->surviving.size() == 1 ? "" : "s",
+                                      r.shared->unused_parameters > 0
+                                          ? fmt::format(" and {} parameters on no path", r.shared->unused_parameters)
+                                          : ""));
+    }
     if (r.nonhomogeneous > 0)
       r.reasons.push_back(fmt::format("{} hidden unit{} not positively homogeneous (no rescaling)", r.nonhomogeneous,
                                       r.nonhomogeneous == 1 ? " is" : "s are"));

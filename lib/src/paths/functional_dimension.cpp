@@ -1,19 +1,20 @@
 // functional_dimension.cpp: the outputs' Jacobian by back-propagation on the DAG, and its rank by SVD.
 #include "scaleinv/paths/functional_dimension.hpp"
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
 #include <Eigen/SVD>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/builders.hpp"
-#include "scaleinv/graph/evaluate.hpp"
 #include "scaleinv/graph/random.hpp"
+#include "scaleinv/paths/active.hpp"
 #include "scaleinv/paths/analysis.hpp"
 
 namespace scaleinv {
@@ -26,32 +27,14 @@ std::vector<node_id> output_nodes(const network& net) {
   return out;
 }
 
-std::size_t column_count(const std::vector<std::uint32_t>& columns) {
-  std::size_t n = 0;
-  for (std::uint32_t c : columns) n = std::max<std::size_t>(n, std::size_t{c} + 1);
-  return n;
-}
 
-}  // namespace
+// Bits of sides[v]: a piecewise-linear unit's pre-activation was < 0 / >= 0 on some sample.
+constexpr std::uint8_t kSeenNegative = 1, kSeenNonnegative = 2;
 
-std::vector<std::uint32_t> parameter_columns(const network& net) {
-  std::vector<std::uint32_t> columns(net.num_edges());
-  std::vector<std::uint32_t> of_param(net.param_names().size(), npos);
-  std::uint32_t next = 0;
-  for (edge_id e = 0; e < net.num_edges(); ++e) {
-    std::uint32_t k = net.param(e);
-    if (k == npos) {
-      columns[e] = next++;
-    } else {
-      if (of_param[k] == npos) of_param[k] = next++;
-      columns[e] = of_param[k];
-    }
-  }
-  return columns;
-}
-
-dense_matrix output_jacobian(const network& net, std::span<const double> weights, std::span<const double> samples,
-                             std::size_t n) {
+// output_jacobian(), recording in sides (when given, one per node) which pieces each
+// piecewise-linear unit used.
+dense_matrix build_jacobian(const network& net, std::span<const double> weights, std::span<const double> samples,
+                            std::size_t n, std::vector<std::uint8_t>* sides) {
   const std::size_t num_inputs = net.count(node_kind::input);
   if (weights.size() != net.num_edges())
     throw invalid_argument(fmt::format("output_jacobian: {} weights given for {} edges", weights.size(), net.num_edges()));
@@ -62,7 +45,7 @@ dense_matrix output_jacobian(const network& net, std::span<const double> weights
   const std::vector<std::uint32_t> columns = parameter_columns(net);
   dense_matrix jac;
   jac.rows = n * outputs.size();
-  jac.cols = column_count(columns);
+  jac.cols = net.num_parameters();
   jac.data.assign(jac.rows * jac.cols, 0.0);
 
   const std::size_t num_nodes = net.num_nodes();
@@ -118,6 +101,7 @@ dense_matrix output_jacobian(const network& net, std::span<const double> weights
           // Piecewise linear: the x >= 0 piece at exactly 0, as apply_activation() takes it.
           slope[v] = pre < 0 ? neg[v] : pos[v];
           value[v] = slope[v] * pre;
+          if (sides) (*sides)[v] |= pre < 0 ? kSeenNegative : kSeenNonnegative;
         }
       }
       if (!std::isfinite(value[v]))
@@ -156,6 +140,13 @@ dense_matrix output_jacobian(const network& net, std::span<const double> weights
   return jac;
 }
 
+}  // namespace
+
+dense_matrix output_jacobian(const network& net, std::span<const double> weights, std::span<const double> samples,
+                             std::size_t n) {
+  return build_jacobian(net, weights, samples, n, nullptr);
+}
+
 std::optional<double> numerical_rank::gap() const {
   if (!smallest_kept || !largest_dropped) return std::nullopt;
   if (*largest_dropped == 0.0) return std::numeric_limits<double>::infinity();
@@ -171,8 +162,12 @@ numerical_rank matrix_rank(const dense_matrix& m) {
   if (m.rows == 0 || m.cols == 0) return r;
   using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   Eigen::Map<const row_major> a(m.data.data(), static_cast<Eigen::Index>(m.rows), static_cast<Eigen::Index>(m.cols));
-  // Singular values only (no U, V). BDCSVD falls back to one-sided Jacobi for small matrices.
-  Eigen::BDCSVD<Eigen::MatrixXd> svd(a);
+  // Singular values only (no U, V). Not BDCSVD: Eigen 3.4.0's (Debian's) reads perm(-1) in
+  // perturbCol0 when deflating rank-deficient matrices, and rank-deficient is the point here
+  // (fixed upstream with "l > 0 ? perm(l - 1) : i"). JacobiSVD first reduces a non-square matrix
+  // to a square one by column-pivoting QR, then runs two-sided Jacobi, accurate to high
+  // relative precision.
+  Eigen::JacobiSVD<Eigen::MatrixXd> svd(a);
   const auto& sv = svd.singularValues();
   r.singular_values.assign(sv.data(), sv.data() + sv.size());
   std::sort(r.singular_values.begin(), r.singular_values.end(), std::greater<>());  // Eigen sorts; be sure
@@ -186,11 +181,14 @@ numerical_rank matrix_rank(const dense_matrix& m) {
   return r;
 }
 
-std::size_t default_sample_count(const network& net) {
+std::size_t default_sample_count(const network& net, std::size_t max_entries) {
   const std::size_t outputs = net.count(node_kind::output);
-  const std::size_t params = column_count(parameter_columns(net));
+  const std::size_t params = net.num_parameters();
   if (outputs == 0 || params == 0) return 1;
-  return (2 * params + outputs - 1) / outputs + 1;
+  const std::size_t wanted = (4 * params + outputs - 1) / outputs + 1;
+  const std::size_t least = (params + outputs - 1) / outputs + 1;
+  const std::size_t fits = max_entries / params / outputs;  // n with n * outputs * params <= max_entries
+  return std::max(least, std::min(wanted, fits));
 }
 
 std::vector<double> functional_dimension_weights(const network& net, std::uint64_t seed) {
@@ -223,8 +221,8 @@ functional_dimension_result functional_dimension(const network& net, const funct
   functional_dimension_result r;
   r.seed = options.seed;
   r.outputs = net.count(node_kind::output);
-  r.parameters = column_count(parameter_columns(net));
-  r.inputs = options.inputs.value_or(default_sample_count(net));
+  r.parameters = net.num_parameters();
+  r.inputs = options.inputs.value_or(default_sample_count(net, options.max_entries));
   if (r.inputs == 0) throw invalid_argument("the functional dimension needs at least one input sample");
   const double rows = static_cast<double>(r.inputs) * static_cast<double>(r.outputs);
   const double entries = rows * static_cast<double>(r.parameters);
@@ -240,9 +238,19 @@ functional_dimension_result functional_dimension(const network& net, const funct
   r.drawn_weights = !net.has_weights();
   std::vector<double> w = functional_dimension_weights(net, options.seed);
   std::vector<double> x = functional_dimension_inputs(net, r.inputs, options.seed);
-  r.spectrum = matrix_rank(output_jacobian(net, w, x, r.inputs));
+  std::vector<std::uint8_t> sides(net.num_nodes(), 0);
+  r.spectrum = matrix_rank(build_jacobian(net, w, x, r.inputs, &sides));
   r.functional_dimension = r.spectrum.rank;
   r.path_dimension = analyze(net).dimension;
+  const active_subgraph active = find_active(net);
+  for (node_id v = 0; v < net.num_nodes(); ++v) {
+    const activation& act = net.node_at(v).act;
+    // Units with neg == pos (linear) have no kink to stay on one side of.
+    if (!active.is_active_unit(net, v) || act.is_pooling() || act.neg == act.pos || sides[v] == 0) continue;
+    if (sides[v] == (kSeenNegative | kSeenNonnegative)) continue;
+    const mpq_class& used = sides[v] == kSeenNegative ? act.neg : act.pos;
+    (used == 0 ? r.dead_units : r.linear_units).push_back(v);
+  }
   return r;
 }
 

@@ -43,15 +43,33 @@ struct random_dag_options {
 };
 network make_random_dag(const random_dag_options& options);
 
+/// A 1-D convolutional network with weights shared across positions: channels[0] input channels
+/// of `length` positions, then one layer per further entry, each unit (l, c, t) fed by units
+/// (l - 1, c', t + k) for every input channel c' and k < kernel ("valid" convolution, stride 1),
+/// so layer l has length - l (kernel - 1) positions. The last layer is the output. Edge (l, c, c',
+/// k) at every position carries parameter "w<l>_<c>_<c'>_<k>"; with bias, a bias node b<l> feeds
+/// every unit of layer l through parameter "b<l>_<c>". Node ids: x<c>_<t>, h<l>_<c>_<t>, y<c>_<t>.
+struct conv_options {
+  std::size_t length = 16;
+  std::vector<std::size_t> channels{1, 4, 1};
+  std::size_t kernel = 3;
+  bool bias = false;
+  activation act;
+  std::optional<std::uint64_t> init_seed;  ///< He-normal weights, equal across each parameter
+};
+/// @throws invalid_argument when a layer would have no positions or the sizes are zero.
+network make_conv1d(const conv_options& options);
+
 /// Draws He-normal weights N(0, 2 / fan_in) for every edge from the seed.
 void init_weights(network& net, std::uint64_t seed);
 
-/// True when text starts with a spec prefix: "mlp:", "skip:", "random:" or "example:".
+/// True when text starts with a spec prefix: "mlp:", "skip:", "random:", "conv:" or "example:".
 bool is_spec(std::string_view text);
 
 /// Builds the network a spec names (docs/formats.md): "mlp:784-500-10[,bias][,act=A][,init=S]",
 /// "skip:W0-W1-...[,span=K][,bias][,act=A][,init=S]", "random:seed=S,inputs=I,hidden=H,outputs=O,p=P
-/// [,bias][,act=A][,tanh=F][,init=S]". ("example:" names are resolved by io/load.hpp.)
+/// [,bias][,act=A][,tanh=F][,init=S]", "conv:len=L,ch=C0-C1-...,k=K[,bias][,act=A][,init=S]".
+/// ("example:" names are resolved by io/load.hpp.)
 /// @throws parse_error naming the spec and the bad part.
 network from_spec(std::string_view spec);
 

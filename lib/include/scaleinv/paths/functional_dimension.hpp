@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "scaleinv/graph/network.hpp"
+#include "scaleinv/paths/shared.hpp"
 
 namespace scaleinv {
 
@@ -20,19 +21,14 @@ struct dense_matrix {
   double operator()(std::size_t r, std::size_t c) const { return data[r * cols + c]; }
 };
 
-/// The Jacobian column of every edge: one column per parameter. Without shared parameters column
-/// e is edge e. With them, parameters are numbered in order of first use by edge id: an edge with
-/// its own weight starts a new column, and an edge with a shared id takes the column of the first
-/// edge with that id. The result has num_edges() entries whose values are 0 ..
-/// num_parameters() - 1. @pre net.is_finalized().
-std::vector<std::uint32_t> parameter_columns(const network& net);
-
 /// The Jacobian of the outputs with respect to the parameters, exact up to rounding, by one
 /// reverse (back-propagation) pass over the DAG per (sample, output): O(n (V + E) + n O (V + E))
 /// time for n samples and O outputs, O(V) extra memory beyond the result.
 ///
-/// Row s * O + k is output k (in output node order) on sample s; columns are parameter_columns(net)
-/// (shared edges' derivatives are summed). The network function is evaluate()'s (graph/evaluate.hpp):
+/// Row s * O + k is output k (in output node order) on sample s; column j is parameter j of
+/// parameter_columns(net) (paths/shared.hpp: shared ids first, then the other edges in edge
+/// order; without sharing, column e is edge e), num_parameters() columns; the derivatives of the
+/// edges that share a parameter are summed. The network function is evaluate()'s (graph/evaluate.hpp):
 /// bias nodes are 1, outputs are linear. Derivatives: a piecewise-linear unit has slope neg for
 /// pre-activation x < 0 and pos for x >= 0 (at exactly 0 the x >= 0 side, as evaluate() takes);
 /// tanh 1 - tanh(x)^2; sigmoid s (1 - s); avg_pool passes 1 / fan-in to every term; max_pool passes
@@ -43,8 +39,10 @@ std::vector<std::uint32_t> parameter_columns(const network& net);
 dense_matrix output_jacobian(const network& net, std::span<const double> weights, std::span<const double> samples,
                              std::size_t n);
 
-/// The numerical rank of a matrix by its singular values (Eigen's BDCSVD), with the threshold of
-/// numpy.linalg.matrix_rank: sigma > max(rows, cols) * eps * sigma_max, eps = 2^-52.
+/// The numerical rank of a matrix by its singular values (Eigen's JacobiSVD with a column-pivoting
+/// QR preconditioner: O(rows cols min(rows, cols)) for the QR plus O(min^3) per Jacobi sweep),
+/// with the threshold of numpy.linalg.matrix_rank: sigma > max(rows, cols) * eps * sigma_max,
+/// eps = 2^-52.
 struct numerical_rank {
   std::size_t rank = 0;
   std::vector<double> singular_values;  ///< min(rows, cols) of them, decreasing
@@ -67,11 +65,14 @@ struct functional_dimension_options {
   std::size_t max_entries = 20'000'000;  ///< refuse Jacobians with more doubles than this
 };
 
-/// The default number of input samples: ceil(2 P / O) + 1 for P parameters and O >= 1 outputs, so
-/// that rows = n O >= 2 P: with only P rows, rows from samples that share an activation region
-/// are dependent, and the rank falls short on some small networks (functional_dimension_test.cpp).
-/// 1 when the network has no outputs or no parameters. @pre net.is_finalized().
-std::size_t default_sample_count(const network& net);
+/// The default number of input samples for P parameters and O >= 1 outputs: ceil(4 P / O) + 1,
+/// so that rows = n O >= 4 P; lowered to the largest n whose Jacobian fits max_entries, but never
+/// below ceil(P / O) + 1 (rows >= P, necessary for rank P). Why more than P rows: the samples that
+/// fall in one activation region of a piecewise-linear network give at most (I + 1) O independent
+/// rows for I inputs, so with n = ceil(P / O) the rank often falls short of what the same
+/// parameters reach with more samples. 1 when the network has no outputs or no parameters.
+/// @pre net.is_finalized().
+std::size_t default_sample_count(const network& net, std::size_t max_entries = 20'000'000);
 
 /// The weights the computation uses: the network's own (as doubles) when it has them, else
 /// He-normal from the seed (graph/builders.hpp init_weights), with every edge of a shared
@@ -95,11 +96,18 @@ struct functional_dimension_result {
   std::uint64_t seed = 0;
   bool drawn_weights = false;  ///< true when the weights were drawn from the seed
   numerical_rank spectrum;
+  /// Active piecewise-linear units (on some path) with slope 0 on every sample, such as a ReLU
+  /// whose pre-activation is negative on every input: dead on this batch, in node order.
+  std::vector<node_id> dead_units;
+  /// Active piecewise-linear units with two different slopes whose pre-activation stays on one
+  /// side of 0, with a nonzero slope, on every sample: linear on this batch (a ReLU active on
+  /// every input), in node order. (Units of kind linear are never listed.)
+  std::vector<node_id> linear_units;
 };
 
 /// Draws the inputs (and the weights when the network has none), builds the Jacobian by
 /// output_jacobian() and takes its rank by matrix_rank(). Cost: O(n O (V + E)) for the Jacobian
-/// and O(rows cols min(rows, cols)) for the SVD.
+/// and O(rows cols min(rows, cols)) and a few Jacobi sweeps of O(min(rows, cols)^3) for the SVD.
 /// @pre net.is_finalized().
 /// @throws invalid_argument when options.inputs is 0, or when rows * cols exceeds
 /// options.max_entries (the message gives the size and how to shrink it); error when the
