@@ -11,8 +11,10 @@ phases="$build/bench/analyze_phases"
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time is missing: apt-get install time" >&2; exit 2; }
 grep -q 'CMAKE_BUILD_TYPE:STRING=Release' "$build/CMakeCache.txt" || echo "warning: $build is not a Release build" >&2
 specs=(mlp:784-500-500-10 mlp:256-512-512-512-10 mlp:512-1024-1024-1024-10 mlp:724-1448-1448-1448-10 mlp:1024-2048-2048-2048-10)
-printf '%-30s %11s %9s %9s %10s\n' spec edges wall_s peak_MiB ns/edge
-for spec in "${specs[@]}"; do
+# Weight sharing (issue 3): rank(A M) over the parameters; the last has ~100,000 edges, ~1,000 parameters.
+shared=(conv:len=40,ch=1-12-12-6,k=4,bias conv:len=70,ch=1-12-12-6,k=4,bias conv:len=115,ch=1-12-12-6,k=4,bias)
+printf '%-38s %11s %9s %9s %10s\n' spec edges wall_s peak_MiB ns/edge
+for spec in "${specs[@]}" "${shared[@]}"; do
   edges=$("$exe" analyze "$spec" --json | sed -n 's/^  "edges": \([0-9]*\),/\1/p')
   walls=()
   peak=0
@@ -24,7 +26,7 @@ for spec in "${specs[@]}"; do
   done
   med=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(((runs + 1) / 2))p")
   awk -v s="$spec" -v e="$edges" -v w="$med" -v m="$peak" \
-    'BEGIN { printf "%-30s %11d %9.2f %9.0f %10.1f\n", s, e, w, m / 1024, 1e9 * w / e }'
+    'BEGIN { printf "%-38s %11d %9.2f %9.0f %10.1f\n", s, e, w, m / 1024, 1e9 * w / e }'
 done
 if [[ -x $phases ]]; then
   echo

@@ -24,7 +24,8 @@ std::vector<mpq_class> random_inputs(const network& net, splitmix64& rng) {
 const std::vector<activation>& homogeneous_activations() {
   static const std::vector<activation> acts = {
       activation::relu(), activation::leaky_relu(mpq_class(1, 10)), activation::prelu(mpq_class(1, 4)),
-      activation::bilu(mpq_class(-1, 3), mpq_class(5, 2)), activation::linear()};
+      activation::bilu(mpq_class(-1, 3), mpq_class(5, 2)), activation::linear(), activation::max_pool(),
+      activation::avg_pool()};
   return acts;
 }
 }  // namespace
@@ -121,4 +122,43 @@ TEST_CASE("rescale rejects non-positive scales", "[invariance]") {
                       Catch::Contains("'h1_1' is not positive"));
   s[*net.find_node("h1_1")] = -2;
   REQUIRE_THROWS_AS(rescale(net, std::span<const mpq_class>(w), std::span<const mpq_class>(s)), invalid_argument);
+}
+
+TEST_CASE("rescaling preserves the output exactly on DAGs mixing every homogeneous kind, pooling included", "[invariance][theorem]") {
+  const auto& acts = homogeneous_activations();
+  for (std::uint64_t seed = 1; seed <= 150; ++seed) {
+    network net = make_random_dag(test::random_case(seed));
+    splitmix64 rng(seed * 977);
+    for (node_id v = 0; v < net.num_nodes(); ++v)
+      if (net.node_at(v).kind == node_kind::hidden) net.set_activation(v, acts[rng.below(acts.size())]);
+    auto w = test::random_weights(net, rng);
+    auto s = random_scales(net, rng);
+    auto w2 = rescale(net, std::span<const mpq_class>(w), std::span<const mpq_class>(s));
+    INFO("seed " << seed << "\n" << test::dump(net));
+    for (int trial = 0; trial < 4; ++trial) {
+      auto x = random_inputs(net, rng);
+      REQUIRE(evaluate(net, std::span<const mpq_class>(w), std::span<const mpq_class>(x)) ==
+              evaluate(net, std::span<const mpq_class>(w2), std::span<const mpq_class>(x)));
+    }
+  }
+}
+
+TEST_CASE("pooling units compute max and mean of their weighted inputs, exactly", "[invariance][pooling]") {
+  network net;
+  node_id a = net.add_node("a", node_kind::input), b = net.add_node("b", node_kind::input),
+          mx = net.add_node("mx", node_kind::hidden, activation::max_pool()),
+          av = net.add_node("av", node_kind::hidden, activation::avg_pool()), y = net.add_node("y", node_kind::output);
+  net.add_edge(a, mx);
+  net.add_edge(b, mx);
+  net.add_edge(a, av);
+  net.add_edge(b, av);
+  net.add_edge(mx, y);
+  net.add_edge(av, y);
+  net.finalize();
+  std::vector<mpq_class> w{mpq_class(1), mpq_class(-2), mpq_class(1, 2), mpq_class(3), mpq_class(1), mpq_class(1)};
+  std::vector<mpq_class> x{mpq_class(-1), mpq_class(-1, 4)};
+  // max(1 * -1, -2 * -1/4) = 1/2; mean(1/2 * -1, 3 * -1/4) = (-1/2 - 3/4) / 2 = -5/8; y = 1/2 - 5/8.
+  auto out = evaluate(net, std::span<const mpq_class>(w), std::span<const mpq_class>(x));
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0] == mpq_class(-1, 8));
 }
