@@ -8,8 +8,9 @@
 namespace scaleinv::cli {
 
 /// Exit codes: 0 the job was done; 1 a check ran and failed (verify); 2 usage error; 3 bad input
-/// (a file or spec that cannot be read or is not a valid network); 4 out of memory.
-enum exit_code : int { ok = 0, check_failed = 1, usage = 2, bad_input = 3, no_memory = 4 };
+/// (a file or spec that cannot be read or is not a valid network); 4 out of memory; 5 an internal
+/// error (a bug: please report it).
+enum exit_code : int { ok = 0, check_failed = 1, usage = 2, bad_input = 3, no_memory = 4, internal = 5 };
 
 /// Runs `scaleinv args...` (args excludes the program name), writing results to out and
 /// messages to err. Never throws, never exits the process.

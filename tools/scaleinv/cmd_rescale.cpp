@@ -55,7 +55,7 @@ scale_file read_scales(const network& net, const std::string& path) {
     const node& nd = net.node_at(*v);
     if (nd.kind != node_kind::hidden)
       fail(fmt::format("'{}' is {} {} node, not a hidden unit: only hidden units are rescaled", id,
-                       nd.kind == node_kind::input ? "an" : "a", to_string(nd.kind)));
+                       nd.kind == node_kind::bias ? "a" : "an", to_string(nd.kind)));
     if (!net.is_scalable(*v))
       fail(fmt::format("'{}' is a {} unit, which is not positively homogeneous: it has no rescaling symmetry", id,
                        nd.act.name()));
@@ -106,7 +106,9 @@ action add_rescale(CLI::App& app) {
       "Writes NET with unit v's incoming weights multiplied by c(v) and its outgoing weights divided by it\n"
       "(math.md section 1): the same function, other weights. 'scaleinv equivalent NET OUT' recovers the\n"
       "scales. The result is exact (rational weights) when NET has exact rational weights or a --scales\n"
-      "value is a string; otherwise it is computed in double precision.\n"
+      "value is a string; otherwise it is computed in double precision. With shared parameters (conv:)\n"
+      "the scales must keep every shared parameter shared (one scale per channel); --seed draws one per\n"
+      "unit, so there it fails (exit 2) naming the parameter.\n"
       "Example: scaleinv rescale example:demo --seed 3 -o b.json && scaleinv equivalent example:demo b.json\n"
       "Exit codes: 0 done, 2 usage error, 3 bad input (unreadable NET or scales file, a network without\n"
       "weights, a scale that is not positive or names no hidden homogeneous unit).");
@@ -114,7 +116,7 @@ action add_rescale(CLI::App& app) {
     if (seed->count() == 0 && scales->count() == 0)
       throw invalid_argument("give --seed S (random scales) or --scales FILE (scales of your own)");
     network net = load_network(o->net);
-    if (!net.has_weights())
+    if (!net.has_weights() && net.num_edges() > 0)
       throw invalid_network(fmt::format(
           "'{}' has no weights: rescale needs a weighted network (a JSON file with weights, or a spec with init=S)",
           o->net));

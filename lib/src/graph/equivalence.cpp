@@ -55,7 +55,7 @@ void require_same_graph(const network& a, const network& b) {
                                arrow(longer, static_cast<edge_id>(m)), &longer == &a ? "A" : "B"));
   }
   for (const auto& [net, name] : {std::pair{&a, "A"}, std::pair{&b, "B"}})
-    if (!net->has_weights())
+    if (!net->has_weights() && net->num_edges() > 0)  // an edgeless network has its (empty) weights
       throw invalid_network(fmt::format("network {} has no weights: equivalence compares two weight settings", name));
 }
 
@@ -256,7 +256,8 @@ void require_sharing_kept(const network& net, const std::vector<T>& w) {
 }
 
 void require_rescalable(const network& net, std::size_t scales) {
-  if (!net.has_weights()) throw invalid_network("the network has no weights: there is nothing to rescale");
+  if (!net.has_weights() && net.num_edges() > 0)  // an edgeless network has its (empty) weights
+    throw invalid_network("the network has no weights: there is nothing to rescale");
   if (scales != net.num_nodes())
     throw invalid_argument(fmt::format("apply_rescaling: {} scales given for {} nodes", scales, net.num_nodes()));
 }

@@ -68,7 +68,8 @@ struct equivalence_result {
 ///
 /// @pre a and b are finalized.
 /// @throws invalid_network when a and b are not the same graph (the message names the first
-/// difference: a node index and id, or an edge index) or when either has no weights;
+/// difference: a node index and id, or an edge index) or when either has no weights (a network
+/// without edges counts as weighted);
 /// invalid_argument for a tolerance that is not in [0, 1) or NaN.
 equivalence_result rescaling_equivalence(const network& a, const network& b,
                                          const equivalence_options& options = {});
@@ -88,7 +89,7 @@ std::vector<double> random_scales(const network& net, std::uint64_t seed, double
 /// scalable are ignored). Exact: the result's weights are exact rationals (the weights of a
 /// double-weight network are the rationals they denote).
 /// @pre net.is_finalized().
-/// @throws invalid_network when net has no weights; invalid_argument when scale.size() !=
+/// @throws invalid_network when net has edges but no weights; invalid_argument when scale.size() !=
 /// net.num_nodes(), when a scalable unit's scale is not positive (naming the unit), or when net
 /// has shared parameters whose edges the rescaling gives different weights (naming them).
 network apply_rescaling(const network& net, const std::vector<mpq_class>& scale);
