@@ -148,7 +148,7 @@ action add_analyze(CLI::App& app) {
   app.add_option("NET", o->net, kNetHelp)->required();
   app.add_flag("--json", o->json, "print one JSON object instead of the table");
   app.add_flag("--edge-paths", o->edge_paths, "also give the number of paths through each edge (JSON key edge_paths)");
-  app.add_option("--show", o->show, "diagnostics shown in the table (default 20)");
+  app.add_option("--show", o->show, "diagnostics shown in the table (default 20)")->check(non_negative());
   app.footer(
       "The dimension is that of the path space (the quotient by positive rescaling): E_on - H_on, active\n"
       "edges minus active homogeneous hidden units, certified in O(E) by a basis and a kernel basis.\n"

@@ -28,7 +28,7 @@ action add_basis(CLI::App& app) {
   auto o = std::make_shared<basis_options>();
   app.add_option("NET", o->net, kNetHelp)->required();
   app.add_flag("--json", o->json, "print JSON: {\"dimension\", \"basis\": [[edge, ...], ...], \"owned\": [edge, ...]}");
-  app.add_option("--limit", o->limit, "list at most N basis paths (default 0: all)");
+  app.add_option("--limit", o->limit, "list at most N basis paths (default 0: all)")->check(non_negative());
   app.add_option("-o,--output", o->output, "write to this file (atomically) instead of standard output");
   app.footer(
       "Basis path i is B(f) = prefix(tail f) + f + suffix(head f) for the i-th free edge f (an active edge\n"

@@ -64,7 +64,8 @@ std::string report(const std::string& name, const network& net, const functional
   out += fmt::format("path dimension       {}  ({}, the upper bound)\n", r.path_dimension,
                      net.has_params() ? "rank(A M) with the shared parameters" : "E_on - H_on");
   out += fmt::format("parameters           {}\n", r.parameters);
-  out += fmt::format("rows                 {}  ({} input samples x {} outputs)\n", r.rows, r.inputs, r.outputs);
+  out += fmt::format("rows                 {}  ({} input sample{} x {} output{})\n", r.rows, r.inputs,
+                     r.inputs == 1 ? "" : "s", r.outputs, r.outputs == 1 ? "" : "s");
   out += fmt::format("samples              standard normal, seed {}\n", r.seed);
   out += r.drawn_weights ? fmt::format("weights              He-normal, seed {} (the network has none)\n", r.seed)
                          : std::string("weights              the network's own\n");
@@ -82,20 +83,25 @@ std::string report(const std::string& name, const network& net, const functional
     out += "spectral gap         none kept  (the Jacobian is zero)\n";
   }
   if (!r.dead_units.empty())
-    out += fmt::format("dead on every input  {}  ({})\n", r.dead_units.size(), listed(net, r.dead_units));
+    out += fmt::format("dead units           {}  ({}: slope 0 on every input sample)\n", r.dead_units.size(),
+                       listed(net, r.dead_units));
   if (!r.linear_units.empty())
-    out += fmt::format("linear on the inputs {}  ({}: on one side of the kink on every sample)\n", r.linear_units.size(),
-                       listed(net, r.linear_units));
-  if (r.functional_dimension == r.path_dimension) {
+    out += fmt::format("linear units         {}  ({}: on one side of the kink on every input sample)\n",
+                       r.linear_units.size(), listed(net, r.linear_units));
+  if (r.functional_dimension >= r.path_dimension) {
     out += "agree                yes: the functional dimension reaches the path dimension\n";
-  } else {
-    out += fmt::format(
-        "agree                no: {} below the path dimension. The usual reasons: too few input samples ({} rows "
-        "for {} parameters; try more --inputs or another --seed), units inactive on every input (dead ReLUs) or "
-        "active on every input, and hidden symmetries of this parameter or architecture (Grigsby et al.) that "
-        "positive rescaling does not account for.\n",
-        r.path_dimension - r.functional_dimension, r.rows, r.parameters);
+    return out;
   }
+  out += fmt::format("agree                no: {} below the path dimension\n",
+                     r.path_dimension - r.functional_dimension);
+  if (r.rows < r.path_dimension)
+    out += fmt::format("why                  {} rows cannot have rank {}: use more --inputs\n", r.rows,
+                       r.path_dimension);
+  if (!r.dead_units.empty() || !r.linear_units.empty())
+    out += "why                  the dead and linear units above: their kinks are never crossed on these inputs\n";
+  out += "usual reasons        too few input samples (try more --inputs or another --seed), units inactive on\n"
+         "                     every input (dead ReLUs) or active on every input, and hidden symmetries of this\n"
+         "                     parameter or architecture (Grigsby et al.) that positive rescaling does not explain\n";
   return out;
 }
 }  // namespace
@@ -106,12 +112,15 @@ action add_fdim(CLI::App& app) {
   app.add_option("--inputs", o->inputs,
                  "number of random input samples N (default ceil(4 P / O) + 1 for P parameters and O outputs)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--seed", o->seed, "seed of the input samples, and of the weights when the network has none (default 1)");
+  // CLI11 2.1 reads "-1" into an unsigned as 2^64 - 1: refuse signs explicitly.
+  app.add_option("--seed", o->seed,
+                 "seed of the input samples, and of the weights when the network has none (default 1)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--json", o->json, "print one JSON object instead of the table");
   app.footer(
       "The functional dimension at one parameter (Grigsby, Lindsey et al.): the rank of the Jacobian of the\n"
-      "outputs on N standard-normal inputs with respect to all parameters, computed exactly by back-propagation\n"
-      "and ranked in double precision by SVD, counting singular values above max(rows, cols) * 2^-52 * sigma_max\n"
+      "outputs on N standard-normal inputs with respect to all parameters, by back-propagation (no finite\n"
+      "differences), ranked in double precision by SVD: singular values above max(rows, cols) * 2^-52 * sigma_max\n"
       "(numpy's matrix_rank). It is at most the path-space dimension of `analyze`. Weights: the network's own, or\n"
       "He-normal from --seed. Refuses Jacobians of more than 2e7 doubles.\n"
       "Example: scaleinv fdim mlp:3-4-2,bias --inputs 100");

@@ -27,7 +27,8 @@ action add_verify(CLI::App& app) {
   auto o = std::make_shared<verify_options>();
   app.add_option("NET", o->net, kNetHelp)->required();
   app.add_flag("--json", o->json, "print JSON: {\"paths\", \"rank\", \"dimension\", \"agree\", ...}");
-  app.add_option("--max-paths", o->max_paths, "refuse networks with more paths than this (default 1000000)");
+  app.add_option("--max-paths", o->max_paths, "refuse networks with more paths than this (default 1000000)")
+      ->check(non_negative());
   app.footer(
       "Enumerates every path, builds the path-edge incidence matrix A and computes its rank exactly over\n"
       "the rationals (rank of A^T A modulo a prime, certified by an exactly verified kernel basis; see\n"

@@ -20,6 +20,13 @@ inline constexpr const char* kNetHelp =
     "conv:len=L,ch=C0-C1-...,k=K[,bias] (weights shared across positions), "
     "example:demo, example:mixed (see docs/formats.md)";
 
+/// Rejects "-1" for unsigned options (CLI11 2.1 would wrap it to 2^64 - 1) with a short message.
+inline CLI::Validator non_negative() {
+  return CLI::Validator(
+      [](std::string& s) { return !s.empty() && s[0] == '-' ? std::string("must be a non-negative integer") : std::string(); },
+      "N>=0");
+}
+
 action add_analyze(CLI::App& app);
 action add_basis(CLI::App& app);
 action add_express(CLI::App& app);

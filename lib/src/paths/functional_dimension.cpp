@@ -37,7 +37,8 @@ dense_matrix build_jacobian(const network& net, std::span<const double> weights,
                             std::size_t n, std::vector<std::uint8_t>* sides) {
   const std::size_t num_inputs = net.count(node_kind::input);
   if (weights.size() != net.num_edges())
-    throw invalid_argument(fmt::format("output_jacobian: {} weights given for {} edges", weights.size(), net.num_edges()));
+    throw invalid_argument(
+        fmt::format("output_jacobian: {} weights given for {} edges", weights.size(), net.num_edges()));
   if (samples.size() != n * num_inputs)
     throw invalid_argument(fmt::format("output_jacobian: {} sample values given, {} samples of {} inputs expected",
                                        samples.size(), n, num_inputs));

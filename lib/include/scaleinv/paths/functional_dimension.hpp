@@ -35,7 +35,8 @@ struct dense_matrix {
 /// everything to its argmax term, the first in edge order on ties (as evaluate() picks it).
 /// @param samples n rows of num_inputs() values each, row-major, in input node order.
 /// @pre net.is_finalized(); weights.size() == net.num_edges(); edges sharing a parameter carry one value.
-/// @throws invalid_argument when the sizes disagree.
+/// @throws invalid_argument when the sizes disagree; error when a node's value overflows (is not
+/// finite) on some sample.
 dense_matrix output_jacobian(const network& net, std::span<const double> weights, std::span<const double> samples,
                              std::size_t n);
 
@@ -55,7 +56,7 @@ struct numerical_rank {
   std::optional<double> gap() const;
 };
 
-/// @throws error when an entry is not finite.
+/// @throws error when an entry is not finite (Eigen's SVD would not terminate sensibly).
 numerical_rank matrix_rank(const dense_matrix& m);
 
 /// What the functional dimension is computed from.
