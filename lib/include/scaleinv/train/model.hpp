@@ -1,0 +1,73 @@
+// scaleinv/train/model.hpp: forward and backward passes of a network from the graph model, for a
+// batch, in float or double: a fast path for layered MLPs (Eigen matrix products) and a general
+// path for any DAG (skip edges, pooling, mixed activations).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "scaleinv/graph/network.hpp"
+
+namespace scaleinv::train {
+
+template <class Scalar>
+using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+
+enum class loss_kind { cross_entropy, mse };
+
+/// Where a layered MLP keeps its layers in the edge vector (graph/builders.hpp make_mlp order):
+/// layer l's weights are the row-major out x in block at weight_offset[l], its biases (if any)
+/// the `out` edges at bias_offset[l].
+struct mlp_layout {
+  std::vector<std::size_t> widths;
+  std::vector<std::size_t> weight_offset;  ///< per layer 1..L-1 (index 0 unused)
+  std::vector<std::size_t> bias_offset;    ///< npos-like SIZE_MAX when the layer has no bias
+  std::vector<activation> act;             ///< per hidden layer 1..L-2
+  std::vector<node_id> input_nodes, output_nodes;
+};
+
+/// The layout when net is exactly a layered, fully connected MLP in make_mlp's edge order (with or
+/// without biases, one activation per layer, no pooling); nullopt otherwise.
+std::optional<mlp_layout> detect_mlp(const network& net);
+
+/// Loss and gradient of a network on a batch. Inputs X are inputs x batch (one column per sample,
+/// inputs in input-node order); targets are class indices (cross-entropy: softmax over the
+/// outputs, mean over the batch) or an outputs x batch matrix (mse: mean over the batch of
+/// 1/2 ||y - t||^2).
+template <class Scalar>
+class model {
+ public:
+  /// @pre net.is_finalized(). Uses the MLP fast path when detect_mlp succeeds and fast is true.
+  explicit model(const network& net, bool fast = true);
+
+  bool is_fast() const noexcept { return layout_.has_value(); }
+  std::size_t num_inputs() const noexcept { return inputs_.size(); }
+  std::size_t num_outputs() const noexcept { return outputs_.size(); }
+
+  /// Outputs (outputs x batch) for weights w (one per edge).
+  matrix<Scalar> predict(const std::vector<Scalar>& w, const matrix<Scalar>& x) const;
+
+  /// Mean loss; grad (resized to one per edge) receives dL/dw.
+  Scalar loss_and_gradient(const std::vector<Scalar>& w, const matrix<Scalar>& x, const std::vector<int>* labels,
+                           const matrix<Scalar>* targets, loss_kind loss, std::vector<Scalar>& grad) const;
+
+  /// Mean loss only (and, for cross-entropy, the number of correct argmax predictions).
+  Scalar loss(const std::vector<Scalar>& w, const matrix<Scalar>& x, const std::vector<int>* labels,
+              const matrix<Scalar>* targets, loss_kind loss, std::size_t* correct = nullptr) const;
+
+ private:
+  const network* net_;
+  std::optional<mlp_layout> layout_;
+  std::vector<node_id> inputs_, outputs_;
+  std::vector<std::int32_t> input_index_, output_index_;  // per node, or -1
+};
+
+/// The loss's gradient with respect to the outputs (outputs x batch), and the mean loss.
+template <class Scalar>
+Scalar loss_gradient(const matrix<Scalar>& y, const std::vector<int>* labels, const matrix<Scalar>* targets,
+                     loss_kind loss, matrix<Scalar>& dy, std::size_t* correct = nullptr);
+
+}  // namespace scaleinv::train

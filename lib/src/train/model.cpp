@@ -1,0 +1,361 @@
+// model.cpp: batched forward/backward on the graph model (MLP fast path with Eigen products,
+// general DAG path with one row of activations per node).
+#include "scaleinv/train/model.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+#include "scaleinv/error.hpp"
+
+namespace scaleinv::train {
+
+std::optional<mlp_layout> detect_mlp(const network& net) {
+  const std::size_t n = net.num_nodes();
+  std::vector<int> depth(n, 0);
+  for (node_id v : net.topological_order()) {
+    const node& nd = net.node_at(v);
+    if (nd.kind == node_kind::input || nd.kind == node_kind::bias) continue;
+    if (nd.kind == node_kind::hidden && nd.act.is_pooling()) return std::nullopt;
+    int d = 0;
+    for (edge_id e : net.in_edges(v))
+      if (net.node_at(net.edge_at(e).from).kind != node_kind::bias) d = std::max(d, depth[net.edge_at(e).from] + 1);
+    depth[v] = d;
+  }
+  int max_depth = 0;
+  for (node_id v = 0; v < n; ++v)
+    if (net.node_at(v).kind == node_kind::output) max_depth = std::max(max_depth, depth[v]);
+  if (max_depth < 1) return std::nullopt;
+  std::vector<std::vector<node_id>> layer(static_cast<std::size_t>(max_depth) + 1);
+  for (node_id v = 0; v < n; ++v) {
+    const node& nd = net.node_at(v);
+    if (nd.kind == node_kind::bias) continue;
+    if ((nd.kind == node_kind::output) != (depth[v] == max_depth)) return std::nullopt;
+    if (nd.kind == node_kind::hidden && depth[v] == 0) return std::nullopt;
+    layer[static_cast<std::size_t>(depth[v])].push_back(v);
+  }
+  mlp_layout lay;
+  const std::size_t L = layer.size();
+  lay.input_nodes = layer[0];
+  lay.output_nodes = layer[L - 1];
+  lay.weight_offset.assign(L, 0);
+  lay.bias_offset.assign(L, SIZE_MAX);
+  lay.act.assign(L, activation{});
+  for (const auto& l : layer) {
+    if (l.empty()) return std::nullopt;
+    lay.widths.push_back(l.size());
+  }
+  std::size_t e = 0;
+  for (std::size_t l = 1; l < L; ++l) {
+    if (l + 1 < L) {
+      lay.act[l] = net.node_at(layer[l][0]).act;
+      for (node_id v : layer[l])
+        if (!(net.node_at(v).act == lay.act[l])) return std::nullopt;
+    }
+    lay.weight_offset[l] = e;
+    for (node_id to : layer[l])
+      for (node_id from : layer[l - 1]) {
+        if (e >= net.num_edges() || net.edge_at(e).from != from || net.edge_at(e).to != to) return std::nullopt;
+        ++e;
+      }
+    if (e < net.num_edges() && net.node_at(net.edge_at(e).from).kind == node_kind::bias) {
+      node_id b = net.edge_at(e).from;
+      lay.bias_offset[l] = e;
+      for (node_id to : layer[l]) {
+        if (e >= net.num_edges() || net.edge_at(e).from != b || net.edge_at(e).to != to) return std::nullopt;
+        ++e;
+      }
+      if (net.out_edges(b).size() != layer[l].size()) return std::nullopt;
+    }
+  }
+  if (e != net.num_edges()) return std::nullopt;
+  return lay;
+}
+
+namespace {
+template <class Scalar>
+Scalar act_value(const activation& a, Scalar x) {
+  switch (a.kind) {
+    case activation_kind::tanh: return std::tanh(x);
+    case activation_kind::sigmoid: return Scalar(1) / (Scalar(1) + std::exp(-x));
+    default: return x < 0 ? static_cast<Scalar>(a.neg.get_d()) * x : static_cast<Scalar>(a.pos.get_d()) * x;
+  }
+}
+
+// sigma'(x), given x and y = sigma(x); the x >= 0 side at exactly 0.
+template <class Scalar>
+Scalar act_slope(const activation& a, Scalar x, Scalar y) {
+  switch (a.kind) {
+    case activation_kind::tanh: return Scalar(1) - y * y;
+    case activation_kind::sigmoid: return y * (Scalar(1) - y);
+    default: return x < 0 ? static_cast<Scalar>(a.neg.get_d()) : static_cast<Scalar>(a.pos.get_d());
+  }
+}
+
+template <class Derived, class Scalar>
+void apply_act(const activation& a, const Eigen::MatrixBase<Derived>& z, matrix<Scalar>& out) {
+  out.resize(z.rows(), z.cols());
+  if (a.kind == activation_kind::relu) {
+    out = z.cwiseMax(Scalar(0));
+  } else if (a.kind == activation_kind::linear) {
+    out = z;
+  } else {
+    for (Eigen::Index j = 0; j < z.cols(); ++j)
+      for (Eigen::Index i = 0; i < z.rows(); ++i) out(i, j) = act_value(a, z(i, j));
+  }
+}
+
+template <class Scalar>
+void times_slope(const activation& a, const matrix<Scalar>& z, const matrix<Scalar>& y, matrix<Scalar>& d) {
+  if (a.kind == activation_kind::relu) {
+    d = (z.array() < Scalar(0)).select(Scalar(0), d);
+  } else if (a.kind == activation_kind::linear) {
+    return;
+  } else {
+    for (Eigen::Index j = 0; j < d.cols(); ++j)
+      for (Eigen::Index i = 0; i < d.rows(); ++i) d(i, j) *= act_slope(a, z(i, j), y(i, j));
+  }
+}
+}  // namespace
+
+template <class Scalar>
+Scalar loss_gradient(const matrix<Scalar>& y, const std::vector<int>* labels, const matrix<Scalar>* targets,
+                     loss_kind loss, matrix<Scalar>& dy, std::size_t* correct) {
+  const auto batch = y.cols();
+  if (batch == 0) throw invalid_argument("empty batch");
+  dy.resize(y.rows(), batch);
+  double total = 0;
+  std::size_t right = 0;
+  if (loss == loss_kind::cross_entropy) {
+    if (labels == nullptr || static_cast<Eigen::Index>(labels->size()) != batch)
+      throw invalid_argument("cross-entropy needs one class label per sample");
+    for (Eigen::Index j = 0; j < batch; ++j) {
+      int label = (*labels)[static_cast<std::size_t>(j)];
+      if (label < 0 || label >= y.rows()) throw invalid_argument("class label out of range of the outputs");
+      Eigen::Index best = 0;
+      Scalar m = y.col(j).maxCoeff(&best);
+      right += best == label ? 1 : 0;
+      Scalar sum = 0;
+      for (Eigen::Index i = 0; i < y.rows(); ++i) {
+        dy(i, j) = std::exp(y(i, j) - m);
+        sum += dy(i, j);
+      }
+      total += static_cast<double>(std::log(sum) + m - y(label, j));
+      for (Eigen::Index i = 0; i < y.rows(); ++i) dy(i, j) /= sum;
+      dy(label, j) -= Scalar(1);
+    }
+  } else {
+    if (targets == nullptr || targets->rows() != y.rows() || targets->cols() != batch)
+      throw invalid_argument("mse needs a target matrix of the outputs' shape");
+    dy = y - *targets;
+    total = 0.5 * static_cast<double>(dy.squaredNorm());
+  }
+  dy /= static_cast<Scalar>(batch);
+  if (correct != nullptr) *correct = right;
+  return static_cast<Scalar>(total / static_cast<double>(batch));
+}
+
+template <class Scalar>
+model<Scalar>::model(const network& net, bool fast) : net_(&net) {
+  if (fast) layout_ = detect_mlp(net);
+  input_index_.assign(net.num_nodes(), -1);
+  output_index_.assign(net.num_nodes(), -1);
+  for (node_id v = 0; v < net.num_nodes(); ++v) {
+    if (net.node_at(v).kind == node_kind::input) {
+      input_index_[v] = static_cast<std::int32_t>(inputs_.size());
+      inputs_.push_back(v);
+    } else if (net.node_at(v).kind == node_kind::output) {
+      output_index_[v] = static_cast<std::int32_t>(outputs_.size());
+      outputs_.push_back(v);
+    }
+  }
+  if (layout_ && (layout_->input_nodes != inputs_ || layout_->output_nodes != outputs_)) layout_.reset();
+}
+
+namespace {
+template <class Scalar>
+using row_major = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// The general path's state for a batch: pre-activations and values, one row per node.
+template <class Scalar>
+struct dag_state {
+  matrix<Scalar> pre, val;
+  std::vector<std::vector<edge_id>> argmax;  // per node (max_pool only): winning edge per sample
+};
+
+template <class Scalar>
+void dag_forward(const network& net, const std::vector<Scalar>& w, const matrix<Scalar>& x,
+                 const std::vector<std::int32_t>& input_index, dag_state<Scalar>& s) {
+  const auto batch = x.cols();
+  s.pre.setZero(static_cast<Eigen::Index>(net.num_nodes()), batch);
+  s.val.setZero(static_cast<Eigen::Index>(net.num_nodes()), batch);
+  s.argmax.assign(net.num_nodes(), {});
+  for (node_id v : net.topological_order()) {
+    const node& nd = net.node_at(v);
+    const auto r = static_cast<Eigen::Index>(v);
+    if (nd.kind == node_kind::input) {
+      s.val.row(r) = x.row(input_index[v]);
+      continue;
+    }
+    if (nd.kind == node_kind::bias) {
+      s.val.row(r).setOnes();
+      continue;
+    }
+    auto in = net.in_edges(v);
+    if (nd.kind == node_kind::hidden && nd.act.kind == activation_kind::max_pool) {
+      auto& arg = s.argmax[v];
+      arg.assign(static_cast<std::size_t>(batch), npos);
+      for (Eigen::Index b = 0; b < batch; ++b) {
+        Scalar best = 0;
+        for (std::size_t i = 0; i < in.size(); ++i) {
+          Scalar t = w[in[i]] * s.val(static_cast<Eigen::Index>(net.edge_at(in[i]).from), b);
+          if (i == 0 || t > best) {
+            best = t;
+            arg[static_cast<std::size_t>(b)] = in[i];
+          }
+        }
+        s.pre(r, b) = best;
+        s.val(r, b) = best;
+      }
+      continue;
+    }
+    for (edge_id e : in) s.pre.row(r) += w[e] * s.val.row(static_cast<Eigen::Index>(net.edge_at(e).from));
+    if (nd.kind == node_kind::hidden && nd.act.kind == activation_kind::avg_pool) {
+      if (!in.empty()) s.pre.row(r) /= static_cast<Scalar>(in.size());
+      s.val.row(r) = s.pre.row(r);
+    } else if (nd.kind == node_kind::hidden) {
+      for (Eigen::Index b = 0; b < batch; ++b) s.val(r, b) = act_value(nd.act, s.pre(r, b));
+    } else {
+      s.val.row(r) = s.pre.row(r);
+    }
+  }
+}
+}  // namespace
+
+template <class Scalar>
+matrix<Scalar> model<Scalar>::predict(const std::vector<Scalar>& w, const matrix<Scalar>& x) const {
+  if (x.rows() != static_cast<Eigen::Index>(inputs_.size()))
+    throw invalid_argument("the data has " + std::to_string(x.rows()) + " features, the network " +
+                           std::to_string(inputs_.size()) + " inputs");
+  if (w.size() != net_->num_edges()) throw invalid_argument("one weight per edge expected");
+  if (layout_) {
+    const auto& lay = *layout_;
+    matrix<Scalar> a = x, z;
+    for (std::size_t l = 1; l < lay.widths.size(); ++l) {
+      Eigen::Map<const row_major<Scalar>> W(w.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
+                                            static_cast<Eigen::Index>(lay.widths[l - 1]));
+      z.noalias() = W * a;
+      if (lay.bias_offset[l] != SIZE_MAX)
+        z.colwise() += Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(w.data() + lay.bias_offset[l], z.rows());
+      if (l + 1 < lay.widths.size()) apply_act(lay.act[l], z, a);
+      else a = z;
+    }
+    return a;
+  }
+  dag_state<Scalar> s;
+  dag_forward(*net_, w, x, input_index_, s);
+  matrix<Scalar> y(static_cast<Eigen::Index>(outputs_.size()), x.cols());
+  for (std::size_t k = 0; k < outputs_.size(); ++k) y.row(static_cast<Eigen::Index>(k)) = s.val.row(outputs_[k]);
+  return y;
+}
+
+template <class Scalar>
+Scalar model<Scalar>::loss(const std::vector<Scalar>& w, const matrix<Scalar>& x, const std::vector<int>* labels,
+                           const matrix<Scalar>* targets, loss_kind kind, std::size_t* correct) const {
+  matrix<Scalar> dy;
+  return loss_gradient(predict(w, x), labels, targets, kind, dy, correct);
+}
+
+template <class Scalar>
+Scalar model<Scalar>::loss_and_gradient(const std::vector<Scalar>& w, const matrix<Scalar>& x,
+                                        const std::vector<int>* labels, const matrix<Scalar>* targets, loss_kind kind,
+                                        std::vector<Scalar>& grad) const {
+  if (x.rows() != static_cast<Eigen::Index>(inputs_.size()))
+    throw invalid_argument("the data has " + std::to_string(x.rows()) + " features, the network " +
+                           std::to_string(inputs_.size()) + " inputs");
+  if (w.size() != net_->num_edges()) throw invalid_argument("one weight per edge expected");
+  grad.assign(net_->num_edges(), Scalar(0));
+  matrix<Scalar> dy;
+  if (layout_) {
+    const auto& lay = *layout_;
+    const std::size_t L = lay.widths.size();
+    std::vector<matrix<Scalar>> a(L), z(L);
+    a[0] = x;
+    for (std::size_t l = 1; l < L; ++l) {
+      Eigen::Map<const row_major<Scalar>> W(w.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
+                                            static_cast<Eigen::Index>(lay.widths[l - 1]));
+      z[l].noalias() = W * a[l - 1];
+      if (lay.bias_offset[l] != SIZE_MAX)
+        z[l].colwise() += Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(w.data() + lay.bias_offset[l], z[l].rows());
+      if (l + 1 < L) apply_act(lay.act[l], z[l], a[l]);
+      else a[l] = z[l];
+    }
+    Scalar value = loss_gradient(a[L - 1], labels, targets, kind, dy);
+    matrix<Scalar> d = std::move(dy), prev;
+    for (std::size_t l = L - 1; l >= 1; --l) {
+      Eigen::Map<row_major<Scalar>> dW(grad.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
+                                       static_cast<Eigen::Index>(lay.widths[l - 1]));
+      dW.noalias() = d * a[l - 1].transpose();
+      if (lay.bias_offset[l] != SIZE_MAX)
+        Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(grad.data() + lay.bias_offset[l], d.rows()) = d.rowwise().sum();
+      if (l == 1) break;
+      Eigen::Map<const row_major<Scalar>> W(w.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
+                                            static_cast<Eigen::Index>(lay.widths[l - 1]));
+      prev.noalias() = W.transpose() * d;
+      times_slope(lay.act[l - 1], z[l - 1], a[l - 1], prev);
+      d.swap(prev);
+    }
+    return value;
+  }
+  dag_state<Scalar> s;
+  dag_forward(*net_, w, x, input_index_, s);
+  matrix<Scalar> y(static_cast<Eigen::Index>(outputs_.size()), x.cols());
+  for (std::size_t k = 0; k < outputs_.size(); ++k) y.row(static_cast<Eigen::Index>(k)) = s.val.row(outputs_[k]);
+  Scalar value = loss_gradient(y, labels, targets, kind, dy);
+  matrix<Scalar> dval = matrix<Scalar>::Zero(s.val.rows(), s.val.cols());
+  for (std::size_t k = 0; k < outputs_.size(); ++k) dval.row(outputs_[k]) = dy.row(static_cast<Eigen::Index>(k));
+  const auto& order = net_->topological_order();
+  Eigen::Matrix<Scalar, 1, Eigen::Dynamic> dpre(x.cols());
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    node_id v = *it;
+    const node& nd = net_->node_at(v);
+    if (nd.kind == node_kind::input || nd.kind == node_kind::bias) continue;
+    const auto r = static_cast<Eigen::Index>(v);
+    auto in = net_->in_edges(v);
+    if (nd.kind == node_kind::hidden && nd.act.kind == activation_kind::max_pool) {
+      for (Eigen::Index b = 0; b < x.cols(); ++b) {
+        edge_id e = s.argmax[v][static_cast<std::size_t>(b)];
+        if (e == npos) continue;
+        const auto u = static_cast<Eigen::Index>(net_->edge_at(e).from);
+        grad[e] += dval(r, b) * s.val(u, b);
+        dval(u, b) += w[e] * dval(r, b);
+      }
+      continue;
+    }
+    dpre = dval.row(r);
+    if (nd.kind == node_kind::hidden) {
+      if (nd.act.kind == activation_kind::avg_pool) {
+        if (!in.empty()) dpre /= static_cast<Scalar>(in.size());
+      } else {
+        for (Eigen::Index b = 0; b < x.cols(); ++b) dpre(b) *= act_slope(nd.act, s.pre(r, b), s.val(r, b));
+      }
+    }
+    for (edge_id e : in) {
+      const auto u = static_cast<Eigen::Index>(net_->edge_at(e).from);
+      grad[e] += dpre.dot(s.val.row(u));
+      if (net_->node_at(net_->edge_at(e).from).kind != node_kind::input &&
+          net_->node_at(net_->edge_at(e).from).kind != node_kind::bias)
+        dval.row(u) += w[e] * dpre;
+    }
+  }
+  return value;
+}
+
+template class model<float>;
+template class model<double>;
+template float loss_gradient(const matrix<float>&, const std::vector<int>*, const matrix<float>*, loss_kind,
+                             matrix<float>&, std::size_t*);
+template double loss_gradient(const matrix<double>&, const std::vector<int>*, const matrix<double>*, loss_kind,
+                              matrix<double>&, std::size_t*);
+
+}  // namespace scaleinv::train

@@ -1,0 +1,164 @@
+// optimizer.cpp: SGD, G-SGD and schedules.
+#include "scaleinv/train/optimizer.hpp"
+
+#include <cmath>
+
+#include "scaleinv/error.hpp"
+
+namespace scaleinv::train {
+
+double schedule::at(std::size_t epoch) const {
+  switch (type) {
+    case kind::constant: return lr;
+    case kind::step: return lr * std::pow(gamma, static_cast<double>(epoch / (step == 0 ? 1 : step)));
+    case kind::exponential: return lr * std::pow(gamma, static_cast<double>(epoch));
+  }
+  return lr;
+}
+
+schedule schedule::parse(const std::string& text, double lr) {
+  schedule s;
+  s.lr = lr;
+  auto fail = [&] {
+    throw invalid_argument("--schedule '" + text + "': expected constant, step:K:GAMMA (multiply by GAMMA every K "
+                           "epochs) or exp:GAMMA (multiply by GAMMA every epoch)");
+  };
+  try {
+    if (text == "constant") return s;
+    if (text.rfind("step:", 0) == 0) {
+      auto colon = text.find(':', 5);
+      if (colon == std::string::npos) fail();
+      s.type = kind::step;
+      std::size_t used = 0;
+      s.step = std::stoul(text.substr(5, colon - 5), &used);
+      s.gamma = std::stod(text.substr(colon + 1));
+      if (s.step == 0 || !(s.gamma > 0)) fail();
+      return s;
+    }
+    if (text.rfind("exp:", 0) == 0) {
+      s.type = kind::exponential;
+      s.gamma = std::stod(text.substr(4));
+      if (!(s.gamma > 0)) fail();
+      return s;
+    }
+  } catch (const std::logic_error&) {
+    fail();
+  }
+  fail();
+  return s;
+}
+
+template <class Scalar>
+void sgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
+  const auto eta = static_cast<Scalar>(lr), mu = static_cast<Scalar>(o_.momentum), wd = static_cast<Scalar>(o_.weight_decay);
+  const std::size_t n = w.size();
+  Scalar* wp = w.data();
+  const Scalar* gp = grad.data();
+  if (o_.momentum > 0) {
+    Scalar* mp = m_.data();
+    for (std::size_t i = 0; i < n; ++i) {
+      Scalar g = gp[i] + wd * wp[i];
+      mp[i] = mu * mp[i] + g;
+      wp[i] -= eta * mp[i];
+    }
+  } else {
+    for (std::size_t i = 0; i < n; ++i) wp[i] -= eta * (gp[i] + wd * wp[i]);
+  }
+}
+
+template <class Scalar>
+gsgd<Scalar>::gsgd(const network& net, sgd_options o) : net_(&net), o_(o) {
+  active_ = find_active(net);
+  basis_ = make_basis(net, active_);
+  is_free_.assign(net.num_edges(), 0);
+  for (edge_id f : basis_.free_edges) is_free_[f] = 1;
+  if (o.momentum > 0) m_.assign(basis_.size(), Scalar(0));
+}
+
+// pp[u]: product of the p() chain from a source to u; sp[v]: product of the c() chain from v to a
+// sink. v_{B_f} = pp[tail f] * w_f * sp[head f].
+template <class Scalar>
+void gsgd<Scalar>::prefix_suffix(const std::vector<Scalar>& w, std::vector<Scalar>& pp, std::vector<Scalar>& sp) const {
+  const auto& order = net_->topological_order();
+  pp.assign(net_->num_nodes(), Scalar(1));
+  sp.assign(net_->num_nodes(), Scalar(1));
+  for (node_id v : order)
+    if (edge_id p = basis_.parent_edge[v]; p != npos) pp[v] = pp[net_->edge_at(p).from] * w[p];
+  for (auto it = order.rbegin(); it != order.rend(); ++it)
+    if (edge_id c = basis_.child_edge[*it]; c != npos) sp[*it] = w[c] * sp[net_->edge_at(c).to];
+}
+
+template <class Scalar>
+std::vector<Scalar> gsgd<Scalar>::path_values(const std::vector<Scalar>& w) const {
+  std::vector<Scalar> pp, sp, v(basis_.size());
+  prefix_suffix(w, pp, sp);
+  for (std::size_t i = 0; i < basis_.size(); ++i) {
+    const edge& ed = net_->edge_at(basis_.free_edges[i]);
+    v[i] = pp[ed.from] * w[basis_.free_edges[i]] * sp[ed.to];
+  }
+  return v;
+}
+
+template <class Scalar>
+std::vector<Scalar> gsgd<Scalar>::path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const {
+  // y over free edges: y_f = g_f - [f = c(tail f)] F(tail f), where F(u) sums y_B over the basis
+  // paths whose suffix passes through u (their owned edge ends at u, or they reach u from a
+  // predecessor x through c(x)).
+  const std::size_t n = net_->num_nodes();
+  std::vector<Scalar> flow(n, Scalar(0)), y(basis_.size(), Scalar(0));
+  for (node_id u : net_->topological_order()) {
+    Scalar f_u = 0;
+    for (edge_id e : net_->in_edges(u)) {
+      if (!active_.is_active_edge(e)) continue;
+      node_id x = net_->edge_at(e).from;
+      bool through_c = basis_.child_edge[x] == e;
+      if (is_free_[e] != 0) {
+        Scalar ye = w[e] * grad[e] - (through_c ? flow[x] : Scalar(0));
+        y[basis_.index_of[e]] = ye;
+        f_u += ye;
+      }
+      if (through_c) f_u += flow[x];
+    }
+    flow[u] = net_->is_path_sink(u) ? Scalar(0) : f_u;
+  }
+  std::vector<Scalar> v = path_values(w);
+  for (std::size_t i = 0; i < v.size(); ++i) y[i] = v[i] != Scalar(0) ? y[i] / v[i] : Scalar(0);
+  return y;
+}
+
+template <class Scalar>
+void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
+  const auto eta = static_cast<Scalar>(lr);
+  std::vector<Scalar> pp, sp;
+  prefix_suffix(w, pp, sp);
+  std::vector<Scalar> d = path_gradient(w, grad);
+  std::vector<Scalar> v(basis_.size());
+  for (std::size_t i = 0; i < basis_.size(); ++i) {
+    const edge& ed = net_->edge_at(basis_.free_edges[i]);
+    v[i] = pp[ed.from] * w[basis_.free_edges[i]] * sp[ed.to];
+    Scalar g = d[i] + static_cast<Scalar>(o_.weight_decay) * v[i];
+    if (!m_.empty()) {
+      m_[i] = static_cast<Scalar>(o_.momentum) * m_[i] + g;
+      g = m_[i];
+    }
+    v[i] -= eta * g;
+  }
+  // Re-allocate downstream first: sp is rebuilt from the new weights as the sweep goes up.
+  const auto& order = net_->topological_order();
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    node_id t = *it;
+    for (edge_id f : net_->out_edges(t)) {
+      if (is_free_[f] == 0) continue;
+      Scalar denom = pp[t] * sp[net_->edge_at(f).to];
+      if (denom != Scalar(0)) w[f] = v[basis_.index_of[f]] / denom;
+    }
+    if (edge_id c = basis_.child_edge[t]; c != npos) sp[t] = w[c] * sp[net_->edge_at(c).to];
+  }
+}
+
+template class sgd<float>;
+template class sgd<double>;
+template class gsgd<float>;
+template class gsgd<double>;
+
+}  // namespace scaleinv::train
