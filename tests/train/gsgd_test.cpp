@@ -1,0 +1,153 @@
+// tests/train/gsgd_test.cpp: G-SGD (math.md section 6): its path-value gradient against a slow
+// direct solve, re-allocation realizing the path values, and the invariance theorem.
+#include "catch_shim.hpp"
+#include "support.hpp"
+
+#include <Eigen/Dense>
+
+#include "scaleinv/graph/evaluate.hpp"
+#include "scaleinv/train/model.hpp"
+#include "scaleinv/train/optimizer.hpp"
+
+using namespace scaleinv;
+using train::loss_kind;
+using train::matrix;
+
+namespace {
+struct problem {
+  network net;
+  matrix<double> x, targets;
+  std::vector<int> labels;
+  std::vector<double> w;
+};
+
+problem make_problem(network net, std::uint64_t seed, std::size_t batch = 16) {
+  problem p{std::move(net), {}, {}, {}, {}};
+  splitmix64 rng(seed);
+  train::model<double> m(p.net);
+  p.x.resize(static_cast<Eigen::Index>(m.num_inputs()), static_cast<Eigen::Index>(batch));
+  p.targets.resize(static_cast<Eigen::Index>(m.num_outputs()), static_cast<Eigen::Index>(batch));
+  for (Eigen::Index j = 0; j < p.x.cols(); ++j) {
+    for (Eigen::Index i = 0; i < p.x.rows(); ++i) p.x(i, j) = rng.normal();
+    for (Eigen::Index i = 0; i < p.targets.rows(); ++i) p.targets(i, j) = rng.normal();
+  }
+  p.w.resize(p.net.num_edges());
+  for (auto& v : p.w) v = (rng.below(2) ? 1 : -1) * (0.3 + rng.uniform());  // away from zero
+  return p;
+}
+
+std::vector<double> grad_of(const problem& p, const std::vector<double>& w) {
+  train::model<double> m(p.net);
+  std::vector<double> g;
+  m.loss_and_gradient(w, p.x, nullptr, &p.targets, loss_kind::mse, g);
+  return g;
+}
+
+// All path values of w (every enumerated path), for comparing two networks.
+std::vector<double> all_path_values(const network& net, const std::vector<double>& w) {
+  std::vector<double> out;
+  for_each_path(net, 100000, [&](std::span<const edge_id> path) {
+    double v = 1;
+    for (edge_id e : path) v *= w[e];
+    out.push_back(v);
+  });
+  return out;
+}
+
+double max_rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]) / (1e-12 + std::abs(a[i]) + std::abs(b[i])));
+  return m;
+}
+
+std::vector<network> cases() {
+  std::vector<network> out;
+  mlp_options o;
+  o.widths = {3, 4, 3, 2};
+  o.bias = true;
+  out.push_back(make_mlp(o));
+  o.bias = false;
+  o.skip_span = 2;
+  out.push_back(make_mlp(o));
+  for (std::uint64_t seed : {2u, 5u, 9u, 14u}) {
+    random_dag_options r = test::random_case(seed);
+    r.hidden = 8;
+    r.bias = true;
+    r.p = 0.5;
+    r.nonhomogeneous = 0;
+    out.push_back(make_random_dag(r));
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("G-SGD's path-value gradient equals a dense direct solve", "[gsgd][train]") {
+  std::uint64_t seed = 1;
+  for (network& net : cases()) {
+    problem p = make_problem(std::move(net), seed++);
+    train::gsgd<double> opt(p.net, {});
+    std::vector<double> g = grad_of(p, p.w);
+    std::vector<double> fast = opt.path_gradient(p.w, g);
+    // Direct: dL/dw = (dv/dw)^T dL/dv with dv_B/dw_e = v_B / w_e for e on B, solved densely.
+    active_subgraph a = find_active(p.net);
+    path_basis b = make_basis(p.net, a);
+    std::vector<double> v = opt.path_values(p.w);
+    Eigen::MatrixXd jt = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(p.net.num_edges()), static_cast<Eigen::Index>(b.size()));
+    for (std::size_t i = 0; i < b.size(); ++i)
+      for (edge_id e : basis_path(p.net, b, i)) jt(e, static_cast<Eigen::Index>(i)) += v[i] / p.w[e];
+    Eigen::VectorXd rhs = Eigen::Map<const Eigen::VectorXd>(g.data(), static_cast<Eigen::Index>(g.size()));
+    Eigen::VectorXd direct = jt.colPivHouseholderQr().solve(rhs);
+    REQUIRE((jt * direct - rhs).norm() <= 1e-9 * (1 + rhs.norm()));  // consistent: L depends on w only through v
+    INFO("case " << seed - 1 << "\n" << test::dump(p.net));
+    for (std::size_t i = 0; i < b.size(); ++i) REQUIRE(fast[i] == Approx(direct(static_cast<Eigen::Index>(i))).epsilon(1e-8).margin(1e-10));
+  }
+}
+
+TEST_CASE("a G-SGD step is gradient descent on the path values, re-allocated exactly", "[gsgd][train]") {
+  std::uint64_t seed = 100;
+  for (network& net : cases()) {
+    problem p = make_problem(std::move(net), seed++);
+    train::gsgd<double> opt(p.net, {});
+    std::vector<double> g = grad_of(p, p.w);
+    std::vector<double> v = opt.path_values(p.w), d = opt.path_gradient(p.w, g);
+    const double lr = 0.01;
+    std::vector<double> w = p.w;
+    opt.step(w, g, lr);
+    std::vector<double> after = opt.path_values(w);
+    active_subgraph a = find_active(p.net);
+    path_basis b = make_basis(p.net, a);
+    for (std::size_t i = 0; i < v.size(); ++i) REQUIRE(after[i] == Approx(v[i] - lr * d[i]).epsilon(1e-12).margin(1e-15));
+    for (node_id u = 0; u < p.net.num_nodes(); ++u)
+      if (b.parent_edge[u] != npos) REQUIRE(w[b.parent_edge[u]] == p.w[b.parent_edge[u]]);  // p() edges fixed
+  }
+}
+
+TEST_CASE("G-SGD invariance: rescaling-equivalent starts stay equivalent; SGD's do not", "[gsgd][train][theorem]") {
+  std::uint64_t seed = 200;
+  for (network& net : cases()) {
+    problem p = make_problem(std::move(net), seed++);
+    // A second start: a random positive rescaling of the first (spread e^{+-1}).
+    splitmix64 rng(seed);
+    std::vector<double> s(p.net.num_nodes(), 1.0);
+    for (node_id u = 0; u < p.net.num_nodes(); ++u)
+      if (p.net.is_scalable(u)) s[u] = std::exp(2 * rng.uniform() - 1);
+    std::vector<double> w2 = rescale(p.net, std::span<const double>(p.w), std::span<const double>(s));
+    REQUIRE(max_rel_diff(all_path_values(p.net, p.w), all_path_values(p.net, w2)) < 1e-14);
+    std::vector<double> ga = p.w, gb = w2, sa = p.w, sb = w2;
+    train::gsgd<double> opt_a(p.net, {0.9, 0.0}), opt_b(p.net, {0.9, 0.0});
+    train::sgd<double> sgd_a(p.w.size(), {0.9, 0.0}), sgd_b(p.w.size(), {0.9, 0.0});
+    for (int k = 0; k < 30; ++k) {
+      opt_a.step(ga, grad_of(p, ga), 0.01);
+      opt_b.step(gb, grad_of(p, gb), 0.01);
+      sgd_a.step(sa, grad_of(p, sa), 0.01);
+      sgd_b.step(sb, grad_of(p, sb), 0.01);
+    }
+    train::model<double> m(p.net);
+    matrix<double> ya = m.predict(ga, p.x), yb = m.predict(gb, p.x), za = m.predict(sa, p.x), zb = m.predict(sb, p.x);
+    double gsgd_gap = (ya - yb).cwiseAbs().maxCoeff(), sgd_gap = (za - zb).cwiseAbs().maxCoeff();
+    INFO("case " << seed - 200 << ": G-SGD output gap " << gsgd_gap << ", SGD output gap " << sgd_gap);
+    REQUIRE(max_rel_diff(all_path_values(p.net, ga), all_path_values(p.net, gb)) < 1e-9);
+    REQUIRE(gsgd_gap < 1e-9);
+    REQUIRE(sgd_gap > 1e-3);
+  }
+}
