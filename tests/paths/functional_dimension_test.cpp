@@ -1,6 +1,8 @@
 // tests/paths/functional_dimension_test.cpp: the Jacobian against finite differences; fdim against the path dimension.
 #include "catch_shim.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -102,13 +104,13 @@ dense_matrix finite_differences(const network& net, const std::vector<double>& w
 network shared_network(const activation& act, const activation& pool) {
   network net;
   std::vector<node_id> x, c;
-  for (int i = 0; i < 5; ++i) x.push_back(net.add_node("x" + std::to_string(i), node_kind::input));
+  for (int i = 0; i < 5; ++i) x.push_back(net.add_node(fmt::format("x{}", i), node_kind::input));
   node_id b = net.add_node("b", node_kind::bias);
-  for (int i = 0; i < 3; ++i) c.push_back(net.add_node("c" + std::to_string(i), node_kind::hidden, act));
+  for (int i = 0; i < 3; ++i) c.push_back(net.add_node(fmt::format("c{}", i), node_kind::hidden, act));
   node_id p = net.add_node("p", node_kind::hidden, pool);
   node_id y0 = net.add_node("y0", node_kind::output), y1 = net.add_node("y1", node_kind::output);
   for (std::size_t i = 0; i < 3; ++i) {
-    for (std::size_t j = 0; j < 3; ++j) net.set_param(net.add_edge(x[i + j], c[i]), "k" + std::to_string(j));
+    for (std::size_t j = 0; j < 3; ++j) net.set_param(net.add_edge(x[i + j], c[i]), fmt::format("k{}", j));
     net.set_param(net.add_edge(b, c[i]), "kb");
     net.add_edge(c[i], p);
   }
@@ -279,7 +281,7 @@ TEST_CASE("functional dimension reaches the path dimension on generic MLPs with 
       CHECK(r.rows == r.inputs * a.widths.back());
       CHECK(r.rows >= 4 * r.parameters);
       if (r.functional_dimension == dimension) ++equal;
-      else seeds_short += " " + std::to_string(seed) + ":" + std::to_string(r.functional_dimension);
+      else seeds_short += fmt::format(" {}:{}", seed, r.functional_dimension);
     }
     INFO("widths " << a.widths.size() << " layers, first " << a.widths[0] << ", dimension " << dimension
                    << ", short at seeds:" << seeds_short);

@@ -151,3 +151,22 @@ TEST_CASE("G-SGD invariance: rescaling-equivalent starts stay equivalent; SGD's 
     REQUIRE(sgd_gap > 1e-3);
   }
 }
+
+TEST_CASE("the MLP fast path of G-SGD agrees with the general path, momentum and decay included", "[gsgd][train]") {
+  for (bool bias : {false, true}) {
+    mlp_options o;
+    o.widths = {5, 6, 4, 3, 2};
+    o.bias = bias;
+    problem p = make_problem(make_mlp(o), bias ? 301 : 302);
+    train::gsgd<double> fast(p.net, {0.9, 1e-3}, true), general(p.net, {0.9, 1e-3}, false);
+    REQUIRE(fast.is_fast());
+    REQUIRE_FALSE(general.is_fast());
+    std::vector<double> wf = p.w, wg = p.w;
+    for (int k = 0; k < 20; ++k) {
+      fast.step(wf, grad_of(p, wf), 0.02);
+      general.step(wg, grad_of(p, wg), 0.02);
+    }
+    INFO("bias " << bias);
+    for (std::size_t e = 0; e < wf.size(); ++e) REQUIRE(wf[e] == Approx(wg[e]).epsilon(1e-9).margin(1e-12));
+  }
+}

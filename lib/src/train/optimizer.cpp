@@ -1,6 +1,9 @@
 // optimizer.cpp: SGD, G-SGD and schedules.
 #include "scaleinv/train/optimizer.hpp"
 
+#include <Eigen/Core>
+
+#include <climits>
 #include <cmath>
 
 #include "scaleinv/error.hpp"
@@ -67,12 +70,30 @@ void sgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, 
 }
 
 template <class Scalar>
-gsgd<Scalar>::gsgd(const network& net, sgd_options o) : net_(&net), o_(o) {
+gsgd<Scalar>::gsgd(const network& net, sgd_options o, bool fast) : net_(&net), o_(o) {
   active_ = find_active(net);
   basis_ = make_basis(net, active_);
   is_free_.assign(net.num_edges(), 0);
   for (edge_id f : basis_.free_edges) is_free_[f] = 1;
-  if (o.momentum > 0) m_.assign(basis_.size(), Scalar(0));
+  if (o.momentum > 0) m_.assign(net.num_edges(), Scalar(0));
+  if (fast) layout_ = detect_mlp(net);
+  // The fast path assumes the basis make_basis picks on an MLP (p = the edge from unit 0 of the
+  // layer below, c = the edge to unit 0 of the layer above) and every edge active; check it.
+  if (layout_) {
+    const auto& lay = *layout_;
+    for (std::size_t l = 1; l + 1 < lay.widths.size() && layout_; ++l) {
+      for (std::size_t j = 0; j < lay.widths[l]; ++j) {
+        edge_id p = static_cast<edge_id>(lay.weight_offset[l] + j * lay.widths[l - 1]);
+        edge_id c = static_cast<edge_id>(lay.weight_offset[l + 1] + j);
+        node_id v = net.edge_at(p).to;
+        if (basis_.parent_edge[v] != p || basis_.child_edge[v] != c) {
+          layout_.reset();
+          break;
+        }
+      }
+    }
+    if (active_.active_edges != net.num_edges()) layout_.reset();
+  }
 }
 
 // pp[u]: product of the p() chain from a source to u; sp[v]: product of the c() chain from v to a
@@ -128,6 +149,10 @@ std::vector<Scalar> gsgd<Scalar>::path_gradient(const std::vector<Scalar>& w, co
 
 template <class Scalar>
 void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
+  if (layout_) {
+    step_mlp(w, grad, lr);
+    return;
+  }
   const auto eta = static_cast<Scalar>(lr);
   std::vector<Scalar> pp, sp;
   prefix_suffix(w, pp, sp);
@@ -138,8 +163,9 @@ void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad,
     v[i] = pp[ed.from] * w[basis_.free_edges[i]] * sp[ed.to];
     Scalar g = d[i] + static_cast<Scalar>(o_.weight_decay) * v[i];
     if (!m_.empty()) {
-      m_[i] = static_cast<Scalar>(o_.momentum) * m_[i] + g;
-      g = m_[i];
+      Scalar& m = m_[basis_.free_edges[i]];
+      m = static_cast<Scalar>(o_.momentum) * m + g;
+      g = m;
     }
     v[i] -= eta * g;
   }
@@ -153,6 +179,96 @@ void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad,
       if (denom != Scalar(0)) w[f] = v[basis_.index_of[f]] / denom;
     }
     if (edge_id c = basis_.child_edge[t]; c != npos) sp[t] = w[c] * sp[net_->edge_at(c).to];
+  }
+}
+
+// The MLP fast path: the general step's arithmetic, one layer at a time, as array operations.
+// Layer l's weights W (n_l x n_{l-1}); p(j) is column 0 of a hidden layer, c(x) is row 0 of the
+// layer above x. PP (prefix products) per unit of layer l-1, SP (suffix products) per unit of
+// layer l; a bias node is a source (PP = 1).
+template <class Scalar>
+void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
+  using vec = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+  using arr = Eigen::Array<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const auto& lay = *layout_;
+  const std::size_t L = lay.widths.size();
+  const auto eta = static_cast<Scalar>(lr), mu = static_cast<Scalar>(o_.momentum),
+             wd = static_cast<Scalar>(o_.weight_decay);
+  auto W = [&](std::size_t l) {
+    return Eigen::Map<arr>(w.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
+                           static_cast<Eigen::Index>(lay.widths[l - 1]));
+  };
+  auto G = [&](std::size_t l) {
+    return Eigen::Map<const arr>(grad.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
+                                 static_cast<Eigen::Index>(lay.widths[l - 1]));
+  };
+  auto B = [&](std::vector<Scalar>& v, std::size_t l) {
+    return Eigen::Map<vec>(v.data() + lay.bias_offset[l], static_cast<Eigen::Index>(lay.widths[l]));
+  };
+  auto BG = [&](std::size_t l) {
+    return Eigen::Map<const vec>(grad.data() + lay.bias_offset[l], static_cast<Eigen::Index>(lay.widths[l]));
+  };
+  const bool has_m = !m_.empty();
+  auto M = [&](std::size_t l) {
+    return Eigen::Map<arr>(m_.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
+                           static_cast<Eigen::Index>(lay.widths[l - 1]));
+  };
+  // Prefix products per layer (unit 0's chain feeds every p()): pp[0] = 1.
+  std::vector<vec> pp(L), sp(L), flow(L);
+  pp[0] = vec::Ones(static_cast<Eigen::Index>(lay.widths[0]));
+  for (std::size_t l = 1; l + 1 < L; ++l) pp[l] = W(l).col(0) * pp[l - 1](0);
+  sp[L - 1] = vec::Ones(static_cast<Eigen::Index>(lay.widths[L - 1]));
+  for (std::size_t l = L - 1; l-- > 1;) sp[l] = W(l + 1).row(0).transpose() * sp[l + 1](0);
+  // y = w dL/dw, minus, on c() edges (row 0 above a hidden layer), the flow F of the tail;
+  // F_l(j) = sum of y over j's free in-edges, plus, for j = 0, the flow of the whole layer below.
+  std::vector<arr> y(L);
+  std::vector<vec> yb(L);
+  for (std::size_t l = 1; l < L; ++l) {
+    y[l] = W(l) * G(l);
+    if (lay.bias_offset[l] != SIZE_MAX) yb[l] = B(w, l) * BG(l);
+    if (l >= 2) y[l].row(0) -= flow[l - 1].transpose();
+    if (l + 1 < L) {
+      flow[l] = y[l].rowwise().sum() - y[l].col(0);
+      if (lay.bias_offset[l] != SIZE_MAX) flow[l] += yb[l];
+      if (l >= 2) flow[l](0) += flow[l - 1].sum();
+    }
+  }
+  // Update in path-value space, then re-allocate from the output layer down, with the new suffix
+  // products of the layer above.
+  vec sp_new = vec::Ones(static_cast<Eigen::Index>(lay.widths[L - 1]));
+  for (std::size_t l = L - 1; l >= 1; --l) {
+    auto Wl = W(l);
+    const vec& P = pp[l - 1];
+    const vec& S = sp[l];
+    arr v = (Wl.colwise() * S).rowwise() * P.transpose();
+    arr d = (v != Scalar(0)).select(y[l] / v, Scalar(0)) + wd * v;
+    if (has_m) {
+      auto Ml = M(l);
+      Ml = mu * Ml + d;
+      v -= eta * Ml;
+    } else {
+      v -= eta * d;
+    }
+    arr den = sp_new.replicate(1, Wl.cols()).rowwise() * P.transpose();
+    Eigen::Array<Scalar, Eigen::Dynamic, 1> keep_col0;
+    if (l + 1 < L) keep_col0 = Wl.col(0);  // p() edges stay fixed
+    Wl = (den != Scalar(0)).select(v / den, Wl);
+    if (l + 1 < L) Wl.col(0) = keep_col0;
+    if (lay.bias_offset[l] != SIZE_MAX) {
+      auto bl = B(w, l);
+      vec vb = bl * S;
+      vec db = (vb != Scalar(0)).select(yb[l] / vb, Scalar(0)) + wd * vb;
+      if (has_m) {
+        auto mb = B(m_, l);
+        mb = mu * mb + db;
+        vb -= eta * mb;
+      } else {
+        vb -= eta * db;
+      }
+      bl = (sp_new != Scalar(0)).select(vb / sp_new, bl);
+    }
+    if (l == 1) break;
+    sp_new = Wl.row(0).transpose() * sp_new(0);
   }
 }
 

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "scaleinv/graph/network.hpp"
 #include "scaleinv/paths/active.hpp"
 #include "scaleinv/paths/basis.hpp"
+#include "scaleinv/train/model.hpp"
 
 namespace scaleinv::train {
 
@@ -56,23 +58,28 @@ class sgd {
 ///     downstream first (reverse topological order), so the new weights realize the new path
 ///     values exactly up to rounding; a sign change of v_B moves to the owned edge.
 /// Edges on no path have zero gradient and are left alone; a basis path whose fixed part has a
-/// zero weight cannot be re-allocated and keeps its weights.
+/// zero weight cannot be re-allocated and keeps its weights, and one whose value is zero gets no
+/// gradient. On a layered MLP (detect_mlp) the same arithmetic runs as whole-layer array
+/// operations; the general path is the reference, and tests check that they agree.
 template <class Scalar>
 class gsgd {
  public:
   /// @pre net.is_finalized(). The basis is chosen from the graph alone (paths/basis.hpp).
-  gsgd(const network& net, sgd_options o);
+  gsgd(const network& net, sgd_options o, bool fast = true);
   void step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr);
   std::size_t basis_size() const noexcept { return basis_.size(); }
   /// The basis-path values v_B for weights w, in basis order.
   std::vector<Scalar> path_values(const std::vector<Scalar>& w) const;
   /// dL/dv_B from w and dL/dw (step 1 above), in basis order.
   std::vector<Scalar> path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const;
+  /// Momentum buffer, one entry per edge (used on free edges: the owned edge of each basis path).
   const std::vector<Scalar>& state() const noexcept { return m_; }
   std::vector<Scalar>& state() noexcept { return m_; }
+  bool is_fast() const noexcept { return layout_.has_value(); }
 
  private:
   void prefix_suffix(const std::vector<Scalar>& w, std::vector<Scalar>& pp, std::vector<Scalar>& sp) const;
+  void step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr);
 
   const network* net_;
   sgd_options o_;
@@ -80,6 +87,7 @@ class gsgd {
   path_basis basis_;
   std::vector<std::uint8_t> is_free_;
   std::vector<Scalar> m_;
+  std::optional<mlp_layout> layout_;
 };
 
 }  // namespace scaleinv::train

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# bench/run_train_step.sh: scaleinv's SGD and G-SGD step against PyTorch's SGD step, same net
+# (bias-free 784-256-256-10 ReLU), batch 128, float32, one thread, interleaved ROUNDS times so the
+# noisy machine affects both alike; prints each round and the medians.
+# Usage: bench/run_train_step.sh [BUILD_DIR] [ROUNDS]     (needs python3-torch, libopenblas0-pthread)
+set -euo pipefail
+build=${1:-build}
+rounds=${2:-5}
+exe="$build/bench/train_step"
+[[ -x $exe ]] || { echo "no $exe: build in Release first" >&2; exit 2; }
+/usr/bin/python3 -c 'import torch' 2>/dev/null || { echo "PyTorch missing: apt-get install python3-torch libopenblas0-pthread" >&2; exit 2; }
+here=$(dirname "${BASH_SOURCE[0]}")
+ours=() theirs=() gs=()
+for ((r = 1; r <= rounds; r++)); do
+  t=$(/usr/bin/python3 "$here/torch_step.py" 784-256-256-10 128 300)
+  o=$("$exe" mlp:784-256-256-10,init=1 128 300)
+  echo "round $r: $t"
+  echo "round $r: $o"
+  theirs+=("$(sed -n 's/.*"sgd_ms": \([0-9.]*\).*/\1/p' <<<"$t")")
+  ours+=("$(sed -n 's/.*"sgd_ms": \([0-9.]*\).*/\1/p' <<<"$o")")
+  gs+=("$(sed -n 's/.*"gsgd_ms": \([0-9.]*\).*/\1/p' <<<"$o")")
+done
+med() { printf '%s\n' "$@" | sort -g | sed -n "$(((${#@} + 1) / 2))p"; }
+mt=$(med "${theirs[@]}") mo=$(med "${ours[@]}") mg=$(med "${gs[@]}")
+awk -v t="$mt" -v o="$mo" -v g="$mg" 'BEGIN {
+  printf "median ms: pytorch sgd %.3f | scaleinv sgd %.3f | scaleinv gsgd %.3f\n", t, o, g
+  printf "scaleinv sgd / pytorch sgd = %.3f (target <= 1); gsgd / sgd = %.3f (target <= 1.15)\n", o / t, g / o }'

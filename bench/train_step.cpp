@@ -1,0 +1,59 @@
+// bench/train_step.cpp: one training step (forward, backward, update) of scaleinv's SGD and
+// G-SGD, float32, on a random batch; the PyTorch peer is bench/torch_step.py.
+// Usage: train_step SPEC [BATCH] [STEPS]   (run a Release build; Eigen is single-threaded here)
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "scaleinv/graph/builders.hpp"
+#include "scaleinv/graph/random.hpp"
+#include "scaleinv/train/model.hpp"
+#include "scaleinv/train/optimizer.hpp"
+
+using namespace scaleinv;
+
+namespace {
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string spec = argc > 1 ? argv[1] : "mlp:784-256-256-10,init=1";
+  const int batch = argc > 2 ? std::atoi(argv[2]) : 128;
+  const int steps = argc > 3 ? std::atoi(argv[3]) : 200;
+  network net = from_spec(spec);
+  if (!net.has_weights()) init_weights(net, 1);
+  train::model<float> m(net);
+  splitmix64 rng(7);
+  train::matrix<float> x(static_cast<Eigen::Index>(m.num_inputs()), batch);
+  for (Eigen::Index j = 0; j < x.cols(); ++j)
+    for (Eigen::Index i = 0; i < x.rows(); ++i) x(i, j) = static_cast<float>(rng.uniform());
+  std::vector<int> labels(static_cast<std::size_t>(batch));
+  for (auto& l : labels) l = static_cast<int>(rng.below(m.num_outputs()));
+  std::vector<float> w0(net.weights().begin(), net.weights().end()), grad;
+  auto run = [&](auto& opt) {
+    std::vector<float> w = w0;
+    std::vector<double> t;
+    for (int s = 0; s < steps; ++s) {
+      double t0 = now();
+      m.loss_and_gradient(w, x, &labels, nullptr, train::loss_kind::cross_entropy, grad);
+      opt.step(w, grad, 0.01);
+      t.push_back(now() - t0);
+    }
+    return median(t);
+  };
+  train::sgd<float> sgd(w0.size(), {});
+  train::gsgd<float> gsgd(net, {});
+  double t_sgd = run(sgd), t_gsgd = run(gsgd);
+  fmt::print("{{\"spec\": \"{}\", \"batch\": {}, \"fast_path\": {}, \"sgd_ms\": {:.3f}, \"gsgd_ms\": {:.3f}, "
+             "\"gsgd_over_sgd\": {:.3f}, \"basis_paths\": {}}}\n",
+             spec, batch, m.is_fast(), 1e3 * t_sgd, 1e3 * t_gsgd, t_gsgd / t_sgd, gsgd.basis_size());
+  return 0;
+}
