@@ -37,6 +37,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   add(add_express, "express", "Give a path's integer coordinates in the basis");
   add(add_verify, "verify", "Enumerate all paths and check the dimension by exact rank (small networks)");
   add(add_convert, "convert", "Write a network as JSON or Graphviz DOT");
+  add(add_train, "train", "Train the network with SGD or G-SGD on a data set (the reference trainer)");
   add(add_equivalent, "equivalent", "Decide whether two weight settings of one graph are positive rescalings of each other");
   add(add_rescale, "rescale", "Rescale a network's hidden units by positive scales (same function, other weights)");
   add(add_fdim, "fdim", "Functional dimension: rank of the outputs' Jacobian on random inputs, beside the path dimension");
@@ -45,7 +46,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   if (!args.empty() && !args[0].empty() && args[0][0] != '-' &&
       std::none_of(actions.begin(), actions.end(), [&](const auto& a) { return a.first->get_name() == args[0]; })) {
     err << "scaleinv: error: unknown command '" << args[0]
-        << "' (expected analyze, basis, express, verify, convert, equivalent, rescale or fdim)\nRun 'scaleinv --help' for usage.\n";
+        << "' (expected analyze, basis, express, verify, convert, train, equivalent, rescale or fdim)\nRun 'scaleinv --help' for usage.\n";
     return usage;
   }
   if (!args.empty() && args[0].size() > 1 && args[0][0] == '-' && args[0] != "-h" && args[0] != "--help" &&

@@ -32,6 +32,7 @@ action add_basis(CLI::App& app);
 action add_express(CLI::App& app);
 action add_verify(CLI::App& app);
 action add_convert(CLI::App& app);
+action add_train(CLI::App& app);
 action add_equivalent(CLI::App& app);
 action add_rescale(CLI::App& app);
 action add_fdim(CLI::App& app);

@@ -99,7 +99,7 @@ network read_network_json(std::string_view text, const std::string& source) {
     throw parse_error(source, 0, 0, "invalid JSON: " + what + " (numbers must fit a double; give an exact weight as a string)");
   }
   if (!doc.is_object()) r.fail("", fmt::format("the top level must be an object, not {}", doc.type_name()));
-  r.check_keys(doc, {"format", "version", "nodes", "edges", "name", "comment"}, "");
+  r.check_keys(doc, {"format", "version", "nodes", "edges", "name", "comment", "training"}, "");  // training: a checkpoint's state
   if (r.string_field(doc, "format", "") != "scaleinv.network")
     r.fail("", fmt::format("\"format\" must be \"scaleinv.network\", not {}", doc["format"].dump()));
   if (!doc.contains("version")) r.fail("", "missing \"version\" (this reader knows version 1)");
