@@ -170,3 +170,17 @@ TEST_CASE("the MLP fast path of G-SGD agrees with the general path, momentum and
     for (std::size_t e = 0; e < wf.size(); ++e) REQUIRE(wf[e] == Approx(wg[e]).epsilon(1e-9).margin(1e-12));
   }
 }
+
+TEST_CASE("learning-rate schedules", "[train][schedule]") {
+  auto c = train::schedule::parse("constant", 0.1);
+  REQUIRE(c.at(0) == 0.1);
+  REQUIRE(c.at(50) == 0.1);
+  auto s = train::schedule::parse("step:10:0.5", 0.1);
+  REQUIRE(s.at(9) == Approx(0.1));
+  REQUIRE(s.at(10) == Approx(0.05));
+  REQUIRE(s.at(25) == Approx(0.025));
+  auto e = train::schedule::parse("exp:0.9", 1.0);
+  REQUIRE(e.at(2) == Approx(0.81));
+  for (const char* bad : {"step", "step:0:0.5", "step:x:0.5", "exp:", "exp:-1", "cosine"})
+    REQUIRE_THROWS_WITH(train::schedule::parse(bad, 0.1), Catch::Contains("expected constant, step:K:GAMMA"));
+}
