@@ -4,6 +4,7 @@ configuration (optimizer, learning rate, biases, start), from the JSON-lines log
 import collections
 import json
 import pathlib
+import re
 import statistics
 import sys
 
@@ -12,10 +13,12 @@ for path in sorted(pathlib.Path(sys.argv[1]).glob("*.jsonl")):
     lines = [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
     if not lines:
         continue
-    opt, lr, *rest = path.stem.split("-")
-    bias = "bias" if "bias" in rest else "no bias"
-    start = "rescaled" if "rescale1" in rest else "standard"
-    runs[(bias, start, opt, lr[2:])].append(lines[-1]["test_accuracy"])
+    m = re.match(r"^(?P<opt>g?sgd)-lr(?P<lr>.+?)(?P<bias>-bias)?-rescale(?P<r>[0-9.]+)-seed(?P<seed>\d+)$", path.stem)
+    if not m:
+        continue
+    bias = "bias" if m["bias"] else "no bias"
+    start = "rescaled" if float(m["r"]) > 0 else "standard"
+    runs[(bias, start, m["opt"], m["lr"])].append(lines[-1]["test_accuracy"])
 print("| biases | start | optimizer | lr | seeds | final test accuracy, mean | std | min | max |")
 print("|---|---|---|---|---:|---:|---:|---:|---:|")
 for (bias, start, opt, lr), accs in sorted(runs.items()):
