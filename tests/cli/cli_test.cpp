@@ -36,17 +36,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "cli.hpp"
+#include "cli/cli_support.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/io/load.hpp"
 #include "scaleinv/io/network_json.hpp"
@@ -54,85 +49,9 @@
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace scaleinv::test;
 
 namespace {
-
-struct cli_result {
-  int code = -1;
-  std::string out, err;
-};
-
-cli_result run(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  cli_result r;
-  r.code = scaleinv::cli::run(args, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
-
-std::string joined(const std::vector<std::string>& args) {
-  std::string s = "scaleinv";
-  for (const auto& a : args) s += " " + a;
-  return s;
-}
-
-// Runs a command that must succeed and print one JSON document.
-json run_json(const std::vector<std::string>& args) {
-  cli_result r = run(args);
-  INFO(joined(args) << "\nexit " << r.code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-  REQUIRE(r.code == scaleinv::cli::ok);
-  REQUIRE(r.err.empty());
-  REQUIRE(!r.out.empty());
-  REQUIRE(r.out.back() == '\n');
-  json j;
-  REQUIRE_NOTHROW(j = json::parse(r.out));
-  return j;
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
-
-// A usage error: exit 2, nothing on stdout, "scaleinv: error: ..." on stderr.
-void require_usage_error(const std::vector<std::string>& args, const std::string& message_part) {
-  cli_result r = run(args);
-  INFO(joined(args) << "\nexit " << r.code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-  CHECK(r.code == scaleinv::cli::usage);
-  CHECK(r.out.empty());
-  CHECK(starts_with(r.err, "scaleinv: error: "));
-  CHECK(contains(r.err, message_part));
-}
-
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() / ("scaleinv_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const fs::path& path() const { return path_; }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(path_)) names.push_back(entry.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 const json* find_diagnostic(const json& report, const std::string& code, const std::string& subject) {
   for (const auto& d : report.at("diagnostics"))
@@ -148,7 +67,7 @@ using edge_lists = std::vector<std::vector<scaleinv::edge_id>>;
 // analyze
 
 TEST_CASE("analyze example:demo --json", "[cli]") {
-  json j = run_json({"analyze", "example:demo", "--json"});
+  json j = run_json_line({"analyze", "example:demo", "--json"});
   INFO(j.dump(2));
   CHECK(j.at("network") == "example:demo");
   CHECK(j.at("inputs") == 2);
@@ -194,12 +113,12 @@ TEST_CASE("analyze example:demo --edge-paths: paths through each edge", "[cli]")
   // from_source * to_sink: edges 0, 1, 2 carry 1 * 2 paths; 3: 1 * 1; 4: 3 (x0, x1, b reach h0)
   // * 1; 5: (1 + 3) * 1; 6: 3 * 1; 7: 1; 8 and 9: 0. They sum to 18, the total length of the 8
   // paths listed at the top of this file (3+2+2+3+2+1+3+2).
-  json j = run_json({"analyze", "example:demo", "--json", "--edge-paths"});
+  json j = run_json_line({"analyze", "example:demo", "--json", "--edge-paths"});
   CHECK(j.at("edge_paths") == json::array({"2", "2", "2", "1", "3", "4", "3", "1", "0", "0"}));
 }
 
 TEST_CASE("analyze example:mixed --json", "[cli]") {
-  json j = run_json({"analyze", "example:mixed", "--json"});
+  json j = run_json_line({"analyze", "example:mixed", "--json"});
   INFO(j.dump(2));
   CHECK(j.at("edges") == 11);
   CHECK(j.at("hidden") == 4);
@@ -223,7 +142,7 @@ TEST_CASE("analyze example:mixed --json", "[cli]") {
 TEST_CASE("analyze mlp:3-4-2 and mlp:3-4-2,bias --json", "[cli]") {
   SECTION("no bias") {
     // E = 3*4 + 4*2 = 20, H = 4, paths 3*4*2 = 24, dimension = E - H = 16 = formula.
-    json j = run_json({"analyze", "mlp:3-4-2", "--json"});
+    json j = run_json_line({"analyze", "mlp:3-4-2", "--json"});
     CHECK(j.at("inputs") == 3);
     CHECK(j.at("bias") == 0);
     CHECK(j.at("hidden") == 4);
@@ -245,7 +164,7 @@ TEST_CASE("analyze mlp:3-4-2 and mlp:3-4-2,bias --json", "[cli]") {
     // Bias nodes b1 (into the hidden layer) and b2 (into the outputs): E = 4*(3+1) + 2*(4+1) = 26,
     // H = 4; paths: 24 from the inputs, b1 -> h -> y: 4*2 = 8, b2 -> y: 2, total 34;
     // dimension 26 - 4 = 22 = formula.
-    json j = run_json({"analyze", "mlp:3-4-2,bias", "--json"});
+    json j = run_json_line({"analyze", "mlp:3-4-2,bias", "--json"});
     CHECK(j.at("inputs") == 3);
     CHECK(j.at("bias") == 2);
     CHECK(j.at("hidden") == 4);
@@ -264,7 +183,7 @@ TEST_CASE("analyze mlp:784-500-500-10", "[cli]") {
   // paths 784 * 500 * 500 * 10 = 1,960,000,000 (more than 2^31); E = 784*500 + 500*500 + 500*10 =
   // 647,000, H = 1,000, dimension 646,000.
   SECTION("json") {
-    json j = run_json({"analyze", "mlp:784-500-500-10", "--json"});
+    json j = run_json_line({"analyze", "mlp:784-500-500-10", "--json"});
     CHECK(j.at("paths") == "1960000000");
     CHECK(j.at("edges") == 647000);
     CHECK(j.at("hidden") == 1000);
@@ -310,7 +229,7 @@ TEST_CASE("analyze example:demo table says why the formula disagrees", "[cli]") 
 // basis
 
 TEST_CASE("basis example:demo --json", "[cli]") {
-  json j = run_json({"basis", "example:demo", "--json"});
+  json j = run_json_line({"basis", "example:demo", "--json"});
   INFO(j.dump());
   CHECK(j.at("dimension") == 6);
   CHECK(j.at("listed") == 6);
@@ -328,7 +247,7 @@ TEST_CASE("basis example:demo --json", "[cli]") {
     if (i > 0) CHECK(owned[i - 1] < owned[i]);  // numbered in increasing edge id
   }
   // --limit lists fewer, but the dimension is still the whole basis.
-  json two = run_json({"basis", "example:demo", "--json", "--limit", "2"});
+  json two = run_json_line({"basis", "example:demo", "--json", "--limit", "2"});
   CHECK(two.at("dimension") == 6);
   CHECK(two.at("listed") == 2);
   CHECK(two.at("basis").get<edge_lists>() == edge_lists{{1, 4, 5}, {2, 4, 5}});
@@ -342,7 +261,7 @@ TEST_CASE("basis example:demo table and example:mixed", "[cli]") {
   CHECK(contains(r.out, "B0  edges 1,4,5  (x1 -> h0 -> h1 -> y0)  owns edge 1\n"));
   CHECK(contains(r.out, "B5  edges 7  (x1 -> y0)  owns edge 7\n"));
   // mixed: derived at the top of this file; t ends B0..B3 and starts B5, B6.
-  json j = run_json({"basis", "example:mixed", "--json"});
+  json j = run_json_line({"basis", "example:mixed", "--json"});
   CHECK(j.at("dimension") == 8);
   CHECK(j.at("basis").get<edge_lists>() == edge_lists{{1, 4}, {3, 5}, {0, 4}, {2, 5}, {0, 7, 8}, {6, 8}, {6, 9}, {2, 10}});
   CHECK(j.at("owned") == json::array({1, 3, 4, 5, 7, 8, 9, 10}));
@@ -364,7 +283,7 @@ TEST_CASE("basis -o writes the file and nothing else", "[cli]") {
 
 TEST_CASE("express a basis path of example:demo", "[cli]") {
   // [0,4,5] = x0 -> h0 -> h1 -> y0 is B2 itself; its value is (1/2)(-1/3)(5/7) = -5/42.
-  json j = run_json({"express", "example:demo", "--path", "0,4,5", "--json"});
+  json j = run_json_line({"express", "example:demo", "--path", "0,4,5", "--json"});
   CHECK(j.at("path") == json::array({0, 4, 5}));
   CHECK(j.at("coefficients") == json::parse(R"([{"basis": 2, "exponent": 1}])"));
   CHECK(j.at("value") == "-5/42");
@@ -374,7 +293,7 @@ TEST_CASE("express a basis path of example:demo", "[cli]") {
 
 TEST_CASE("express paths with several coefficients", "[cli]") {
   SECTION("demo [1,6] = B0 B2^-1 B4") {
-    json j = run_json({"express", "example:demo", "--path", "1,6", "--json"});
+    json j = run_json_line({"express", "example:demo", "--path", "1,6", "--json"});
     CHECK(j.at("coefficients") ==
           json::parse(R"([{"basis": 0, "exponent": 1}, {"basis": 2, "exponent": -1}, {"basis": 4, "exponent": 1}])"));
     CHECK(j.at("value") == "-9/8");
@@ -388,7 +307,7 @@ TEST_CASE("express paths with several coefficients", "[cli]") {
     CHECK(r.out == "path 2,6 = B1^1 * B2^-1 * B4^1\nvalue 3/16 = product 3/16 (exact match)\n");
   }
   SECTION("mixed [1,7,9] = B0 B2^-1 B4 B5^-1 B6") {
-    json j = run_json({"express", "example:mixed", "--path", "1,7,9", "--json"});
+    json j = run_json_line({"express", "example:mixed", "--path", "1,7,9", "--json"});
     CHECK(j.at("coefficients") == json::parse(R"([{"basis": 0, "exponent": 1}, {"basis": 2, "exponent": -1},
         {"basis": 4, "exponent": 1}, {"basis": 5, "exponent": -1}, {"basis": 6, "exponent": 1}])"));
     CHECK(j.at("value") == "-2/5");
@@ -398,7 +317,7 @@ TEST_CASE("express paths with several coefficients", "[cli]") {
   SECTION("a network without weights gives coordinates only") {
     // mlp:2-2-1 edges: 0 x0->h1_0, 1 x1->h1_0, 2 x0->h1_1, 3 x1->h1_1, 4 h1_0->y0, 5 h1_1->y0;
     // p(h1_0) = 0, so the free edges are 1, 3, 4, 5 and [1,4] is B0.
-    json j = run_json({"express", "mlp:2-2-1", "--path", "1,4", "--json"});
+    json j = run_json_line({"express", "mlp:2-2-1", "--path", "1,4", "--json"});
     CHECK(j.at("coefficients") == json::parse(R"([{"basis": 0, "exponent": 1}])"));
     CHECK_FALSE(j.contains("value"));
   }
@@ -427,7 +346,7 @@ TEST_CASE("express rejects a malformed --path", "[cli]") {
 // verify
 
 TEST_CASE("verify example:demo --json", "[cli]") {
-  json j = run_json({"verify", "example:demo", "--json"});
+  json j = run_json_line({"verify", "example:demo", "--json"});
   INFO(j.dump(2));
   CHECK(j.at("paths") == "8");
   CHECK(j.at("rank") == 6);
@@ -440,12 +359,12 @@ TEST_CASE("verify example:demo --json", "[cli]") {
 }
 
 TEST_CASE("verify example:mixed and mlp:6-6-6-6", "[cli]") {
-  json mixed = run_json({"verify", "example:mixed", "--json"});
+  json mixed = run_json_line({"verify", "example:mixed", "--json"});
   CHECK(mixed.at("paths") == "12");
   CHECK(mixed.at("rank") == 8);
   CHECK(mixed.at("agree") == true);
   // mlp:6-6-6-6: 6^4 = 1296 paths, E = 3 * 36 = 108, H = 12, rank 96.
-  json mlp = run_json({"verify", "mlp:6-6-6-6", "--json"});
+  json mlp = run_json_line({"verify", "mlp:6-6-6-6", "--json"});
   CHECK(mlp.at("paths") == "1296");
   CHECK(mlp.at("rank") == 96);
   CHECK(mlp.at("agree") == true);

@@ -9,17 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
+#include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "cli.hpp"
+#include "cli/cli_support.hpp"
 #include "scaleinv/exact/rational.hpp"
 #include "scaleinv/graph/equivalence.hpp"
 #include "scaleinv/io/load.hpp"
@@ -27,95 +23,9 @@
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace scaleinv::test;
 
 namespace {
-
-struct cli_result {
-  int code = -1;
-  std::string out, err;
-};
-
-cli_result run(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  cli_result r;
-  r.code = scaleinv::cli::run(args, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
-
-std::string joined(const std::vector<std::string>& args) {
-  std::string s = "scaleinv";
-  for (const auto& a : args) s += " " + a;
-  return s;
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-// Runs a command that must exit with `code` and print one JSON document.
-json run_json(const std::vector<std::string>& args, int code = 0) {
-  cli_result r = run(args);
-  INFO(joined(args) << "\nexit " << r.code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-  REQUIRE(r.code == code);
-  REQUIRE(r.err.empty());
-  json j;
-  REQUIRE_NOTHROW(j = json::parse(r.out));
-  return j;
-}
-
-// Bad input: exit 3, nothing on stdout, "scaleinv: error: ..." naming the problem on stderr.
-void require_bad_input(const std::vector<std::string>& args, const std::string& message_part) {
-  cli_result r = run(args);
-  INFO(joined(args) << "\nexit " << r.code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-  CHECK(r.code == scaleinv::cli::bad_input);
-  CHECK(r.out.empty());
-  CHECK(r.err.rfind("scaleinv: error: ", 0) == 0);
-  CHECK(contains(r.err, message_part));
-}
-
-void require_usage_error(const std::vector<std::string>& args, const std::string& message_part) {
-  cli_result r = run(args);
-  INFO(joined(args) << "\nexit " << r.code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-  CHECK(r.code == scaleinv::cli::usage);
-  CHECK(r.out.empty());
-  CHECK(contains(r.err, message_part));
-}
-
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("scaleinv_eq_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name, std::ios::binary) << text;
-    return file(name);
-  }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(path_)) names.push_back(entry.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
-
-std::string read_file(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // A copy of the network file with edge e's weight replaced.
 std::string with_weight(const temp_dir& dir, const std::string& from, std::size_t e, const json& weight,
@@ -312,15 +222,22 @@ TEST_CASE("rescale and equivalent: other bad input and usage errors", "[cli][equ
   require_bad_input({"equivalent", "example:demo", "example:mixed"},
                     "the networks are not the same graph: node 2 is 'b' in A but 'h0' in B");
   require_bad_input({"equivalent", "example:demo", "no/such/file.json"}, "no/such/file.json");
-  require_usage_error({"rescale", "example:demo"}, "give --seed S");
-  require_usage_error({"rescale", "example:demo", "--seed", "1", "--scales", "x.json"}, "excludes");
-  require_usage_error({"rescale", "example:demo", "--spread", "2"}, "--spread requires --seed");
-  require_usage_error({"rescale", "example:demo", "--seed", "1", "--spread", "2"}, "--spread applies to double weights");
-  require_usage_error({"rescale", "example:demo", "--seed", "1", "--print-scales"}, "--print-scales requires");
-  require_usage_error({"equivalent", "example:demo"}, "NET_B");
-  require_usage_error({"equivalent", "example:demo", "example:demo", "--exact", "--tol", "1e-3"}, "excludes");
-  require_usage_error({"equivalent", "example:demo", "example:demo", "--tol", "0"}, "--tol 0 is not in (0, 1)");
-  require_usage_error({"equivalent", "example:demo", "example:demo", "--tol", "1"}, "not in (0, 1)");
+  require_usage_error({"rescale", "example:demo"}, "give --seed S", error_prefix::unchecked);
+  require_usage_error({"rescale", "example:demo", "--seed", "1", "--scales", "x.json"}, "excludes",
+                      error_prefix::unchecked);
+  require_usage_error({"rescale", "example:demo", "--spread", "2"}, "--spread requires --seed",
+                      error_prefix::unchecked);
+  require_usage_error({"rescale", "example:demo", "--seed", "1", "--spread", "2"}, "--spread applies to double weights",
+                      error_prefix::unchecked);
+  require_usage_error({"rescale", "example:demo", "--seed", "1", "--print-scales"}, "--print-scales requires",
+                      error_prefix::unchecked);
+  require_usage_error({"equivalent", "example:demo"}, "NET_B", error_prefix::unchecked);
+  require_usage_error({"equivalent", "example:demo", "example:demo", "--exact", "--tol", "1e-3"}, "excludes",
+                      error_prefix::unchecked);
+  require_usage_error({"equivalent", "example:demo", "example:demo", "--tol", "0"}, "--tol 0 is not in (0, 1)",
+                      error_prefix::unchecked);
+  require_usage_error({"equivalent", "example:demo", "example:demo", "--tol", "1"}, "not in (0, 1)",
+                      error_prefix::unchecked);
 }
 
 TEST_CASE("equivalent and rescale --help", "[cli][equivalence]") {
@@ -355,7 +272,7 @@ TEST_CASE("equivalent and rescale --help", "[cli][equivalence]") {
 
 TEST_CASE("rescale with shared parameters: per-channel scales keep them shared, per-unit ones fail", "[cli][equivalence]") {
   const std::string conv = "conv:len=4,ch=1-2-1,k=2,init=1";
-  require_usage_error({"rescale", conv, "--seed", "1"}, "share parameter");
+  require_usage_error({"rescale", conv, "--seed", "1"}, "share parameter", error_prefix::unchecked);
   temp_dir dir;
   const std::string scales = dir.write("scales.json", R"({"h1_0_0": 2, "h1_0_1": 2, "h1_0_2": 2})");
   const std::string b = dir.file("b.json");

@@ -7,52 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
+#include "cli/cli_support.hpp"
 
 using nlohmann::json;
-
-namespace {
-
-struct cli_result {
-  int code = -1;
-  std::string out, err;
-};
-
-cli_result run(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  cli_result r;
-  r.code = scaleinv::cli::run(args, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-json run_json(const std::vector<std::string>& args) {
-  cli_result r = run(args);
-  INFO("exit " << r.code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-  REQUIRE(r.code == scaleinv::cli::ok);
-  REQUIRE(r.err.empty());
-  json j;
-  REQUIRE_NOTHROW(j = json::parse(r.out));
-  return j;
-}
-
-void require_error(const std::vector<std::string>& args, int code, const std::string& message_part) {
-  cli_result r = run(args);
-  INFO("exit " << r.code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-  CHECK(r.code == code);
-  CHECK(r.out.empty());
-  CHECK(r.err.rfind("scaleinv: error: ", 0) == 0);
-  CHECK(contains(r.err, message_part));
-}
-
-}  // namespace
+using namespace scaleinv::test;
 
 TEST_CASE("fdim mlp:3-4-2,bias --json", "[cli][fdim]") {
   json j = run_json({"fdim", "mlp:3-4-2,bias", "--json"});

@@ -3,43 +3,25 @@
 // and errors.
 #include "catch_shim.hpp"
 
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
-
-#include <unistd.h>
+#include <string>
+#include <vector>
 
 #include "cli.hpp"
+#include "cli/cli_support.hpp"
+
+using namespace scaleinv::test;
 
 namespace {
-struct result {
-  int code;
-  std::string out, err;
-};
-result run(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  int code = scaleinv::cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 std::vector<nlohmann::json> lines(const std::string& text) {
   std::vector<nlohmann::json> out;
   std::istringstream in(text);
   for (std::string l; std::getline(in, l);)
     if (!l.empty()) out.push_back(nlohmann::json::parse(l));
   return out;
-}
-std::filesystem::path temp_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("scaleinv-train-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
 }
 const std::vector<std::string> kBase{"train", "mlp:2-12-12-2,bias", "--data", "spirals:n=600", "--batch", "32", "--seed", "3"};
 std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
@@ -49,47 +31,46 @@ std::vector<std::string> with(std::vector<std::string> args, const std::vector<s
 }  // namespace
 
 TEST_CASE("train learns, and writes a log per epoch", "[cli][train]") {
-  auto dir = temp_dir("learn");
+  temp_dir dir;
   for (std::string opt : {"sgd", "gsgd"}) {
     auto r = run(with(kBase, {"--optimizer", opt, "--epochs", "8", "--lr", opt == "sgd" ? "0.1" : "0.02", "--json", "--log",
-                              (dir / (opt + ".csv")).string()}));
+                              (dir.path() / (opt + ".csv")).string()}));
     INFO(r.err);
     REQUIRE(r.code == 0);
     auto epochs = lines(r.out);
     REQUIRE(epochs.size() == 8);
     CHECK(epochs.back()["train_loss"].get<double>() < epochs.front()["train_loss"].get<double>());
     if (opt == "gsgd") CHECK(epochs.back()["basis_paths"] == 12 * 3 + 12 * 13 + 2 * 13 - 24);
-    std::string csv = slurp(dir / (opt + ".csv"));
+    std::string csv = read_file(dir.path() / (opt + ".csv"));
     CHECK(csv.rfind("epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths\n", 0) == 0);
     CHECK(std::count(csv.begin(), csv.end(), '\n') == 9);
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("resume continues bit-identically, from an epoch end and from mid-epoch", "[cli][train]") {
-  auto dir = temp_dir("resume");
+  temp_dir dir;
   for (std::string opt : {"sgd", "gsgd"}) {
     auto common = with(kBase, {"--optimizer", opt, "--lr", "0.03", "--momentum", "0.9", "--quiet"});
-    auto straight = dir / (opt + "-straight.json"), ck = dir / (opt + "-ck.json"), resumed = dir / (opt + "-resumed.json");
+    auto straight = dir.path() / (opt + "-straight.json"), ck = dir.path() / (opt + "-ck.json"),
+         resumed = dir.path() / (opt + "-resumed.json");
     REQUIRE(run(with(common, {"--epochs", "4", "-o", straight.string()})).code == 0);
     // Stop after 2 epochs, then resume to 4.
     REQUIRE(run(with(common, {"--epochs", "2", "--checkpoint", ck.string()})).code == 0);
     auto r = run(with(common, {"--epochs", "4", "--resume", ck.string(), "-o", resumed.string()}));
     INFO(r.err);
     REQUIRE(r.code == 0);
-    REQUIRE(slurp(straight) == slurp(resumed));
+    REQUIRE(read_file(straight) == read_file(resumed));
     // Interrupted in the middle of epoch 2 (batch 7 of 15 of the second epoch), then resumed.
-    auto mid = dir / (opt + "-mid.json"), mid_out = dir / (opt + "-mid-out.json");
+    auto mid = dir.path() / (opt + "-mid.json"), mid_out = dir.path() / (opt + "-mid-out.json");
     r = run(with(common, {"--epochs", "4", "--checkpoint", mid.string(), "--interrupt-after", "22"}));
     REQUIRE(r.code == 130);
     REQUIRE(r.out.find("interrupted at epoch 2, batch 7") != std::string::npos);
-    auto doc = nlohmann::json::parse(slurp(mid));
+    auto doc = nlohmann::json::parse(read_file(mid));
     REQUIRE(doc["training"]["epoch"] == 1);
     REQUIRE(doc["training"]["batch"] == 7);
     REQUIRE(run(with(common, {"--epochs", "4", "--resume", mid.string(), "-o", mid_out.string()})).code == 0);
-    REQUIRE(slurp(straight) == slurp(mid_out));
+    REQUIRE(read_file(straight) == read_file(mid_out));
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("through the CLI: a rescaled start changes SGD's run but not G-SGD's", "[cli][train][theorem]") {
@@ -119,11 +100,10 @@ TEST_CASE("train errors: shapes, data, resume mismatches", "[cli][train]") {
   CHECK(r.err.rfind("scaleinv: error: ", 0) == 0);
   r = run({"train", "mlp:2-4-2", "--data", "spirals:n=100", "--optimizer", "adam"});
   CHECK(r.code == 2);
-  auto dir = temp_dir("errors");
-  auto ck = dir / "ck.json";
+  temp_dir dir;
+  auto ck = dir.path() / "ck.json";
   REQUIRE(run(with(kBase, {"--epochs", "1", "--checkpoint", ck.string(), "--quiet"})).code == 0);
   r = run(with(kBase, {"--epochs", "2", "--resume", ck.string(), "--optimizer", "gsgd", "--quiet"}));
   CHECK(r.code == 2);
   CHECK(r.err.find("--resume: the checkpoint was made with optimizer = \"sgd\"") != std::string::npos);
-  std::filesystem::remove_all(dir);
 }

@@ -5,22 +5,19 @@
 #include "catch_shim.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "cli.hpp"
+#include "cli/cli_support.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/io/load.hpp"
 
 namespace fs = std::filesystem;
+using namespace scaleinv::test;
 
 namespace {
 
@@ -97,61 +94,10 @@ load_outcome try_load(const std::string& arg) {
   return o;
 }
 
-struct cli_result {
-  int code = -1;
-  std::string out, err;
-};
-
-cli_result run_cli(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  cli_result r;
-  r.code = scaleinv::cli::run(args, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
-
-// A fresh, empty directory under the system's temporary directory, removed with its contents at
-// the end of the scope.
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("scaleinv_bad_input_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const fs::path& path() const { return path_; }
-  // The names of everything in the directory (hidden temporary files included).
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(path_)) names.push_back(entry.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
-
 std::string join(const std::vector<std::string>& names) {
   std::string s;
   for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
   return s.empty() ? "(nothing)" : s;
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace
@@ -208,7 +154,7 @@ TEST_CASE("every bad input makes load_network throw a scaleinv::error with the e
 TEST_CASE("every bad input makes `scaleinv analyze` exit 3 with one error line", "[bad_input]") {
   for (const auto& c : read_cases()) {
     DYNAMIC_SECTION(describe(c)) {
-      cli_result r = run_cli({"analyze", c.arg});
+      cli_result r = run({"analyze", c.arg});
       INFO(describe(c));
       INFO("exit code " << r.code);
       INFO("stdout: " << r.out);
@@ -230,7 +176,7 @@ TEST_CASE("every bad input is bad input to every subcommand", "[bad_input]") {
     for (const auto& cmd : commands) {
       std::vector<std::string> args = cmd;
       args.insert(args.begin() + 1, c.arg);
-      cli_result r = run_cli(args);
+      cli_result r = run(args);
       INFO(describe(c) << ", scaleinv " << cmd.front() << " ...: exit " << r.code << ", stderr: " << r.err);
       CHECK(r.code == scaleinv::cli::bad_input);
       CHECK(r.out.empty());
@@ -329,7 +275,7 @@ TEST_CASE("convert with a bad NET writes no output file", "[bad_input]") {
                                  kBadDir + "/does_not_exist.json", std::string("mlp:3-x-2"), std::string("example:nope"),
                                  kBadDir + "/weight_1e999.json"}) {
     for (const char* to : {"json", "dot"}) {
-      cli_result r = run_cli({"convert", net, "--to", to, "-o", out_path});
+      cli_result r = run({"convert", net, "--to", to, "-o", out_path});
       INFO("convert " << net << " --to " << to << ": exit " << r.code << ", stderr: " << r.err);
       CHECK(r.code == scaleinv::cli::bad_input);
       CHECK(r.out.empty());
@@ -343,7 +289,7 @@ TEST_CASE("convert with a bad NET writes no output file", "[bad_input]") {
   {
     std::ofstream(out_path) << "previous contents\n";
   }
-  cli_result r = run_cli({"convert", "mlp:3-0-2", "-o", out_path});
+  cli_result r = run({"convert", "mlp:3-0-2", "-o", out_path});
   CHECK(r.code == scaleinv::cli::bad_input);
   CHECK(read_file(out_path) == "previous contents\n");
   INFO("left in the output folder: " << join(dir.entries()));
@@ -355,7 +301,7 @@ TEST_CASE("convert into a folder that does not exist fails with exit 3 and leave
   const fs::path missing = dir.path() / "no_such_folder";
   const std::string out_path = (missing / "out.json").string();
   for (const char* to : {"json", "dot"}) {
-    cli_result r = run_cli({"convert", "example:demo", "--to", to, "-o", out_path});
+    cli_result r = run({"convert", "example:demo", "--to", to, "-o", out_path});
     INFO("exit " << r.code << ", stderr: " << r.err);
     CHECK(r.code == scaleinv::cli::bad_input);
     CHECK(r.out.empty());
@@ -366,7 +312,7 @@ TEST_CASE("convert into a folder that does not exist fails with exit 3 and leave
     CHECK(dir.entries().empty());
   }
   // basis -o goes through the same atomic writer.
-  cli_result r = run_cli({"basis", "example:demo", "-o", out_path});
+  cli_result r = run({"basis", "example:demo", "-o", out_path});
   CHECK(r.code == scaleinv::cli::bad_input);
   CHECK_FALSE(fs::exists(missing));
   CHECK(dir.entries().empty());
@@ -376,7 +322,7 @@ TEST_CASE("convert onto an existing folder fails with exit 3 and leaves no tempo
   temp_dir dir;
   const fs::path target = dir.path() / "a_folder";
   fs::create_directories(target);
-  cli_result r = run_cli({"convert", "example:demo", "-o", target.string()});
+  cli_result r = run({"convert", "example:demo", "-o", target.string()});
   INFO("exit " << r.code << ", stderr: " << r.err);
   CHECK(r.code == scaleinv::cli::bad_input);
   CHECK(r.out.empty());

@@ -6,7 +6,6 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -14,37 +13,16 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
+#include "cli/cli_support.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/builders.hpp"
 #include "scaleinv/io/dataset.hpp"
 
 namespace fs = std::filesystem;
 using scaleinv::dataset;
+using namespace scaleinv::test;
 
 namespace {
-
-// A fresh directory, removed with everything in it at the end of the test.
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() / fmt::format("scaleinv_dataset_test_{}_{}", ::getpid(), counter++);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 using bytes = std::string;
 
@@ -87,13 +65,6 @@ void write_gz(const std::string& path, const bytes& b, const char* mode = "wb") 
   REQUIRE(gzwrite(f, b.data(), static_cast<unsigned>(b.size())) == static_cast<int>(b.size()));
   REQUIRE(gzclose(f) == Z_OK);
 }
-
-bytes read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // The message of the parse_error that f throws.
 template <class F>
@@ -220,7 +191,7 @@ TEST_CASE("IDX errors name the file and what is wrong", "[dataset]") {
     CHECK_MESSAGE(scaleinv::read_idx(dir.file("tiny"), lab), "truncated: 3 bytes, too short for an IDX header");
     write_plain(dir.file("head"), idx({6, 2, 2}, "").substr(0, 10));
     CHECK_MESSAGE(scaleinv::read_idx(dir.file("head"), lab), "truncated: 10 bytes, too short for the IDX header (16 bytes for 3 dimensions)");
-    write_plain(dir.file("long"), read_all(img) + "xyz");
+    write_plain(dir.file("long"), read_file(img) + "xyz");
     CHECK_MESSAGE(scaleinv::read_idx(dir.file("long"), lab),
                   "header says 6 images of 2x2 = 24 bytes, but the file has 27 after the 16-byte header (3 extra bytes)");
     write_plain(dir.file("zero"), idx({6, 0, 2}, ""));
@@ -228,7 +199,7 @@ TEST_CASE("IDX errors name the file and what is wrong", "[dataset]") {
   }
   SECTION("broken gzip data") {
     write_gz(dir.file("img.gz"), idx_images(50, 4, 4));
-    bytes gz = read_all(dir.file("img.gz"));
+    bytes gz = read_file(dir.file("img.gz"));
     write_plain(dir.file("cut.gz"), gz.substr(0, gz.size() / 2));
     CHECK_MESSAGE(scaleinv::read_idx(dir.file("cut.gz"), lab), "truncated gzip data");
     bytes bad_crc = gz;
