@@ -12,7 +12,8 @@ exe="$build/bench/train_step"
 here=$(dirname "${BASH_SOURCE[0]}")
 ours=() theirs=() gs=()
 for ((r = 1; r <= rounds; r++)); do
-  t=$(/usr/bin/python3 "$here/torch_step.py" 784-256-256-10 128 300)
+  # One thread for the peer too: Debian's generic-BLAS torch cannot set OpenBLAS's threads itself.
+  t=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 "$here/torch_step.py" 784-256-256-10 128 300)
   o=$("$exe" mlp:784-256-256-10,init=1 128 300)
   echo "round $r: $t"
   echo "round $r: $o"

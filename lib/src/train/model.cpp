@@ -274,28 +274,29 @@ Scalar model<Scalar>::loss_and_gradient(const std::vector<Scalar>& w, const matr
     throw invalid_argument("the data has " + std::to_string(x.rows()) + " features, the network " +
                            std::to_string(inputs_.size()) + " inputs");
   if (w.size() != net_->num_edges()) throw invalid_argument("one weight per edge expected");
-  grad.assign(net_->num_edges(), Scalar(0));
   matrix<Scalar> dy;
   if (layout_) {
+    // Every edge is a weight or bias of some layer, so each gradient entry is written below: no
+    // zero fill needed. The input batch is used in place (a[0] stays empty).
+    grad.resize(net_->num_edges());
     const auto& lay = *layout_;
     const std::size_t L = lay.widths.size();
     std::vector<matrix<Scalar>> a(L), z(L);
-    a[0] = x;
+    auto input_of = [&](std::size_t l) -> const matrix<Scalar>& { return l == 1 ? x : a[l - 1]; };
     for (std::size_t l = 1; l < L; ++l) {
       Eigen::Map<const row_major<Scalar>> W(w.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
                                             static_cast<Eigen::Index>(lay.widths[l - 1]));
-      z[l].noalias() = W * a[l - 1];
+      z[l].noalias() = W * input_of(l);
       if (lay.bias_offset[l] != SIZE_MAX)
         z[l].colwise() += Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(w.data() + lay.bias_offset[l], z[l].rows());
       if (l + 1 < L) apply_act(lay.act[l], z[l], a[l]);
-      else a[l] = z[l];
     }
-    Scalar value = loss_gradient(a[L - 1], labels, targets, kind, dy);
+    Scalar value = loss_gradient(z[L - 1], labels, targets, kind, dy);
     matrix<Scalar> d = std::move(dy), prev;
     for (std::size_t l = L - 1; l >= 1; --l) {
       Eigen::Map<row_major<Scalar>> dW(grad.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
                                        static_cast<Eigen::Index>(lay.widths[l - 1]));
-      dW.noalias() = d * a[l - 1].transpose();
+      dW.noalias() = d * input_of(l).transpose();
       if (lay.bias_offset[l] != SIZE_MAX)
         Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(grad.data() + lay.bias_offset[l], d.rows()) = d.rowwise().sum();
       if (l == 1) break;
@@ -307,6 +308,7 @@ Scalar model<Scalar>::loss_and_gradient(const std::vector<Scalar>& w, const matr
     }
     return value;
   }
+  grad.assign(net_->num_edges(), Scalar(0));
   dag_state<Scalar> s;
   dag_forward(*net_, w, x, input_index_, s);
   matrix<Scalar> y(static_cast<Eigen::Index>(outputs_.size()), x.cols());

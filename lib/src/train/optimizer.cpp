@@ -209,63 +209,96 @@ void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& g
     return Eigen::Map<const vec>(grad.data() + lay.bias_offset[l], static_cast<Eigen::Index>(lay.widths[l]));
   };
   const bool has_m = !m_.empty();
-  auto M = [&](std::size_t l) {
-    return Eigen::Map<arr>(m_.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
-                           static_cast<Eigen::Index>(lay.widths[l - 1]));
-  };
   // Prefix products per layer (unit 0's chain feeds every p()): pp[0] = 1.
   std::vector<vec> pp(L), sp(L), flow(L);
   pp[0] = vec::Ones(static_cast<Eigen::Index>(lay.widths[0]));
   for (std::size_t l = 1; l + 1 < L; ++l) pp[l] = W(l).col(0) * pp[l - 1](0);
   sp[L - 1] = vec::Ones(static_cast<Eigen::Index>(lay.widths[L - 1]));
   for (std::size_t l = L - 1; l-- > 1;) sp[l] = W(l + 1).row(0).transpose() * sp[l + 1](0);
-  // y = w dL/dw, minus, on c() edges (row 0 above a hidden layer), the flow F of the tail;
-  // F_l(j) = sum of y over j's free in-edges, plus, for j = 0, the flow of the whole layer below.
-  std::vector<arr> y(L);
-  std::vector<vec> yb(L);
-  for (std::size_t l = 1; l < L; ++l) {
-    y[l] = W(l) * G(l);
-    if (lay.bias_offset[l] != SIZE_MAX) yb[l] = B(w, l) * BG(l);
-    if (l >= 2) y[l].row(0) -= flow[l - 1].transpose();
-    if (l + 1 < L) {
-      flow[l] = y[l].rowwise().sum() - y[l].col(0);
-      if (lay.bias_offset[l] != SIZE_MAX) flow[l] += yb[l];
-      if (l >= 2) flow[l](0) += flow[l - 1].sum();
+  // F_l(j): the flow of layer l's unit j, sum of y over its free in-edges (y = w dL/dw, minus
+  // the flow of the tail on c() edges, which are row 0 above a hidden layer), plus, for j = 0,
+  // the flow of the whole layer below. Rows of W are j, columns x.
+  for (std::size_t l = 1; l + 1 < L; ++l) {
+    auto Wl = W(l);
+    auto Gl = G(l);
+    // Row-wise dot products of W and G (Eigen vectorizes the row-major reduction), less column 0.
+    flow[l] = (Wl * Gl).rowwise().sum() - Wl.col(0) * Gl.col(0);
+    if (lay.bias_offset[l] != SIZE_MAX) flow[l] += B(w, l) * BG(l);
+    if (l >= 2) {
+      // Row 0's free edges carry y = w g - F_{l-1}(x): subtract the flows of x = 1.., and add the
+      // whole lower layer's flow for unit 0.
+      flow[l](0) += flow[l - 1](0);
     }
   }
-  // Update in path-value space, then re-allocate from the output layer down, with the new suffix
-  // products of the layer above.
+  // Update in path-value space and re-allocate, from the output layer down, with the new suffix
+  // products of the layer above; one fused pass per layer. For an edge (x, j) with v = S_j w P_x:
+  // dL/dv = y / v, which is g / (S_j P_x) except on the c() edges of row 0 (y = w g - F_x);
+  // a zero v gets no gradient, as in the general path.
   vec sp_new = vec::Ones(static_cast<Eigen::Index>(lay.widths[L - 1]));
   for (std::size_t l = L - 1; l >= 1; --l) {
     auto Wl = W(l);
+    auto Gl = G(l);
     const vec& P = pp[l - 1];
     const vec& S = sp[l];
-    arr v = (Wl.colwise() * S).rowwise() * P.transpose();
-    arr d = (v != Scalar(0)).select(y[l] / v, Scalar(0)) + wd * v;
-    if (has_m) {
-      auto Ml = M(l);
-      Ml = mu * Ml + d;
-      v -= eta * Ml;
-    } else {
-      v -= eta * d;
+    const auto rows = Wl.rows(), cols = Wl.cols();
+    const bool hidden = l + 1 < L, c_row = l >= 2;
+    vec inv_p = (P != Scalar(0)).select(P.inverse(), Scalar(0));
+    Scalar* mrow_base = has_m ? m_.data() + lay.weight_offset[l] : nullptr;
+    for (Eigen::Index j = 0; j < rows; ++j) {
+      const Scalar sj = S(j), snj = sp_new(j);
+      const Scalar inv_s = sj != Scalar(0) ? Scalar(1) / sj : Scalar(0);
+      const Scalar inv_sn = snj != Scalar(0) ? Scalar(1) / snj : Scalar(0);
+      Scalar* wr = Wl.data() + j * cols;
+      const Scalar* gr = Gl.data() + j * cols;
+      Scalar* mr = has_m ? mrow_base + j * cols : nullptr;
+      const Eigen::Index first = hidden ? 1 : 0;  // p(j) = column 0 stays fixed
+      if (j == 0 && c_row) {
+        for (Eigen::Index x = first; x < cols; ++x) {
+          const Scalar wv = wr[x], v = sj * wv * P(x);
+          Scalar d = v != Scalar(0) ? (wv * gr[x] - flow[l - 1](x)) / v : Scalar(0);
+          d += wd * v;
+          if (has_m) d = mr[x] = mu * mr[x] + d;
+          const Scalar den = snj * P(x);
+          if (den != Scalar(0)) wr[x] = (v - eta * d) / den;
+        }
+        continue;
+      }
+      // d = g / (S_j P_x) = g * inv_s * inv_p; branch-free so that the compiler vectorizes it.
+      const Scalar* __restrict ip = inv_p.data() + first;
+      const Scalar* __restrict pv = P.data() + first;
+      const Scalar* __restrict g = gr + first;
+      Scalar* __restrict wo = wr + first;
+      const Eigen::Index len = cols - first;
+      const Scalar keep = (snj != Scalar(0)) ? Scalar(0) : Scalar(1);
+      if (has_m) {
+        Scalar* __restrict mo = mr + first;
+        for (Eigen::Index x = 0; x < len; ++x) {
+          const Scalar wv = wo[x], v = sj * wv * pv[x];
+          const Scalar d = (v != Scalar(0) ? g[x] * inv_s * ip[x] : Scalar(0)) + wd * v;
+          const Scalar m = mu * mo[x] + d;
+          mo[x] = m;
+          const Scalar nv = (v - eta * m) * inv_sn * ip[x];
+          wo[x] = (keep != Scalar(0) || pv[x] == Scalar(0)) ? wv : nv;
+        }
+      } else {
+        for (Eigen::Index x = 0; x < len; ++x) {
+          const Scalar wv = wo[x], v = sj * wv * pv[x];
+          const Scalar d = (v != Scalar(0) ? g[x] * inv_s * ip[x] : Scalar(0)) + wd * v;
+          const Scalar nv = (v - eta * d) * inv_sn * ip[x];
+          wo[x] = (keep != Scalar(0) || pv[x] == Scalar(0)) ? wv : nv;
+        }
+      }
     }
-    arr den = sp_new.replicate(1, Wl.cols()).rowwise() * P.transpose();
-    Eigen::Array<Scalar, Eigen::Dynamic, 1> keep_col0;
-    if (l + 1 < L) keep_col0 = Wl.col(0);  // p() edges stay fixed
-    Wl = (den != Scalar(0)).select(v / den, Wl);
-    if (l + 1 < L) Wl.col(0) = keep_col0;
     if (lay.bias_offset[l] != SIZE_MAX) {
       auto bl = B(w, l);
-      vec vb = bl * S;
-      vec db = (vb != Scalar(0)).select(yb[l] / vb, Scalar(0)) + wd * vb;
-      if (has_m) {
-        auto mb = B(m_, l);
-        mb = mu * mb + db;
-        vb -= eta * mb;
-      } else {
-        vb -= eta * db;
+      auto bg = BG(l);
+      Scalar* mb = has_m ? m_.data() + lay.bias_offset[l] : nullptr;
+      for (Eigen::Index j = 0; j < rows; ++j) {
+        const Scalar sj = S(j), snj = sp_new(j), bv = bl(j), v = bv * sj;
+        Scalar d = (v != Scalar(0) ? bv * bg(j) / v : Scalar(0)) + wd * v;
+        if (has_m) d = mb[j] = mu * mb[j] + d;
+        if (snj != Scalar(0)) bl(j) = (v - eta * d) / snj;
       }
-      bl = (sp_new != Scalar(0)).select(vb / sp_new, bl);
     }
     if (l == 1) break;
     sp_new = Wl.row(0).transpose() * sp_new(0);
