@@ -2,6 +2,8 @@
 // Usage: analyze_phases SPEC [REPEATS]   (run a Release build)
 #include <fmt/format.h>
 
+#include "bench_util.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -23,11 +25,10 @@ double seconds(const std::function<void()>& f) {
   f();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 }  // namespace
+
+using scaleinv::bench::median;
+
 
 int main(int argc, char** argv) {
   if (argc < 2) {

@@ -3,6 +3,8 @@
 // Usage: train_step SPEC [BATCH] [STEPS]   (run a Release build; Eigen is single-threaded here)
 #include <fmt/format.h>
 
+#include "bench_util.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -16,13 +18,9 @@
 
 using namespace scaleinv;
 
-namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-}  // namespace
+
+using scaleinv::bench::median;
+using scaleinv::bench::now;
 
 int main(int argc, char** argv) {
   std::string spec = argc > 1 ? argv[1] : "mlp:784-256-256-10,init=1";

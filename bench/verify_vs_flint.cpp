@@ -5,6 +5,8 @@
 #include <flint/fmpz_mat.h>
 #include <flint/nmod_mat.h>
 #include <fmt/format.h>
+
+#include "bench_util.hpp"
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -18,13 +20,9 @@
 #include "scaleinv/io/load.hpp"
 #include "scaleinv/paths/enumerate.hpp"
 
-namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-}  // namespace
+
+using scaleinv::bench::median;
+using scaleinv::bench::now;
 
 int main(int argc, char** argv) {
   bool nmod = false;
