@@ -206,6 +206,17 @@ struct spec_parser {
   }
 };
 
+// One spec option: "KEY=VALUE", or a bare flag "KEY".
+struct spec_option {
+  std::string_view key, value;
+  bool is_flag;  ///< no '=' at all
+};
+spec_option split_option(std::string_view token) {
+  auto eq = token.find('=');
+  if (eq == std::string_view::npos) return {token, {}, true};
+  return {token.substr(0, eq), token.substr(eq + 1), false};
+}
+
 std::vector<std::string_view> split_on(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   std::size_t start = 0;
@@ -238,10 +249,8 @@ network from_spec(std::string_view spec) {
       if (o.widths.size() < 2) p.fail("an MLP needs at least two layers (inputs-outputs), got '" + std::string(tokens[0]) + "'");
       if (kind == "skip") o.skip_span = 2;
       for (std::size_t i = 1; i < tokens.size(); ++i) {
-        auto eq = tokens[i].find('=');
-        std::string_view key = tokens[i].substr(0, eq);
-        std::string_view value = eq == std::string_view::npos ? std::string_view{} : tokens[i].substr(eq + 1);
-        if (key == "bias" && eq == std::string_view::npos) o.bias = true;
+        auto [key, value, is_flag] = split_option(tokens[i]);
+        if (key == "bias" && is_flag) o.bias = true;
         else if (key == "act" && !value.empty()) o.act = p.act(value);
         else if (key == "init" && !value.empty()) o.init_seed = p.integer(value, "init seed");
         else if (key == "span" && kind == "skip" && !value.empty()) {
@@ -260,11 +269,9 @@ network from_spec(std::string_view spec) {
       if (tokens.size() == 1 && tokens[0].empty()) p.fail("a random DAG needs seed=S, so that it can be made again");
       if (tokens[0].empty()) p.fail("empty option (a stray comma?)");
       for (auto token : tokens) {
-        auto eq = token.find('=');
-        std::string_view key = token.substr(0, eq);
-        std::string_view value = eq == std::string_view::npos ? std::string_view{} : token.substr(eq + 1);
-        if (key == "bias" && eq == std::string_view::npos) o.bias = true;
-        else if (eq == std::string_view::npos || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
+        auto [key, value, is_flag] = split_option(token);
+        if (key == "bias" && is_flag) o.bias = true;
+        else if (is_flag || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
         else if (key == "seed") { o.seed = p.integer(value, "seed"); seen_seed = true; }
         else if (key == "inputs") o.inputs = static_cast<std::size_t>(p.integer(value, "inputs"));
         else if (key == "hidden") o.hidden = static_cast<std::size_t>(p.integer(value, "hidden"));
@@ -282,19 +289,13 @@ network from_spec(std::string_view spec) {
       if (!seen_seed) p.fail("a random DAG needs seed=S, so that it can be made again");
       return make_random_dag(o);
     }
-  } catch (const invalid_argument& e) {
-    p.fail(e.what());
-  }
-  if (kind == "conv") {
-    try {
+    if (kind == "conv") {
       conv_options o;
       bool seen_len = false, seen_ch = false, seen_k = false;
       for (auto token : tokens) {
-        auto eq = token.find('=');
-        std::string_view key = token.substr(0, eq);
-        std::string_view value = eq == std::string_view::npos ? std::string_view{} : token.substr(eq + 1);
-        if (key == "bias" && eq == std::string_view::npos) o.bias = true;
-        else if (eq == std::string_view::npos || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
+        auto [key, value, is_flag] = split_option(token);
+        if (key == "bias" && is_flag) o.bias = true;
+        else if (is_flag || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
         else if (key == "len") { o.length = static_cast<std::size_t>(p.integer(value, "length")); seen_len = true; }
         else if (key == "k") { o.kernel = static_cast<std::size_t>(p.integer(value, "kernel")); seen_k = true; }
         else if (key == "ch") {
@@ -307,9 +308,9 @@ network from_spec(std::string_view spec) {
       }
       if (!seen_len || !seen_ch || !seen_k) p.fail("a conv spec needs len=L, ch=C0-C1-... and k=K");
       return make_conv1d(o);
-    } catch (const invalid_argument& e) {
-      p.fail(e.what());
     }
+  } catch (const invalid_argument& e) {
+    p.fail(e.what());
   }
   p.fail("unknown network kind '" + std::string(kind) + "' (expected mlp, skip, random, conv or example)");
 }
