@@ -122,6 +122,14 @@ std::vector<Scalar> gsgd<Scalar>::path_values(const std::vector<Scalar>& w) cons
 
 template <class Scalar>
 std::vector<Scalar> gsgd<Scalar>::path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const {
+  std::vector<Scalar> y = weighted_path_gradient(w, grad), v = path_values(w);
+  for (std::size_t i = 0; i < v.size(); ++i) y[i] = v[i] != Scalar(0) ? y[i] / v[i] : Scalar(0);
+  return y;
+}
+
+template <class Scalar>
+std::vector<Scalar> gsgd<Scalar>::weighted_path_gradient(const std::vector<Scalar>& w,
+                                                          const std::vector<Scalar>& grad) const {
   // y over free edges: y_f = g_f - [f = c(tail f)] F(tail f), where F(u) sums y_B over the basis
   // paths whose suffix passes through u (their owned edge ends at u, or they reach u from a
   // predecessor x through c(x)).
@@ -142,8 +150,6 @@ std::vector<Scalar> gsgd<Scalar>::path_gradient(const std::vector<Scalar>& w, co
     }
     flow[u] = net_->is_path_sink(u) ? Scalar(0) : f_u;
   }
-  std::vector<Scalar> v = path_values(w);
-  for (std::size_t i = 0; i < v.size(); ++i) y[i] = v[i] != Scalar(0) ? y[i] / v[i] : Scalar(0);
   return y;
 }
 
@@ -156,12 +162,13 @@ void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad,
   const auto eta = static_cast<Scalar>(lr);
   std::vector<Scalar> pp, sp;
   prefix_suffix(w, pp, sp);
-  std::vector<Scalar> d = path_gradient(w, grad);
+  std::vector<Scalar> y = weighted_path_gradient(w, grad);
   std::vector<Scalar> v(basis_.size());
   for (std::size_t i = 0; i < basis_.size(); ++i) {
     const edge& ed = net_->edge_at(basis_.free_edges[i]);
     v[i] = pp[ed.from] * w[basis_.free_edges[i]] * sp[ed.to];
-    Scalar g = d[i] + static_cast<Scalar>(o_.weight_decay) * v[i];
+    const Scalar d = v[i] != Scalar(0) ? y[i] / v[i] : Scalar(0);  // dL/dv_B
+    Scalar g = d + static_cast<Scalar>(o_.weight_decay) * v[i];
     if (!m_.empty()) {
       Scalar& m = m_[basis_.free_edges[i]];
       m = static_cast<Scalar>(o_.momentum) * m + g;

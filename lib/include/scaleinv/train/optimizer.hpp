@@ -79,6 +79,8 @@ class gsgd {
 
  private:
   void prefix_suffix(const std::vector<Scalar>& w, std::vector<Scalar>& pp, std::vector<Scalar>& sp) const;
+  /// y_B = v_B dL/dv_B (step 1), in basis order.
+  std::vector<Scalar> weighted_path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const;
   void step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr);
 
   const network* net_;
