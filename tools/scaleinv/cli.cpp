@@ -40,13 +40,16 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   add(add_train, "train", "Train the network with SGD or G-SGD on a data set (the reference trainer)");
   add(add_equivalent, "equivalent", "Decide whether two weight settings of one graph are positive rescalings of each other");
   add(add_rescale, "rescale", "Rescale a network's hidden units by positive scales (same function, other weights)");
+  add(add_balance, "balance", "Balance the hidden units for an L_p cost (synaptic balance): same function, least cost");
+  add(add_canonical, "canonical", "Write the canonical form of a network's rescaling orbit (balanced for p = 2)");
+  add(add_imbalance, "imbalance", "Report how far each layer (or unit) is from balance");
   add(add_fdim, "fdim", "Functional dimension: rank of the outputs' Jacobian on random inputs, beside the path dimension");
 
   // Name what was typed when it is no subcommand (CLI11 would only say one is required).
   if (!args.empty() && !args[0].empty() && args[0][0] != '-' &&
       std::none_of(actions.begin(), actions.end(), [&](const auto& a) { return a.first->get_name() == args[0]; })) {
     err << "scaleinv: error: unknown command '" << args[0]
-        << "' (expected analyze, basis, express, verify, convert, train, equivalent, rescale or fdim)\nRun 'scaleinv --help' for usage.\n";
+        << "' (expected analyze, basis, express, verify, convert, train, equivalent, rescale, balance, canonical, imbalance or fdim)\nRun 'scaleinv --help' for usage.\n";
     return usage;
   }
   if (!args.empty() && args[0].size() > 1 && args[0][0] == '-' && args[0] != "-h" && args[0] != "--help" &&

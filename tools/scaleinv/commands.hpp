@@ -36,6 +36,9 @@ action add_train(CLI::App& app);
 action add_equivalent(CLI::App& app);
 action add_rescale(CLI::App& app);
 action add_fdim(CLI::App& app);
+action add_balance(CLI::App& app);
+action add_canonical(CLI::App& app);
+action add_imbalance(CLI::App& app);
 
 /// Writes text to `path` atomically, or to out when path is empty or "-".
 void emit(std::ostream& out, const std::string& path, const std::string& text);

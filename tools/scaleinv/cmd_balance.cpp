@@ -1,0 +1,343 @@
+// tools/scaleinv/cmd_balance.cpp: `scaleinv balance`, `scaleinv canonical` and `scaleinv imbalance`:
+// synaptic balance (lib/balance), its canonical form, and how far a network is from balance.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "commands.hpp"
+#include "scaleinv/balance/balance.hpp"
+#include "scaleinv/error.hpp"
+#include "scaleinv/graph/builders.hpp"
+#include "scaleinv/io/load.hpp"
+#include "scaleinv/io/network_json.hpp"
+
+namespace scaleinv::cli {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// A spec without init=S gets He-normal weights from `seed` (so `balance mlp:...` just works); a file
+// without weights is bad input.
+network load_weighted(const std::string& spec, const char* command, std::uint64_t seed, bool* initialised = nullptr) {
+  network net = load_network(spec);
+  if (!net.has_weights() && net.num_edges() > 0 && is_spec(spec)) {
+    init_weights(net, seed);
+    if (initialised) *initialised = true;
+  }
+  if (!net.has_weights() && net.num_edges() > 0)
+    throw invalid_network(fmt::format("'{}' has no weights: {} needs a weighted network (a JSON file with weights, or a "
+                                      "spec with init=S)",
+                                      spec, command));
+  return net;
+}
+
+std::string iterations_text(const balance_report& r, balance_method m) {
+  if (m == balance_method::newton) return fmt::format("{} Newton iterations ({} conjugate-gradient steps)", r.iterations, r.unit_steps);
+  return fmt::format("{} sweeps ({} unit updates)", r.iterations, r.unit_steps);
+}
+
+nlohmann::ordered_json report_json(const balance_report& r, balance_method m, double seconds) {
+  nlohmann::ordered_json j;
+  j["order"] = to_string(m);
+  j["converged"] = r.converged;
+  j["iterations"] = r.iterations;
+  j[m == balance_method::newton ? "cg_steps" : "unit_updates"] = r.unit_steps;
+  j["cost_before"] = r.cost_before;
+  j["cost_after"] = r.cost_after;
+  j["max_imbalance_before"] = r.max_imbalance_before;
+  j["max_imbalance_after"] = r.max_imbalance_after;
+  j["groups"] = r.groups;
+  j["live_groups"] = r.live_groups;
+  j["fast_path"] = r.fast_path;
+  j["seconds"] = seconds;
+  return j;
+}
+
+// Writes weights rounded to `digits` significant digits (0: unchanged).
+void round_weights(network& net, int digits) {
+  if (digits <= 0) return;
+  std::vector<double> w = net.weights();
+  for (double& x : w) x = std::stod(fmt::format("{:.{}e}", x, digits - 1));
+  net.set_weights(w);
+}
+
+struct balance_cli {
+  std::string net, output, order = "newton";
+  double p = 2.0, tol = 1e-10, depth_factor = 1.0;
+  std::size_t max_iterations = 10000;
+  std::uint64_t seed = 1;
+  bool json = false, compare = false, general = false;
+};
+
+}  // namespace
+
+action add_balance(CLI::App& app) {
+  auto o = std::make_shared<balance_cli>();
+  app.add_option("NET", o->net, std::string("the network, with weights; ") + kNetHelp)->required();
+  app.add_option("--p", o->p, "the cost's exponent: R = sum |w|^p (default 2)")->check(CLI::PositiveNumber);
+  app.add_option("--order", o->order,
+                 "newton (default: Newton on the log-scales), forward, backward, alternating (sweeps of closed-form "
+                 "unit steps), random (a fresh random order each sweep)")
+      ->check(CLI::IsMember({"newton", "forward", "backward", "alternating", "random"}));
+  app.add_option("--tol", o->tol, "stop when every live unit has |IN - OUT| <= tol * max(IN, OUT) (default 1e-10)")
+      ->check(CLI::Range(0.0, 0.999999));
+  app.add_option("--max-iterations", o->max_iterations, "sweeps or Newton iterations at most (default 10000)")
+      ->check(non_negative());
+  app.add_option("--depth-factor", o->depth_factor,
+                 "ENorm's c >= 1: edge e costs c^depth(head of e) |w|^p, so deeper layers end smaller (default 1)")
+      ->check(CLI::Range(1.0, 1e300));
+  app.add_option("--seed", o->seed,
+                 "seed of the random order, and of the He-normal weights a spec without init=S gets (default 1)")
+      ->check(non_negative());
+  app.add_option("-o,--output", o->output, "write the balanced network (JSON) here, atomically");
+  app.add_flag("--compare", o->compare, "also run every other order on the same input and print them side by side");
+  app.add_flag("--general", o->general, "do not use the layered-MLP matrix path (for comparison)");
+  app.add_flag("--json", o->json, "the report as one JSON object");
+  app.footer(
+      "Balancing rescales each hidden unit v by c = (OUT(v) / IN(v))^(1/(2p)), IN and OUT the sums of |w|^p over\n"
+      "its incoming (bias included) and outgoing edges (Baldi et al., 2024). The function is unchanged and the cost\n"
+      "R drops by (sqrt IN - sqrt OUT)^2 per step; every order converges to the same balanced network. Units tied\n"
+      "by shared parameters (conv: channels, param groups) are balanced as one. Units that are not live (no path\n"
+      "of nonzero weights from an input or bias, or none to an output) are left alone: see docs/balance.md.\n"
+      "Example: scaleinv balance mlp:784-256-256-10,bias,init=1 --compare -o balanced.json\n"
+      "Exit codes: 0 converged, 1 not converged within --max-iterations (the network is still written), 2 usage,\n"
+      "3 bad input.");
+  return [o](std::ostream& out) {
+    const auto t0 = std::chrono::steady_clock::now();
+    bool initialised = false;
+    network net = load_weighted(o->net, "balance", o->seed, &initialised);
+    const double load_seconds = seconds_since(t0);
+    balance_options bo;
+    bo.p = o->p;
+    bo.tolerance = o->tol;
+    bo.max_iterations = o->max_iterations;
+    bo.depth_factor = o->depth_factor;
+    bo.seed = o->seed;
+    bo.fast = !o->general;
+    bo.method = parse_balance_method(o->order);
+    std::vector<std::pair<balance_method, std::pair<balance_report, double>>> others;
+    if (o->compare)
+      for (balance_method m : {balance_method::newton, balance_method::alternating, balance_method::forward,
+                               balance_method::backward, balance_method::random}) {
+        if (m == bo.method) continue;
+        balance_options mo = bo;
+        mo.method = m;
+        std::vector<double> w = net.weights();
+        const auto t1 = std::chrono::steady_clock::now();
+        balance_report r = balance_weights(net, w, mo);
+        others.push_back({m, {r, seconds_since(t1)}});
+      }
+    const auto t1 = std::chrono::steady_clock::now();
+    balance_report r = balance(net, bo);
+    const double seconds = seconds_since(t1);
+    if (!o->output.empty()) write_file_atomic(o->output, write_network_json(net));
+    if (o->json) {
+      nlohmann::ordered_json j = report_json(r, bo.method, seconds);
+      j["p"] = o->p;
+      j["tolerance"] = o->tol;
+      j["depth_factor"] = o->depth_factor;
+      j["load_seconds"] = load_seconds;
+      j["weights"] = net.num_edges();
+      j["initialised"] = initialised;
+      if (!o->output.empty()) j["output"] = o->output;
+      if (o->compare) {
+        nlohmann::ordered_json all = nlohmann::ordered_json::array();
+        all.push_back(report_json(r, bo.method, seconds));
+        for (const auto& [m, rs] : others) all.push_back(report_json(rs.first, m, rs.second));
+        j["compare"] = all;
+      }
+      out << j.dump() << "\n";
+    } else {
+      out << fmt::format("balanced {} (p = {}, order {}{}): {} weights{}, {} unit groups, {} live\n", o->net, o->p,
+                         to_string(bo.method), o->depth_factor != 1.0 ? fmt::format(", depth factor {}", o->depth_factor) : "",
+                         net.num_edges(), initialised ? fmt::format(" (He-normal, seed {})", o->seed) : "", r.groups,
+                         r.live_groups);
+      out << fmt::format("  cost       {:.10g} -> {:.10g}\n", r.cost_before, r.cost_after);
+      out << fmt::format("  imbalance  {:.3e} -> {:.3e} (largest |IN - OUT| / max(IN, OUT); tolerance {:.1e})\n",
+                         r.max_imbalance_before, r.max_imbalance_after, o->tol);
+      out << fmt::format("  work       {}{}\n", iterations_text(r, bo.method), r.converged ? "" : ": NOT converged");
+      out << fmt::format("  time       {:.3f} s balancing, {:.3f} s loading\n", seconds, load_seconds);
+      if (o->compare) {
+        out << fmt::format("  {:<12} {:>10} {:>14} {:>12} {:>9}  converged\n", "order", "iterations", "updates/CG", "imbalance",
+                           "seconds");
+        auto row = [&](balance_method m, const balance_report& x, double s) {
+          out << fmt::format("  {:<12} {:>10} {:>14} {:>12.3e} {:>9.3f}  {}\n", to_string(m), x.iterations, x.unit_steps,
+                             x.max_imbalance_after, s, x.converged ? "yes" : "no");
+        };
+        row(bo.method, r, seconds);
+        for (const auto& [m, rs] : others) row(m, rs.first, rs.second);
+      }
+      if (!o->output.empty()) out << fmt::format("  written to {}\n", o->output);
+    }
+    return r.converged ? 0 : 1;
+  };
+}
+
+namespace {
+struct canonical_cli {
+  std::uint64_t seed = 1;
+  std::string net, output;
+  double tol = 1e-13;
+  int digits = 0;
+  bool json = false;
+};
+}  // namespace
+
+action add_canonical(CLI::App& app) {
+  auto o = std::make_shared<canonical_cli>();
+  app.add_option("NET", o->net, std::string("the network, with weights; ") + kNetHelp)->required();
+  app.add_option("-o,--output", o->output, "write the canonical network here (atomically); default standard output");
+  app.add_option("--tol", o->tol, "balancing tolerance (default 1e-13)")->check(CLI::Range(0.0, 0.999999));
+  app.add_option("--digits", o->digits,
+                 "round every weight to this many significant digits (1..17; default: full precision)")
+      ->check(CLI::Range(1, 17));
+  app.add_flag("--json", o->json, "with -o: a JSON report on standard output");
+  app.add_option("--seed", o->seed, "He-normal weights from this seed for a spec without init=S (default 1)")
+      ->check(non_negative());
+  app.footer(
+      "The canonical form of NET's rescaling orbit: NET balanced for p = 2 (the unique minimiser of sum w^2 over\n"
+      "all positive rescalings), then every unit that is not live fixed by the rule of docs/balance.md (its\n"
+      "nonzero weights' magnitudes get geometric mean 1). Two rescaling-equivalent networks give the same\n"
+      "canonical network up to rounding: weights agree to about 1e-12 relative, not bit for bit. Compare two\n"
+      "canonical files with 'scaleinv equivalent A B --tolerance 1e-9', or write both with --digits 10, which makes\n"
+      "them identical unless a weight falls within rounding of a 10-digit boundary.\n"
+      "Example: scaleinv rescale example:demo --seed 3 -o b.json && scaleinv canonical b.json -o cb.json");
+  return [o](std::ostream& out) {
+    network net = load_weighted(o->net, "canonical", o->seed);
+    const auto t0 = std::chrono::steady_clock::now();
+    balance_report r = canonicalize(net, o->tol);
+    const double seconds = seconds_since(t0);
+    round_weights(net, o->digits);
+    if (o->output.empty() || o->output == "-") {
+      out << write_network_json(net);
+      return r.converged ? 0 : 1;
+    }
+    write_file_atomic(o->output, write_network_json(net));
+    if (o->json) {
+      nlohmann::ordered_json j = report_json(r, balance_method::newton, seconds);
+      j["output"] = o->output;
+      out << j.dump() << "\n";
+    } else {
+      out << fmt::format("canonical form of {} written to {}: cost {:.10g} -> {:.10g}, largest imbalance {:.3e}, {} of {} "
+                         "unit groups live\n",
+                         o->net, o->output, r.cost_before, r.cost_after, r.max_imbalance_after, r.live_groups, r.groups);
+    }
+    return r.converged ? 0 : 1;
+  };
+}
+
+namespace {
+struct imbalance_cli {
+  std::uint64_t seed = 1;
+  std::string net;
+  double p = 2.0, depth_factor = 1.0;
+  bool units = false, json = false;
+};
+}  // namespace
+
+action add_imbalance(CLI::App& app) {
+  auto o = std::make_shared<imbalance_cli>();
+  app.add_option("NET", o->net, std::string("the network, with weights; ") + kNetHelp)->required();
+  app.add_option("--p", o->p, "the cost's exponent (default 2)")->check(CLI::PositiveNumber);
+  app.add_option("--depth-factor", o->depth_factor, "ENorm's c >= 1 (default 1)")->check(CLI::Range(1.0, 1e300));
+  app.add_flag("--units", o->units, "one row per unit group instead of per layer");
+  app.add_option("--seed", o->seed, "He-normal weights from this seed for a spec without init=S (default 1)")
+      ->check(non_negative());
+  app.add_flag("--json", o->json, "JSON output");
+  app.footer(
+      "Per layer (units grouped by depth: the longest path from an input or bias), the number of unit groups, how\n"
+      "many are live, the mean IN and OUT (sums of |w|^p over incoming and outgoing live edges), the largest and\n"
+      "the mean relative imbalance |IN - OUT| / max(IN, OUT), and the mean |log(OUT / IN)|. A tied group (a\n"
+      "convolution channel) counts once, at the depth of its first unit.\n"
+      "Example: scaleinv imbalance mlp:784-256-256-10,bias,init=1");
+  return [o](std::ostream& out) {
+    network net = load_weighted(o->net, "imbalance", o->seed);
+    const balance_structure s = make_balance_structure(net, o->depth_factor);
+    const auto gb = group_imbalance(net, s, net.weights(), o->p);
+    const double cost = balance_cost(net, s, net.weights(), o->p);
+    struct layer_stats {
+      std::size_t groups = 0, live = 0;
+      double in = 0, out = 0, worst = 0, mean_rel = 0, mean_log = 0;
+    };
+    std::map<std::uint32_t, layer_stats> layers;
+    double worst = 0;
+    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+    if (o->units && !o->json)
+      out << fmt::format("{:<16} {:>6} {:>5} {:>14} {:>14} {:>11} {:>10}\n", "unit", "depth", "live", "IN", "OUT",
+                         "relative", "log(O/I)");
+    for (const auto& g : gb) {
+      const node_id first = s.members[g.group].front();
+      const std::uint32_t depth = s.depth[first];
+      layer_stats& ls = layers[depth];
+      ++ls.groups;
+      const double rel = g.relative();
+      const double lr = g.live ? std::log(g.out / g.in) : 0.0;
+      if (g.live) {
+        ++ls.live;
+        ls.in += g.in, ls.out += g.out, ls.worst = std::max(ls.worst, rel), ls.mean_rel += rel, ls.mean_log += std::abs(lr);
+        worst = std::max(worst, rel);
+      }
+      if (o->units) {
+        std::string name = net.node_at(first).id;
+        if (s.members[g.group].size() > 1) name += fmt::format(" (+{})", s.members[g.group].size() - 1);
+        if (o->json) {
+          nlohmann::ordered_json j;
+          j["unit"] = net.node_at(first).id;
+          j["members"] = s.members[g.group].size();
+          j["depth"] = depth;
+          j["live"] = g.live;
+          j["in"] = g.in;
+          j["out"] = g.out;
+          j["relative"] = rel;
+          j["log_ratio"] = lr;
+          rows.push_back(j);
+        } else {
+          out << fmt::format("{:<16} {:>6} {:>5} {:>14.6e} {:>14.6e} {:>11.3e} {:>10.4f}\n", name, depth, g.live ? "yes" : "no",
+                             g.in, g.out, rel, lr);
+        }
+      }
+    }
+    if (!o->units) {
+      if (!o->json)
+        out << fmt::format("{:>5} {:>7} {:>6} {:>13} {:>13} {:>11} {:>11} {:>12}\n", "depth", "groups", "live", "mean IN",
+                           "mean OUT", "max rel", "mean rel", "mean |log|");
+      for (auto& [d, ls] : layers) {
+        const double n = ls.live > 0 ? static_cast<double>(ls.live) : 1.0;
+        if (o->json) {
+          nlohmann::ordered_json j;
+          j["depth"] = d;
+          j["groups"] = ls.groups;
+          j["live"] = ls.live;
+          j["mean_in"] = ls.in / n;
+          j["mean_out"] = ls.out / n;
+          j["max_relative"] = ls.worst;
+          j["mean_relative"] = ls.mean_rel / n;
+          j["mean_abs_log_ratio"] = ls.mean_log / n;
+          rows.push_back(j);
+        } else {
+          out << fmt::format("{:>5} {:>7} {:>6} {:>13.6e} {:>13.6e} {:>11.3e} {:>11.3e} {:>12.4f}\n", d, ls.groups, ls.live,
+                             ls.in / n, ls.out / n, ls.worst, ls.mean_rel / n, ls.mean_log / n);
+        }
+      }
+    }
+    if (o->json) {
+      nlohmann::ordered_json j;
+      j["p"] = o->p;
+      j["cost"] = cost;
+      j["max_relative"] = worst;
+      j[o->units ? "units" : "layers"] = rows;
+      out << j.dump() << "\n";
+    } else {
+      out << fmt::format("cost sum |w|^{} over live edges: {:.10g}; largest relative imbalance {:.3e}\n", o->p, cost, worst);
+    }
+    return 0;
+  };
+}
+
+}  // namespace scaleinv::cli
