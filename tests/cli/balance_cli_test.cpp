@@ -1,0 +1,110 @@
+// tests/cli/balance_cli_test.cpp: `scaleinv balance`, `scaleinv canonical` and `scaleinv imbalance`,
+// run in-process: reports, written networks, the canonical form across a rescaling, bad input.
+#include "catch_shim.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "cli/cli_support.hpp"
+#include "scaleinv/graph/equivalence.hpp"
+#include "scaleinv/io/load.hpp"
+
+using nlohmann::json;
+using namespace scaleinv::test;
+
+TEST_CASE("balance: a report, a written network with the same function and least cost", "[cli][balance]") {
+  temp_dir dir;
+  const std::string out = dir.file("b.json");
+  json j = run_json_line({"balance", "mlp:6-8-8-3,bias,init=2", "--p", "2", "--tol", "1e-12", "-o", out, "--json"});
+  CHECK(j["converged"] == true);
+  CHECK(j["order"] == "newton");
+  CHECK(j["fast_path"] == true);
+  CHECK(j["groups"] == 16);
+  CHECK(j["live_groups"] == 16);
+  CHECK(j["max_imbalance_after"].get<double>() <= 1e-12);
+  CHECK(j["cost_after"].get<double>() < j["cost_before"].get<double>());
+  scaleinv::network a = scaleinv::load_network("mlp:6-8-8-3,bias,init=2"), b = scaleinv::load_network(out);
+  auto eq = scaleinv::rescaling_equivalence(a, b);
+  CHECK(eq.equivalent);
+  // text mode, every order side by side
+  cli_result r = run({"balance", "mlp:6-8-8-3,bias,init=2", "--compare"});
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  for (const char* order : {"newton", "alternating", "forward", "backward", "random"}) CHECK(contains(r.out, order));
+  CHECK(contains(r.out, "cost"));
+  CHECK(contains(r.out, "imbalance"));
+  // a spec without init gets He-normal weights and says so
+  r = run({"balance", "mlp:4-5-2", "--order", "forward"});
+  CHECK(r.code == 0);
+  CHECK(contains(r.out, "He-normal, seed 1"));
+  // not converged within the cap: exit 1, and the report says so
+  r = run({"balance", "mlp:6-8-8-3,bias,init=2", "--order", "forward", "--max-iterations", "1", "--tol", "1e-14"});
+  CHECK(r.code == 1);
+  CHECK(contains(r.out, "NOT converged"));
+}
+
+TEST_CASE("canonical: rescaling-equivalent inputs give the same network", "[cli][balance][canonical]") {
+  temp_dir dir;
+  const std::string a = dir.file("a.json"), b = dir.file("b.json"), ca = dir.file("ca.json"), cb = dir.file("cb.json");
+  REQUIRE(run({"convert", "skip:4-6-6-6-2,span=2,bias,init=5", "-o", a}).code == 0);
+  REQUIRE(run({"rescale", a, "--seed", "9", "--spread", "2", "-o", b}).code == 0);
+  REQUIRE(run({"canonical", a, "-o", ca}).code == 0);
+  REQUIRE(run({"canonical", b, "-o", cb}).code == 0);
+  scaleinv::network na = scaleinv::load_network(ca), nb = scaleinv::load_network(cb);
+  double gap = 0;
+  for (std::size_t e = 0; e < na.num_edges(); ++e)
+    gap = std::max(gap, std::abs(na.weight(static_cast<scaleinv::edge_id>(e)) - nb.weight(static_cast<scaleinv::edge_id>(e))) /
+                            std::abs(na.weight(static_cast<scaleinv::edge_id>(e))));
+  CHECK(gap <= 1e-10);
+  // and the inputs themselves differ a lot
+  scaleinv::network ra = scaleinv::load_network(a), rb = scaleinv::load_network(b);
+  double raw = 0;
+  for (std::size_t e = 0; e < ra.num_edges(); ++e)
+    raw = std::max(raw, std::abs(ra.weight(static_cast<scaleinv::edge_id>(e)) - rb.weight(static_cast<scaleinv::edge_id>(e))));
+  CHECK(raw > 0.1);
+  // with --digits 8 the two files are byte-identical here
+  const std::string da = dir.file("da.json"), db = dir.file("db.json");
+  REQUIRE(run({"canonical", a, "--digits", "8", "-o", da}).code == 0);
+  REQUIRE(run({"canonical", b, "--digits", "8", "-o", db}).code == 0);
+  CHECK(read_file(da) == read_file(db));
+  // without -o the network goes to standard output
+  cli_result r = run({"canonical", "example:demo"});
+  CHECK(r.code == 0);
+  CHECK(contains(r.out, "\"format\""));
+}
+
+TEST_CASE("imbalance: per layer and per unit, before and after balancing", "[cli][balance]") {
+  json j = run_json_line({"imbalance", "mlp:6-8-8-3,bias,init=2", "--json"});
+  REQUIRE(j["layers"].size() == 2);
+  CHECK(j["layers"][0]["depth"] == 1);
+  CHECK(j["layers"][0]["groups"] == 8);
+  CHECK(j["max_relative"].get<double>() > 0.01);
+  temp_dir dir;
+  const std::string out = dir.file("b.json");
+  REQUIRE(run({"balance", "mlp:6-8-8-3,bias,init=2", "--tol", "1e-12", "-o", out}).code == 0);
+  json after = run_json_line({"imbalance", out, "--json", "--units"});
+  REQUIRE(after["units"].size() == 16);
+  for (const auto& u : after["units"]) CHECK(u["relative"].get<double>() <= 1e-12);
+  CHECK(after["max_relative"].get<double>() <= 1e-12);
+  cli_result r = run({"imbalance", "conv:len=8,ch=1-2-1,k=3,init=1", "--units"});
+  CHECK(r.code == 0);
+  CHECK(contains(r.out, "(+5)"));  // a channel of 6 positions is one group
+}
+
+TEST_CASE("balance, canonical, imbalance: bad input and usage errors", "[cli][balance][errors]") {
+  temp_dir dir;
+  const std::string out = dir.file("never.json");
+  require_bad_input({"balance", dir.write("bad.json", "{ not json"), "-o", out}, "bad.json");
+  require_bad_input({"balance", "mlp:3-x-2"}, "mlp:3-x-2");
+  REQUIRE(run({"convert", "mlp:3-3-2", "-o", dir.file("plain.json")}).code == 0);
+  require_bad_input({"canonical", dir.file("plain.json")}, "has no weights");
+  require_usage_error({"balance", "mlp:3-3-2", "--p", "0"}, "--p");
+  require_usage_error({"balance", "mlp:3-3-2", "--order", "sideways"}, "--order");
+  require_usage_error({"balance", "mlp:3-3-2", "--depth-factor", "0.5"}, "--depth-factor");
+  require_usage_error({"imbalance", "mlp:3-3-2", "--p", "-1"}, "--p");
+  CHECK(dir.entries() == std::vector<std::string>{"bad.json", "plain.json"});
+}
