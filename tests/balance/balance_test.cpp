@@ -15,6 +15,7 @@
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/equivalence.hpp"
 #include "scaleinv/graph/evaluate.hpp"
+#include "scaleinv/train/model.hpp"
 
 using namespace scaleinv;
 
@@ -469,4 +470,41 @@ TEST_CASE("balance rejects bad options with a clear message", "[balance][errors]
   CHECK_THROWS_AS(parse_balance_method("sideways"), invalid_argument);
   network empty = test::mlp({2, 2});
   CHECK_THROWS_AS(balance(empty, balance_options{}), invalid_network);
+}
+
+TEST_CASE("balancing during training transforms the momentum buffer as a gradient", "[balance][train]") {
+  // With w' = f w per edge (f = c(head) / c(tail)), the gradient at w' is g / f; the buffer m' = m / f
+  // makes the next heavy-ball buffer mu m' + g(w') equal to (mu m + g(w)) / f.
+  network net = weighted_mlp({5, 7, 6, 3}, true, 41);
+  std::vector<double> w = net.weights();
+  splitmix64 rng(2);
+  train::model<double> model(net);
+  train::matrix<double> x(5, 16);
+  for (Eigen::Index j = 0; j < x.cols(); ++j)
+    for (Eigen::Index i = 0; i < x.rows(); ++i) x(i, j) = rng.normal();
+  std::vector<int> labels(16);
+  for (int& l : labels) l = static_cast<int>(rng.below(3));
+  std::vector<double> g, m(w.size());
+  for (double& v : m) v = rng.normal();
+  model.loss_and_gradient(w, x, &labels, nullptr, train::loss_kind::cross_entropy, g);
+  const double mu = 0.9;
+  std::vector<double> next(w.size());
+  for (std::size_t e = 0; e < w.size(); ++e) next[e] = mu * m[e] + g[e];
+  std::vector<double> w2 = w, m2 = m, g2;
+  balance_report r = balance_training(net, w2, m2, opts(2, balance_method::newton, 1e-12));
+  REQUIRE(r.converged);
+  model.loss_and_gradient(w2, x, &labels, nullptr, train::loss_kind::cross_entropy, g2);
+  double worst = 0, moved = 0;
+  for (edge_id e = 0; e < net.num_edges(); ++e) {
+    const double f = r.scale[net.edge_at(e).to] / r.scale[net.edge_at(e).from];
+    moved = std::max(moved, std::abs(std::log(f)));
+    worst = std::max(worst, std::abs((mu * m2[e] + g2[e]) - next[e] / f) / std::max(1e-12, std::abs(next[e] / f)));
+  }
+  CHECK(moved > 0.1);
+  CHECK(worst <= 1e-9);
+  std::vector<double> empty;
+  std::vector<double> w3 = w;
+  CHECK_NOTHROW(balance_training(net, w3, empty, opts(2, balance_method::newton)));
+  std::vector<double> wrong(3);
+  CHECK_THROWS_AS(balance_training(net, w3, wrong, opts(2, balance_method::newton)), invalid_argument);
 }

@@ -624,6 +624,25 @@ balance_report balance_weights(const network& net, std::vector<Scalar>& w, const
 template balance_report balance_weights<float>(const network&, std::vector<float>&, const balance_options&);
 template balance_report balance_weights<double>(const network&, std::vector<double>&, const balance_options&);
 
+template <class Scalar>
+balance_report balance_training(const network& net, std::vector<Scalar>& w, std::vector<Scalar>& m,
+                                const balance_options& o) {
+  if (!m.empty() && m.size() != w.size()) throw invalid_argument("balance: the optimizer buffer needs one entry per edge");
+  balance_report rep = balance_weights(net, w, o);
+  if (!m.empty())
+    for (edge_id e = 0; e < net.num_edges(); ++e) {
+      const edge& ed = net.edge_at(e);
+      const double f = rep.scale[ed.to] / rep.scale[ed.from];
+      if (f != 1.0) m[e] = static_cast<Scalar>(static_cast<double>(m[e]) / f);
+    }
+  return rep;
+}
+
+template balance_report balance_training<float>(const network&, std::vector<float>&, std::vector<float>&,
+                                                const balance_options&);
+template balance_report balance_training<double>(const network&, std::vector<double>&, std::vector<double>&,
+                                                 const balance_options&);
+
 balance_report balance(network& net, const balance_options& o) {
   if (!net.has_weights() && net.num_edges() > 0) throw invalid_network("balance: the network has no weights");
   std::vector<double> w = net.weights();

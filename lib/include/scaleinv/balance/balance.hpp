@@ -115,6 +115,15 @@ struct balance_report {
 template <class Scalar>
 balance_report balance_weights(const network& net, std::vector<Scalar>& w, const balance_options& o);
 
+/// Balancing during training: balances w as balance_weights does and transforms an optimizer
+/// buffer m (one entry per edge, or empty) the way a gradient transforms. When w_e is multiplied by
+/// f_e = c(head) / c(tail), dL/dw_e is divided by f_e, so m_e is divided by f_e too; the buffer
+/// then stays what it would be had the whole gradient history been taken at the balanced weights
+/// (mu m' + g(w') = (mu m + g(w)) / f, edge by edge). ENorm's public code does the same.
+template <class Scalar>
+balance_report balance_training(const network& net, std::vector<Scalar>& w, std::vector<Scalar>& m,
+                                const balance_options& o);
+
 /// The same on a network's own weights. @throws invalid_network when net has edges but no weights.
 balance_report balance(network& net, const balance_options& o);
 
