@@ -1,5 +1,6 @@
 // bench/train_step.cpp: one training step (forward, backward, update) of scaleinv's SGD and
-// G-SGD, float32, on a random batch; the PyTorch peer is bench/torch_step.py.
+// G-SGD, and of SGD in weight-norm and GmP coordinates (the map to the effective weights and its
+// chain rule included), float32, on a random batch; the PyTorch peer is bench/torch_step.py.
 // Usage: train_step SPEC [BATCH] [STEPS]   (run a Release build; Eigen is single-threaded here)
 #include <fmt/format.h>
 
@@ -15,6 +16,7 @@
 #include "scaleinv/graph/random.hpp"
 #include "scaleinv/train/model.hpp"
 #include "scaleinv/train/optimizer.hpp"
+#include "scaleinv/train/parameterization.hpp"
 
 using namespace scaleinv;
 
@@ -49,9 +51,29 @@ int main(int argc, char** argv) {
   };
   train::sgd<float> sgd(w0.size(), {});
   train::gsgd<float> gsgd(net, {});
-  double t_sgd = run(sgd), t_gsgd = run(gsgd);
+  // A step in other coordinates: effective weights, loss and gradient, chain rule, SGD on the
+  // parameters (what `scaleinv train --param ...` does per batch).
+  auto run_param = [&](train::param_kind kind) {
+    train::parameterization<float> param(net, kind);
+    std::vector<float> p = param.from_weights(net.weights()), w, gp;
+    train::sgd<float> opt(p.size(), {});
+    std::vector<double> t;
+    for (int s = 0; s < steps; ++s) {
+      double t0 = now();
+      param.effective_weights(p, w);
+      m.loss_and_gradient(w, x, &labels, nullptr, train::loss_kind::cross_entropy, grad);
+      param.backprop(p, grad, gp);
+      opt.step(p, gp, 0.01);
+      t.push_back(now() - t0);
+    }
+    return median(t);
+  };
+  double t_sgd = run(sgd), t_gsgd = run(gsgd), t_wn = run_param(train::param_kind::weightnorm),
+         t_gmp = run_param(train::param_kind::gmp);
   fmt::print("{{\"spec\": \"{}\", \"batch\": {}, \"fast_path\": {}, \"sgd_ms\": {:.3f}, \"gsgd_ms\": {:.3f}, "
-             "\"gsgd_over_sgd\": {:.3f}, \"basis_paths\": {}}}\n",
-             spec, batch, m.is_fast(), 1e3 * t_sgd, 1e3 * t_gsgd, t_gsgd / t_sgd, gsgd.basis_size());
+             "\"gsgd_over_sgd\": {:.3f}, \"basis_paths\": {}, \"weightnorm_ms\": {:.3f}, \"gmp_ms\": {:.3f}, "
+             "\"weightnorm_over_sgd\": {:.3f}, \"gmp_over_sgd\": {:.3f}}}\n",
+             spec, batch, m.is_fast(), 1e3 * t_sgd, 1e3 * t_gsgd, t_gsgd / t_sgd, gsgd.basis_size(), 1e3 * t_wn,
+             1e3 * t_gmp, t_wn / t_sgd, t_gmp / t_sgd);
   return 0;
 }

@@ -37,7 +37,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   add(add_express, "express", "Give a path's integer coordinates in the basis");
   add(add_verify, "verify", "Enumerate all paths and check the dimension by exact rank (small networks)");
   add(add_convert, "convert", "Write a network as JSON or Graphviz DOT");
-  add(add_train, "train", "Train the network with SGD or G-SGD on a data set (the reference trainer)");
+  add(add_train, "train", "Train the network with SGD (weights, weight norm or GmP) or G-SGD on a data set");
   add(add_equivalent, "equivalent", "Decide whether two weight settings of one graph are positive rescalings of each other");
   add(add_rescale, "rescale", "Rescale a network's hidden units by positive scales (same function, other weights)");
   add(add_balance, "balance", "Balance the hidden units for an L_p cost (synaptic balance): same function, least cost");

@@ -1,6 +1,6 @@
-// tools/scaleinv/cmd_train.cpp: `scaleinv train NET --data D --optimizer sgd|gsgd ...`: the
-// reference trainer, with progress, a metrics log, atomic checkpoints, bit-identical resume and
-// a checkpoint on Ctrl-C.
+// tools/scaleinv/cmd_train.cpp: `scaleinv train NET --data D --optimizer sgd|gsgd
+// [--param weights|weightnorm|gmp] ...`: the reference trainer, with progress, a metrics log,
+// atomic checkpoints, bit-identical resume and a checkpoint on Ctrl-C.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +22,7 @@
 #include "scaleinv/io/network_json.hpp"
 #include "scaleinv/train/model.hpp"
 #include "scaleinv/train/optimizer.hpp"
+#include "scaleinv/train/parameterization.hpp"
 
 namespace scaleinv::cli {
 namespace {
@@ -29,8 +30,8 @@ std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 struct train_options {
-  std::string net, data = "fashion-mnist", optimizer = "sgd", schedule = "constant", loss, log, checkpoint, resume,
-                   output;
+  std::string net, data = "fashion-mnist", optimizer = "sgd", param = "weights", schedule = "constant", loss, log,
+                   checkpoint, resume, output;
   std::size_t epochs = 5, batch = 128;
   double lr = 0.01, momentum = 0.0, weight_decay = 0.0, init_rescale = 0.0, test_fraction = 0.2;
   std::uint64_t seed = 1;
@@ -79,17 +80,25 @@ evaluation<Scalar> evaluate_set(const train::model<Scalar>& m, const std::vector
   return out;
 }
 
-// A checkpoint: the network JSON with the weights, plus a "training" object holding what a
-// resume needs to continue bit-identically.
+// A checkpoint: the network JSON with the weights (the effective weights under --param
+// weightnorm or gmp: a network with the same function), plus a "training" object holding what a
+// resume needs to continue bit-identically (for weightnorm and gmp also the parameters, and GmP's
+// fixed direction signs of fan-in-1 units).
 template <class Scalar>
 void write_checkpoint(const std::string& path, network net, const std::vector<Scalar>& w, const std::vector<Scalar>& state,
-                      const train_options& o, std::size_t epoch, std::size_t batch_index) {
+                      const train_options& o, std::size_t epoch, std::size_t batch_index,
+                      const train::parameterization<Scalar>* param = nullptr, const std::vector<Scalar>* params = nullptr) {
   net.set_weights(std::vector<double>(w.begin(), w.end()));
   std::string text = write_network_json(net);
   nlohmann::json t = {{"epoch", epoch},        {"batch", batch_index}, {"optimizer", o.optimizer}, {"seed", o.seed},
                       {"float64", o.float64},  {"lr", o.lr},           {"momentum", o.momentum},
                       {"weight_decay", o.weight_decay}, {"batch_size", o.batch}, {"data", o.data},
+                      {"param", o.param},
                       {"state", std::vector<double>(state.begin(), state.end())}};
+  if (param != nullptr && params != nullptr) {
+    t["params"] = std::vector<double>(params->begin(), params->end());
+    t["signs"] = std::vector<double>(param->signs().begin(), param->signs().end());
+  }
   text.erase(text.size() - 3);  // "\n}\n"
   text += ",\n  \"training\": " + t.dump() + "\n}\n";
   write_file_atomic(path, text);
@@ -104,8 +113,11 @@ int run_training(const train_options& o, std::ostream& out) {
     nlohmann::json doc = nlohmann::json::parse(read_text_file(o.resume));
     if (!doc.contains("training")) throw parse_error(o.resume, 0, 0, "not a checkpoint: it has no \"training\" object");
     resume_state = doc["training"];
-    for (const char* key : {"optimizer", "seed", "float64", "batch_size", "data"}) {
+    // Checkpoints from before --param existed trained the weights.
+    if (!resume_state.contains("param")) resume_state["param"] = "weights";
+    for (const char* key : {"optimizer", "param", "seed", "float64", "batch_size", "data"}) {
       bool same = key == std::string("optimizer") ? resume_state[key] == o.optimizer
+                  : key == std::string("param")   ? resume_state[key] == o.param
                   : key == std::string("seed")    ? resume_state[key] == o.seed
                   : key == std::string("float64") ? resume_state[key] == o.float64
                   : key == std::string("batch_size") ? resume_state[key] == o.batch
@@ -134,11 +146,33 @@ int run_training(const train_options& o, std::ostream& out) {
   if (!net.has_weights()) init_weights(net, o.seed);
   if (o.init_rescale > 0 && o.resume.empty()) net = apply_rescaling(net, random_scales(net, o.seed + 1, o.init_rescale));
   std::vector<Scalar> w(net.weights().begin(), net.weights().end()), grad;
-  train::sgd_options so{o.momentum, o.weight_decay};
+  // --param weightnorm / gmp: SGD runs on the parameters p; w holds their effective weights, the
+  // network train::model evaluates (recomputed from p before every gradient and evaluation). Weight
+  // decay is added by the parameterization (scale parameters only), not by SGD.
+  const train::param_kind kind = train::parse_param_kind(o.param);
+  std::unique_ptr<train::parameterization<Scalar>> param;
+  std::vector<Scalar> p, grad_p;
+  if (kind != train::param_kind::weights) {
+    param = std::make_unique<train::parameterization<Scalar>>(net, kind);
+    if (resume_state.is_null()) {
+      p = param->from_weights(net.weights());
+    } else {
+      if (!resume_state.contains("params") || !resume_state.contains("signs"))
+        throw parse_error(o.resume, 0, 0, "the checkpoint has no \"params\" or \"signs\" for --param " + o.param);
+      auto saved = resume_state["params"].get<std::vector<double>>();
+      auto signs = resume_state["signs"].get<std::vector<double>>();
+      if (saved.size() != param->size() || signs.size() != param->signs().size())
+        throw parse_error(o.resume, 0, 0, "the checkpoint's parameters do not fit this network");
+      p.assign(saved.begin(), saved.end());
+      param->set_signs(std::vector<Scalar>(signs.begin(), signs.end()));
+    }
+    param->effective_weights(p, w);
+  }
+  train::sgd_options so{o.momentum, param ? 0.0 : o.weight_decay};
   std::unique_ptr<train::sgd<Scalar>> sgd;
   std::unique_ptr<train::gsgd<Scalar>> gsgd;
   if (o.optimizer == "gsgd") gsgd = std::make_unique<train::gsgd<Scalar>>(net, so);
-  else sgd = std::make_unique<train::sgd<Scalar>>(w.size(), so);
+  else sgd = std::make_unique<train::sgd<Scalar>>(param ? p.size() : w.size(), so);
   std::vector<Scalar>& state = gsgd ? gsgd->state() : sgd->state();
   if (!resume_state.is_null()) {
     auto saved = resume_state["state"].get<std::vector<double>>();
@@ -155,7 +189,7 @@ int run_training(const train_options& o, std::ostream& out) {
     log.reset(std::fopen(o.log.c_str(), o.resume.empty() ? "w" : "a"));
     if (!log) throw error(fmt::format("cannot write the log {}", o.log));
     if (csv && (o.resume.empty() || !exists))
-      std::fputs("epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths\n", log.get());
+      std::fputs("epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param\n", log.get());
   }
   const bool tty = !o.quiet && isatty(STDERR_FILENO) != 0;
   g_interrupted.store(false);
@@ -168,7 +202,10 @@ int run_training(const train_options& o, std::ostream& out) {
   std::size_t steps_taken = 0;
   if (!o.json && !o.quiet)
     out << fmt::format("training {} on {} ({} train, {} test), {} ({}), {} epochs, batch {}, {}\n", o.net, tr.name, n,
-                       data.test.size(), o.optimizer, gsgd ? fmt::format("{} basis paths", gsgd->basis_size()) : "weights",
+                       data.test.size(), o.optimizer,
+                       gsgd    ? fmt::format("{} basis paths", gsgd->basis_size())
+                       : param ? fmt::format("{}: {} parameters for {} weights", o.param, param->size(), w.size())
+                               : std::string("weights"),
                        o.epochs, o.batch, o.float64 ? "float64" : "float32");
   for (std::size_t epoch = start_epoch; epoch < o.epochs; ++epoch) {
     auto t0 = std::chrono::steady_clock::now();
@@ -182,7 +219,8 @@ int run_training(const train_options& o, std::ostream& out) {
     for (std::size_t b = epoch == start_epoch ? start_batch : 0; b < batches; ++b) {
       if (g_interrupted.load() || (o.interrupt_after > 0 && steps_taken == o.interrupt_after)) {
         std::string path = o.checkpoint.empty() ? "scaleinv-interrupted.json" : o.checkpoint;
-        write_checkpoint(path, net, w, state, o, epoch, b);
+        if (param) param->effective_weights(p, w);  // w is one step behind p here
+        write_checkpoint(path, net, w, state, o, epoch, b, param.get(), &p);
         out << fmt::format("interrupted at epoch {}, batch {}: checkpoint written to {} (continue with --resume {})\n",
                            epoch + 1, b, path, path);
         return 130;
@@ -197,10 +235,18 @@ int run_training(const train_options& o, std::ostream& out) {
         if (tr.is_classification()) labels[k] = tr.labels[static_cast<std::size_t>(col)];
         else t.col(static_cast<Eigen::Index>(k)) = tr.targets.col(col).template cast<Scalar>();
       }
+      if (param) param->effective_weights(p, w);
       Scalar value = m.loss_and_gradient(w, x, tr.is_classification() ? &labels : nullptr,
                                          tr.is_classification() ? nullptr : &t, loss, grad);
-      if (gsgd) gsgd->step(w, grad, lr);
-      else sgd->step(w, grad, lr);
+      if (gsgd) {
+        gsgd->step(w, grad, lr);
+      } else if (param) {
+        param->backprop(p, grad, grad_p);
+        param->add_weight_decay(p, grad_p, o.weight_decay);
+        sgd->step(p, grad_p, lr);
+      } else {
+        sgd->step(w, grad, lr);
+      }
       ++steps_taken;
       total += static_cast<double>(value) * static_cast<double>(size);
       seen += size;
@@ -212,11 +258,13 @@ int run_training(const train_options& o, std::ostream& out) {
       }
     }
     if (tty) std::fputs("\r\033[K", stderr);
+    if (param) param->effective_weights(p, w);
     auto test = evaluate_set(m, w, data.test, loss);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double train_loss = seen > 0 ? total / static_cast<double>(seen) : 0.0;
-    nlohmann::json line = {{"epoch", epoch + 1}, {"optimizer", o.optimizer}, {"lr", lr}, {"train_loss", train_loss},
-                           {"test_loss", test.loss}, {"test_accuracy", test.accuracy}, {"seconds", seconds}};
+    nlohmann::json line = {{"epoch", epoch + 1},         {"optimizer", o.optimizer}, {"param", o.param},
+                           {"lr", lr},                   {"train_loss", train_loss}, {"test_loss", test.loss},
+                           {"test_accuracy", test.accuracy}, {"seconds", seconds}};
     if (gsgd) line["basis_paths"] = gsgd->basis_size();
     if (o.json) out << line.dump() << "\n";
     else if (!o.quiet)
@@ -226,14 +274,15 @@ int run_training(const train_options& o, std::ostream& out) {
     out.flush();
     if (log) {
       if (csv)
-        std::fprintf(log.get(), "%zu,%s,%.17g,%.17g,%.17g,%.17g,%.3f,%s\n", epoch + 1, o.optimizer.c_str(), lr, train_loss, test.loss,
-                     test.accuracy, seconds, gsgd ? std::to_string(gsgd->basis_size()).c_str() : "");
+        std::fprintf(log.get(), "%zu,%s,%.17g,%.17g,%.17g,%.17g,%.3f,%s,%s\n", epoch + 1, o.optimizer.c_str(), lr, train_loss,
+                     test.loss, test.accuracy, seconds, gsgd ? std::to_string(gsgd->basis_size()).c_str() : "", o.param.c_str());
       else std::fprintf(log.get(), "%s\n", line.dump().c_str());
       std::fflush(log.get());
     }
-    if (!o.checkpoint.empty()) write_checkpoint(o.checkpoint, net, w, state, o, epoch + 1, 0);
+    if (!o.checkpoint.empty()) write_checkpoint(o.checkpoint, net, w, state, o, epoch + 1, 0, param.get(), &p);
   }
   if (!o.output.empty()) {
+    if (param) param->effective_weights(p, w);
     net.set_weights(std::vector<double>(w.begin(), w.end()));
     write_file_atomic(o.output, write_network_json(net));
   }
@@ -249,12 +298,19 @@ action add_train(CLI::App& app) {
                  "default fashion-mnist");
   app.add_option("--optimizer", o->optimizer, "sgd (on the weights) or gsgd (on the basis-path values); default sgd")
       ->check(CLI::IsMember({"sgd", "gsgd"}));
+  app.add_option("--param", o->param,
+                 "what SGD trains: weights (default), weightnorm (w = g v/||v|| per unit, Salimans & Kingma) or gmp (each "
+                 "hidden unit as a radius, n-1 angles and a bias, Chen & Ge); weightnorm and gmp need --optimizer sgd and a "
+                 "layered MLP")
+      ->check(CLI::IsMember({"weights", "weightnorm", "gmp"}));
   app.add_option("--epochs", o->epochs, "epochs (default 5)")->check(non_negative());
   app.add_option("--lr", o->lr, "learning rate (default 0.01)")->check(CLI::PositiveNumber);
   app.add_option("--schedule", o->schedule, "constant, step:K:GAMMA or exp:GAMMA (default constant)");
   app.add_option("--batch", o->batch, "batch size (default 128)")->check(CLI::PositiveNumber);
   app.add_option("--momentum", o->momentum, "momentum (default 0; G-SGD: in path-value space)")->check(CLI::Range(0.0, 0.9999));
-  app.add_option("--weight-decay", o->weight_decay, "L2 weight decay (default 0; G-SGD: on the path values)")
+  app.add_option("--weight-decay", o->weight_decay,
+                 "L2 weight decay (default 0; G-SGD: on the path values; weightnorm/gmp: on g, r, biases and gmp's output "
+                 "layer, not on directions)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", o->seed, "seed for initialisation, data split and shuffling (default 1)")->check(non_negative());
   app.add_option("--loss", o->loss, "ce (softmax cross-entropy) or mse; default ce for labels, mse for targets")
@@ -268,7 +324,8 @@ action add_train(CLI::App& app) {
   app.add_option("--log", o->log, "metrics per epoch to this file: CSV if it ends in .csv, else JSON lines");
   app.add_option("--checkpoint", o->checkpoint, "write a checkpoint (network JSON + training state) here after each epoch");
   app.add_option("--resume", o->resume, "continue from a checkpoint, bit-identically (same options)");
-  app.add_option("-o,--output", o->output, "write the trained network (JSON) here at the end");
+  app.add_option("-o,--output", o->output,
+                 "write the trained network (JSON) here at the end (weightnorm/gmp: the effective weights, same function)");
   app.add_flag("--json", o->json, "one JSON object per epoch on standard output");
   app.add_flag("--quiet", o->quiet, "no progress bar and no epoch lines (the log and --json still work)");
   app.add_option("--interrupt-after", o->interrupt_after, "for tests: behave as on Ctrl-C after N batches")
@@ -278,8 +335,15 @@ action add_train(CLI::App& app) {
       "Ctrl-C writes a checkpoint (--checkpoint, else scaleinv-interrupted.json) and exits with 130.\n"
       "G-SGD (Meng et al., ICLR 2019): gradient descent on the values of the basis paths, re-allocated to weights\n"
       "with the p() edges fixed; its learning rate is in path-value units, so compare each optimizer over its own\n"
-      "grid. Example: scaleinv train mlp:784-256-256-10,bias --data fashion-mnist --optimizer gsgd --epochs 5");
+      "grid. Example: scaleinv train mlp:784-256-256-10,bias --data fashion-mnist --optimizer gsgd --epochs 5\n"
+      "--param gmp|weightnorm: SGD on other coordinates of the same network; the start is the standard initialisation\n"
+      "converted (same function), and the log, checkpoints and -o carry the effective weights (docs/training.md).\n"
+      "Example: scaleinv train mlp:784-256-256-10,bias --data fashion-mnist --param gmp --lr 0.1 --epochs 3");
   return [o](std::ostream& out) {
+    if (o->param != "weights" && o->optimizer != "sgd")
+      throw invalid_argument(fmt::format("--param {} works with --optimizer sgd only: G-SGD trains its own coordinates (the "
+                                         "basis-path values)",
+                                         o->param));
     return o->float64 ? run_training<double>(*o, out) : run_training<float>(*o, out);
   };
 }
