@@ -2,6 +2,8 @@
 // general DAG path with one row of activations per node).
 #include "scaleinv/train/model.hpp"
 
+#include <cstdint>
+
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -233,6 +235,13 @@ void dag_forward(const network& net, const std::vector<Scalar>& w, const matrix<
 }  // namespace
 
 template <class Scalar>
+const Scalar* model<Scalar>::aligned_weights(const std::vector<Scalar>& w) const {
+  if (reinterpret_cast<std::uintptr_t>(w.data()) % EIGEN_MAX_ALIGN_BYTES == 0) return w.data();
+  w_copy_.assign(w.begin(), w.end());
+  return w_copy_.data();
+}
+
+template <class Scalar>
 matrix<Scalar> model<Scalar>::predict(const std::vector<Scalar>& w, const matrix<Scalar>& x) const {
   if (x.rows() != static_cast<Eigen::Index>(inputs_.size()))
     throw invalid_argument("the data has " + std::to_string(x.rows()) + " features, the network " +
@@ -240,13 +249,14 @@ matrix<Scalar> model<Scalar>::predict(const std::vector<Scalar>& w, const matrix
   if (w.size() != net_->num_edges()) throw invalid_argument("one weight per edge expected");
   if (layout_) {
     const auto& lay = *layout_;
+    const Scalar* wp = aligned_weights(w);
     matrix<Scalar> a = x, z;
     for (std::size_t l = 1; l < lay.widths.size(); ++l) {
-      Eigen::Map<const row_major<Scalar>> W(w.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
+      Eigen::Map<const row_major<Scalar>> W(wp + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
                                             static_cast<Eigen::Index>(lay.widths[l - 1]));
       z.noalias() = W * a;
       if (lay.bias_offset[l] != SIZE_MAX)
-        z.colwise() += Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(w.data() + lay.bias_offset[l], z.rows());
+        z.colwise() += Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(wp + lay.bias_offset[l], z.rows());
       if (l + 1 < lay.widths.size()) apply_act(lay.act[l], z, a);
       else a = z;
     }
@@ -281,31 +291,37 @@ Scalar model<Scalar>::loss_and_gradient(const std::vector<Scalar>& w, const matr
     grad.resize(net_->num_edges());
     const auto& lay = *layout_;
     const std::size_t L = lay.widths.size();
+    const Scalar* wp = aligned_weights(w);
+    // The gradient is written through an aligned buffer too, for the same reason.
+    const bool grad_aligned = reinterpret_cast<std::uintptr_t>(grad.data()) % EIGEN_MAX_ALIGN_BYTES == 0;
+    if (!grad_aligned) grad_copy_.resize(grad.size());
+    Scalar* gp = grad_aligned ? grad.data() : grad_copy_.data();
     std::vector<matrix<Scalar>> a(L), z(L);
     auto input_of = [&](std::size_t l) -> const matrix<Scalar>& { return l == 1 ? x : a[l - 1]; };
     for (std::size_t l = 1; l < L; ++l) {
-      Eigen::Map<const row_major<Scalar>> W(w.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
+      Eigen::Map<const row_major<Scalar>> W(wp + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
                                             static_cast<Eigen::Index>(lay.widths[l - 1]));
       z[l].noalias() = W * input_of(l);
       if (lay.bias_offset[l] != SIZE_MAX)
-        z[l].colwise() += Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(w.data() + lay.bias_offset[l], z[l].rows());
+        z[l].colwise() += Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(wp + lay.bias_offset[l], z[l].rows());
       if (l + 1 < L) apply_act(lay.act[l], z[l], a[l]);
     }
     Scalar value = loss_gradient(z[L - 1], labels, targets, kind, dy);
     matrix<Scalar> d = std::move(dy), prev;
     for (std::size_t l = L - 1; l >= 1; --l) {
-      Eigen::Map<row_major<Scalar>> dW(grad.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
+      Eigen::Map<row_major<Scalar>> dW(gp + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
                                        static_cast<Eigen::Index>(lay.widths[l - 1]));
       dW.noalias() = d * input_of(l).transpose();
       if (lay.bias_offset[l] != SIZE_MAX)
-        Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(grad.data() + lay.bias_offset[l], d.rows()) = d.rowwise().sum();
+        Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(gp + lay.bias_offset[l], d.rows()) = d.rowwise().sum();
       if (l == 1) break;
-      Eigen::Map<const row_major<Scalar>> W(w.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
+      Eigen::Map<const row_major<Scalar>> W(wp + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
                                             static_cast<Eigen::Index>(lay.widths[l - 1]));
       prev.noalias() = W.transpose() * d;
       times_slope(lay.act[l - 1], z[l - 1], a[l - 1], prev);
       d.swap(prev);
     }
+    if (!grad_aligned) std::copy(grad_copy_.begin(), grad_copy_.end(), grad.begin());
     return value;
   }
   grad.assign(net_->num_edges(), Scalar(0));

@@ -59,8 +59,15 @@ class model {
               const matrix<Scalar>* targets, loss_kind loss, std::size_t* correct = nullptr) const;
 
  private:
+  /// w's data, or an aligned copy of it: Eigen's vectorized kernels split a product into peeled
+  /// scalar and packet parts by the address of their operands, so the rounding of the MLP path
+  /// would otherwise depend on where the allocator put w (and a resumed run would not repeat the
+  /// straight one bit for bit). Aligned to EIGEN_MAX_ALIGN_BYTES, the split is the same every run.
+  const Scalar* aligned_weights(const std::vector<Scalar>& w) const;
+
   const network* net_;
   std::optional<mlp_layout> layout_;
+  mutable std::vector<Scalar, Eigen::aligned_allocator<Scalar>> w_copy_, grad_copy_;  // see aligned_weights
   std::vector<node_id> inputs_, outputs_;
   std::vector<std::int32_t> input_index_, output_index_;  // per node, or -1
 };
