@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "scaleinv/balance/balance.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/builders.hpp"
 #include "scaleinv/graph/equivalence.hpp"
@@ -31,13 +32,45 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 struct train_options {
   std::string net, data = "fashion-mnist", optimizer = "sgd", param = "weights", schedule = "constant", loss, log,
-                   checkpoint, resume, output;
+                   checkpoint, resume, output, balance = "none";
   std::size_t epochs = 5, batch = 128;
+  double balance_p = 2.0, balance_tol = 1e-6;
   double lr = 0.01, momentum = 0.0, weight_decay = 0.0, init_rescale = 0.0, test_fraction = 0.2;
   std::uint64_t seed = 1;
   std::size_t interrupt_after = 0;  // testing: act as if Ctrl-C came after this many batches (0: never)
   bool float64 = false, json = false, quiet = false;
 };
+
+// --balance: none, before (the start), every=K (after every K-th optimizer step, counted over the
+// whole run so that a resumed run balances at the same steps).
+struct balance_plan {
+  bool before = false;
+  std::size_t every = 0;
+};
+
+balance_plan parse_balance(const std::string& text) {
+  balance_plan plan;
+  if (text == "none") return plan;
+  if (text == "before") {
+    plan.before = true;
+    return plan;
+  }
+  if (text.rfind("every=", 0) == 0) {
+    const std::string k = text.substr(6);
+    std::size_t used = 0;
+    unsigned long long v = 0;
+    try {
+      v = std::stoull(k, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == k.size() && !k.empty() && k[0] != '-' && v > 0) {
+      plan.every = static_cast<std::size_t>(v);
+      return plan;
+    }
+  }
+  throw invalid_argument(fmt::format("--balance {}: expected none, before or every=K with K a positive integer", text));
+}
 
 // The order of the samples in an epoch: a Fisher-Yates shuffle seeded by (seed, epoch), so a
 // resumed run sees the same batches as an uninterrupted one.
@@ -93,7 +126,7 @@ void write_checkpoint(const std::string& path, network net, const std::vector<Sc
   nlohmann::json t = {{"epoch", epoch},        {"batch", batch_index}, {"optimizer", o.optimizer}, {"seed", o.seed},
                       {"float64", o.float64},  {"lr", o.lr},           {"momentum", o.momentum},
                       {"weight_decay", o.weight_decay}, {"batch_size", o.batch}, {"data", o.data},
-                      {"param", o.param},
+                      {"param", o.param}, {"balance", o.balance},
                       {"state", std::vector<double>(state.begin(), state.end())}};
   if (param != nullptr && params != nullptr) {
     t["params"] = std::vector<double>(params->begin(), params->end());
@@ -115,9 +148,11 @@ int run_training(const train_options& o, std::ostream& out) {
     resume_state = doc["training"];
     // Checkpoints from before --param existed trained the weights.
     if (!resume_state.contains("param")) resume_state["param"] = "weights";
-    for (const char* key : {"optimizer", "param", "seed", "float64", "batch_size", "data"}) {
+    if (!resume_state.contains("balance")) resume_state["balance"] = "none";
+    for (const char* key : {"optimizer", "param", "balance", "seed", "float64", "batch_size", "data"}) {
       bool same = key == std::string("optimizer") ? resume_state[key] == o.optimizer
                   : key == std::string("param")   ? resume_state[key] == o.param
+                  : key == std::string("balance") ? resume_state[key] == o.balance
                   : key == std::string("seed")    ? resume_state[key] == o.seed
                   : key == std::string("float64") ? resume_state[key] == o.float64
                   : key == std::string("batch_size") ? resume_state[key] == o.batch
@@ -180,6 +215,27 @@ int run_training(const train_options& o, std::ostream& out) {
     std::copy(saved.begin(), saved.end(), state.begin());
   }
   train::schedule sched = train::schedule::parse(o.schedule, o.lr);
+  // Synaptic balance (lib/balance): the momentum buffer is transformed as a gradient.
+  const balance_plan plan = parse_balance(o.balance);
+  balance_options bo;
+  bo.p = o.balance_p;
+  bo.tolerance = o.balance_tol;
+  bo.max_iterations = 100;
+  std::size_t balancings = 0;
+  double balance_seconds = 0;
+  auto rebalance = [&]() {
+    const auto b0 = std::chrono::steady_clock::now();
+    balance_report r = balance_training(net, w, state, bo);
+    balance_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count();
+    ++balancings;
+    return r;
+  };
+  if (plan.before && resume_state.is_null()) {
+    balance_report r = rebalance();
+    if (!o.json && !o.quiet)
+      out << fmt::format("balanced the start (p = {}): cost {:.6g} -> {:.6g}, largest imbalance {:.3e} -> {:.3e}\n", o.balance_p,
+                         r.cost_before, r.cost_after, r.max_imbalance_before, r.max_imbalance_after);
+  }
 
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> log(nullptr, &std::fclose);
   bool csv = false;
@@ -248,6 +304,7 @@ int run_training(const train_options& o, std::ostream& out) {
         sgd->step(w, grad, lr);
       }
       ++steps_taken;
+      if (plan.every > 0 && (epoch * batches + b + 1) % plan.every == 0) rebalance();
       total += static_cast<double>(value) * static_cast<double>(size);
       seen += size;
       if (tty && (b % 16 == 0 || b + 1 == batches)) {
@@ -266,6 +323,11 @@ int run_training(const train_options& o, std::ostream& out) {
                            {"lr", lr},                   {"train_loss", train_loss}, {"test_loss", test.loss},
                            {"test_accuracy", test.accuracy}, {"seconds", seconds}};
     if (gsgd) line["basis_paths"] = gsgd->basis_size();
+    if (o.balance != "none") {
+      line["balance"] = o.balance;
+      line["balancings"] = balancings;
+      line["balance_seconds"] = balance_seconds;
+    }
     if (o.json) out << line.dump() << "\n";
     else if (!o.quiet)
       out << fmt::format("epoch {:>3}/{}  lr {:.4g}  train_loss {:.5f}  test_loss {:.5f}{}  {:.1f} s\n", epoch + 1, o.epochs, lr,
@@ -303,6 +365,13 @@ action add_train(CLI::App& app) {
                  "hidden unit as a radius, n-1 angles and a bias, Chen & Ge); weightnorm and gmp need --optimizer sgd and a "
                  "layered MLP")
       ->check(CLI::IsMember({"weights", "weightnorm", "gmp"}));
+  app.add_option("--balance", o->balance,
+                 "synaptic balance during SGD on the weights: none (default), before (balance the start) or every=K "
+                 "(balance after every K-th step; the momentum buffer is transformed with the weights)");
+  app.add_option("--balance-p", o->balance_p, "the balancing cost's exponent, sum |w|^p (default 2)")->check(CLI::PositiveNumber);
+  app.add_option("--balance-tol", o->balance_tol,
+                 "balance until every unit's |IN - OUT| <= tol * max(IN, OUT), computed in double (default 1e-6)")
+      ->check(CLI::Range(0.0, 0.999999));
   app.add_option("--epochs", o->epochs, "epochs (default 5)")->check(non_negative());
   app.add_option("--lr", o->lr, "learning rate (default 0.01)")->check(CLI::PositiveNumber);
   app.add_option("--schedule", o->schedule, "constant, step:K:GAMMA or exp:GAMMA (default constant)");
@@ -338,12 +407,21 @@ action add_train(CLI::App& app) {
       "grid. Example: scaleinv train mlp:784-256-256-10,bias --data fashion-mnist --optimizer gsgd --epochs 5\n"
       "--param gmp|weightnorm: SGD on other coordinates of the same network; the start is the standard initialisation\n"
       "converted (same function), and the log, checkpoints and -o carry the effective weights (docs/training.md).\n"
-      "Example: scaleinv train mlp:784-256-256-10,bias --data fashion-mnist --param gmp --lr 0.1 --epochs 3");
+      "Example: scaleinv train mlp:784-256-256-10,bias --data fashion-mnist --param gmp --lr 0.1 --epochs 3\n"
+      "--balance before|every=K: rescale the hidden units to the balanced network of their orbit (docs/balance.md),\n"
+      "same function; with momentum the buffer is transformed like a gradient.\n"
+      "Example: scaleinv train mlp:784-256-256-10,bias --data fashion-mnist --momentum 0.9 --balance every=100");
   return [o](std::ostream& out) {
     if (o->param != "weights" && o->optimizer != "sgd")
       throw invalid_argument(fmt::format("--param {} works with --optimizer sgd only: G-SGD trains its own coordinates (the "
                                          "basis-path values)",
                                          o->param));
+    parse_balance(o->balance);
+    if (o->balance != "none" && (o->optimizer != "sgd" || o->param != "weights"))
+      throw invalid_argument(fmt::format("--balance {} works with --optimizer sgd and --param weights only (here: --optimizer {}, "
+                                         "--param {}): G-SGD's path values and the other parameterizations do not see a "
+                                         "rescaling of the weights",
+                                         o->balance, o->optimizer, o->param));
     return o->float64 ? run_training<double>(*o, out) : run_training<float>(*o, out);
   };
 }
