@@ -145,6 +145,21 @@ class temp_dir {
   std::filesystem::path path_;
 };
 
+/// One JSON document per non-empty line of text (a --json or JSON-lines log).
+inline std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(nlohmann::json::parse(l));
+  return out;
+}
+
+/// args followed by more.
+inline std::vector<std::string> plus(std::vector<std::string> args, const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
 /// The whole file, bytes as they are ("" if it cannot be read).
 inline std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

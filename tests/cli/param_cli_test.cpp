@@ -15,18 +15,7 @@
 using namespace scaleinv::test;
 
 namespace {
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(nlohmann::json::parse(l));
-  return out;
-}
 const std::vector<std::string> kSpirals{"train", "mlp:2-12-12-2,bias", "--data", "spirals:n=600", "--batch", "32", "--seed", "3"};
-std::vector<std::string> plus(std::vector<std::string> args, const std::vector<std::string>& more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
 }  // namespace
 
 TEST_CASE("train --param gmp and weightnorm learn, and the logs say which ran", "[cli][train][gmp]") {

@@ -19,19 +19,8 @@
 using namespace scaleinv::test;
 
 namespace {
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(nlohmann::json::parse(l));
-  return out;
-}
 const std::vector<std::string> kTrain{"train", "mlp:2-12-12-2,bias", "--data", "spirals:n=600", "--batch", "32",
                                       "--seed", "3", "--float64"};
-std::vector<std::string> plus(std::vector<std::string> args, const std::vector<std::string>& more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
 double max_rel_gap(const scaleinv::network& a, const scaleinv::network& b) {
   double gap = 0;
   for (scaleinv::edge_id e = 0; e < a.num_edges(); ++e)

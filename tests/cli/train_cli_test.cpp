@@ -16,28 +16,17 @@
 using namespace scaleinv::test;
 
 namespace {
-std::vector<nlohmann::json> lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(nlohmann::json::parse(l));
-  return out;
-}
 const std::vector<std::string> kBase{"train", "mlp:2-12-12-2,bias", "--data", "spirals:n=600", "--batch", "32", "--seed", "3"};
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
 }  // namespace
 
 TEST_CASE("train learns, and writes a log per epoch", "[cli][train]") {
   temp_dir dir;
   for (std::string opt : {"sgd", "gsgd"}) {
-    auto r = run(with(kBase, {"--optimizer", opt, "--epochs", "8", "--lr", opt == "sgd" ? "0.1" : "0.02", "--json", "--log",
+    auto r = run(plus(kBase, {"--optimizer", opt, "--epochs", "8", "--lr", opt == "sgd" ? "0.1" : "0.02", "--json", "--log",
                               (dir.path() / (opt + ".csv")).string()}));
     INFO(r.err);
     REQUIRE(r.code == 0);
-    auto epochs = lines(r.out);
+    auto epochs = json_lines(r.out);
     REQUIRE(epochs.size() == 8);
     CHECK(epochs.back()["train_loss"].get<double>() < epochs.front()["train_loss"].get<double>());
     if (opt == "gsgd") CHECK(epochs.back()["basis_paths"] == 12 * 3 + 12 * 13 + 2 * 13 - 24);
@@ -53,34 +42,34 @@ TEST_CASE("resume continues bit-identically, from an epoch end and from mid-epoc
   // train::model pins (model.hpp, aligned_weights); before that, float64 resumes drifted in the last bit.
   for (std::string opt : {"sgd", "gsgd", "sgd-float64", "gsgd-float64"}) {
     const bool f64 = opt.size() > 8;
-    auto common = with(kBase, {"--optimizer", opt.substr(0, opt.find('-')), "--lr", "0.03", "--momentum", "0.9", "--quiet"});
+    auto common = plus(kBase, {"--optimizer", opt.substr(0, opt.find('-')), "--lr", "0.03", "--momentum", "0.9", "--quiet"});
     if (f64) common.push_back("--float64");
     auto straight = dir.path() / (opt + "-straight.json"), ck = dir.path() / (opt + "-ck.json"),
          resumed = dir.path() / (opt + "-resumed.json");
-    REQUIRE(run(with(common, {"--epochs", "4", "-o", straight.string()})).code == 0);
+    REQUIRE(run(plus(common, {"--epochs", "4", "-o", straight.string()})).code == 0);
     // Stop after 2 epochs, then resume to 4.
-    REQUIRE(run(with(common, {"--epochs", "2", "--checkpoint", ck.string()})).code == 0);
-    auto r = run(with(common, {"--epochs", "4", "--resume", ck.string(), "-o", resumed.string()}));
+    REQUIRE(run(plus(common, {"--epochs", "2", "--checkpoint", ck.string()})).code == 0);
+    auto r = run(plus(common, {"--epochs", "4", "--resume", ck.string(), "-o", resumed.string()}));
     INFO(r.err);
     REQUIRE(r.code == 0);
     REQUIRE(read_file(straight) == read_file(resumed));
     // Interrupted in the middle of epoch 2 (batch 7 of 15 of the second epoch), then resumed.
     auto mid = dir.path() / (opt + "-mid.json"), mid_out = dir.path() / (opt + "-mid-out.json");
-    r = run(with(common, {"--epochs", "4", "--checkpoint", mid.string(), "--interrupt-after", "22"}));
+    r = run(plus(common, {"--epochs", "4", "--checkpoint", mid.string(), "--interrupt-after", "22"}));
     REQUIRE(r.code == 130);
     REQUIRE(r.out.find("interrupted at epoch 2, batch 7") != std::string::npos);
     auto doc = nlohmann::json::parse(read_file(mid));
     REQUIRE(doc["training"]["epoch"] == 1);
     REQUIRE(doc["training"]["batch"] == 7);
-    REQUIRE(run(with(common, {"--epochs", "4", "--resume", mid.string(), "-o", mid_out.string()})).code == 0);
+    REQUIRE(run(plus(common, {"--epochs", "4", "--resume", mid.string(), "-o", mid_out.string()})).code == 0);
     REQUIRE(read_file(straight) == read_file(mid_out));
   }
 }
 
 TEST_CASE("through the CLI: a rescaled start changes SGD's run but not G-SGD's", "[cli][train][theorem]") {
   for (std::string opt : {"gsgd", "sgd"}) {
-    auto common = with(kBase, {"--optimizer", opt, "--lr", "0.01", "--epochs", "3", "--float64", "--json"});
-    auto plain = lines(run(common).out), rescaled = lines(run(with(common, {"--init-rescale", "1.0"})).out);
+    auto common = plus(kBase, {"--optimizer", opt, "--lr", "0.01", "--epochs", "3", "--float64", "--json"});
+    auto plain = json_lines(run(common).out), rescaled = json_lines(run(plus(common, {"--init-rescale", "1.0"})).out);
     REQUIRE(plain.size() == 3);
     REQUIRE(rescaled.size() == 3);
     double gap = 0;
@@ -106,8 +95,8 @@ TEST_CASE("train errors: shapes, data, resume mismatches", "[cli][train]") {
   CHECK(r.code == 2);
   temp_dir dir;
   auto ck = dir.path() / "ck.json";
-  REQUIRE(run(with(kBase, {"--epochs", "1", "--checkpoint", ck.string(), "--quiet"})).code == 0);
-  r = run(with(kBase, {"--epochs", "2", "--resume", ck.string(), "--optimizer", "gsgd", "--quiet"}));
+  REQUIRE(run(plus(kBase, {"--epochs", "1", "--checkpoint", ck.string(), "--quiet"})).code == 0);
+  r = run(plus(kBase, {"--epochs", "2", "--resume", ck.string(), "--optimizer", "gsgd", "--quiet"}));
   CHECK(r.code == 2);
   CHECK(r.err.find("--resume: the checkpoint was made with optimizer = \"sgd\"") != std::string::npos);
 }

@@ -69,37 +69,31 @@ problem make_problem(const network& net, const balance_structure& s, const std::
   pr.ng = s.members.size();
   const auto ng = static_cast<std::uint32_t>(pr.ng);
   auto gof = [&](node_id v) { return s.group_of[v] == kFixed ? ng : s.group_of[v]; };
-  // fed / drains at group level: worklists over nonzero edges between different groups.
-  std::vector<std::uint8_t> fed(pr.ng, 0), drains(pr.ng, 0);
-  std::vector<std::uint32_t> work;
-  for (edge_id e = 0; e < net.num_edges(); ++e) {
-    if (w[e] == Scalar(0)) continue;
-    const std::uint32_t t = gof(net.edge_at(e).from), h = gof(net.edge_at(e).to);
-    if (t == ng && h != ng && !fed[h]) fed[h] = 1, work.push_back(h);
-  }
-  while (!work.empty()) {
-    const std::uint32_t g = work.back();
-    work.pop_back();
-    for (node_id v : s.members[g])
-      for (edge_id e : net.out_edges(v)) {
-        const std::uint32_t h = gof(net.edge_at(e).to);
-        if (w[e] != Scalar(0) && h != ng && h != g && !fed[h]) fed[h] = 1, work.push_back(h);
-      }
-  }
-  for (edge_id e = 0; e < net.num_edges(); ++e) {
-    if (w[e] == Scalar(0)) continue;
-    const std::uint32_t t = gof(net.edge_at(e).from), h = gof(net.edge_at(e).to);
-    if (h == ng && t != ng && !drains[t]) drains[t] = 1, work.push_back(t);
-  }
-  while (!work.empty()) {
-    const std::uint32_t g = work.back();
-    work.pop_back();
-    for (node_id v : s.members[g])
-      for (edge_id e : net.in_edges(v)) {
-        const std::uint32_t t = gof(net.edge_at(e).from);
-        if (w[e] != Scalar(0) && t != ng && t != g && !drains[t]) drains[t] = 1, work.push_back(t);
-      }
-  }
+  // fed / drains at group level: worklists over nonzero edges between different groups, from the
+  // fixed nodes forward (fed) and backward (drains).
+  auto reach = [&](bool forward) {
+    std::vector<std::uint8_t> seen(pr.ng, 0);
+    std::vector<std::uint32_t> work;
+    auto visit = [&](std::uint32_t g) {
+      if (g != ng && !seen[g]) seen[g] = 1, work.push_back(g);
+    };
+    for (edge_id e = 0; e < net.num_edges(); ++e) {
+      if (w[e] == Scalar(0)) continue;
+      const std::uint32_t t = gof(net.edge_at(e).from), h = gof(net.edge_at(e).to);
+      if ((forward ? t : h) == ng) visit(forward ? h : t);
+    }
+    while (!work.empty()) {
+      const std::uint32_t g = work.back();
+      work.pop_back();
+      for (node_id v : s.members[g])
+        for (edge_id e : forward ? net.out_edges(v) : net.in_edges(v)) {
+          const std::uint32_t other = gof(forward ? net.edge_at(e).to : net.edge_at(e).from);
+          if (w[e] != Scalar(0) && other != g) visit(other);
+        }
+    }
+    return seen;
+  };
+  const std::vector<std::uint8_t> fed = reach(true), drains = reach(false);
   pr.live.assign(pr.ng, 0);
   for (std::size_t g = 0; g < pr.ng; ++g) pr.live[g] = fed[g] && drains[g];
   for (edge_id e = 0; e < net.num_edges(); ++e) {
