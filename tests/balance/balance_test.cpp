@@ -6,6 +6,7 @@
 #include "support.hpp"
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <span>
 
@@ -507,4 +508,134 @@ TEST_CASE("balancing during training transforms the momentum buffer as a gradien
   CHECK_NOTHROW(balance_training(net, w3, empty, opts(2, balance_method::newton)));
   std::vector<double> wrong(3);
   CHECK_THROWS_AS(balance_training(net, w3, wrong, opts(2, balance_method::newton)), invalid_argument);
+}
+
+TEST_CASE("the solvers' own steps: one sweep is the closed-form step of every unit, and sweeps never raise the cost",
+          "[balance]") {
+  for (bool fast : {true, false})
+    for (double p : {1.0, 2.0, 3.0}) {
+      INFO("fast=" << fast << " p=" << p);
+      // one hidden layer: its units share no edge, so one sweep is one closed-form step per unit
+      network net = weighted_mlp({4, 6, 3}, true, 51);
+      const balance_structure s = make_balance_structure(net);
+      const auto gb = group_imbalance(net, s, net.weights(), p);
+      double drop = 0;
+      for (const auto& g : gb) drop += std::pow(std::sqrt(g.in) - std::sqrt(g.out), 2);
+      balance_options o = opts(p, balance_method::forward, 0.0);
+      o.max_iterations = 1;
+      o.fast = fast;
+      network one = net;
+      balance_report r = balance(one, o);
+      CHECK(r.fast_path == fast);
+      CHECK(r.iterations == 1);
+      CHECK(std::abs((r.cost_before - r.cost_after) - drop) <= 1e-12 * r.cost_before);
+      for (std::uint32_t g = 0; g < s.members.size(); ++g) {
+        const double c = balancing_factor(net, s, net.weights(), p, g);
+        CHECK(std::abs(r.scale[s.members[g][0]] - c) <= 1e-13 * c);
+      }
+      // a deeper net: the cost after k sweeps falls with k, for every sweep order
+      network deep = weighted_mlp({4, 6, 5, 5, 3}, true, 52);
+      for (balance_method m : {balance_method::forward, balance_method::backward, balance_method::alternating}) {
+        double last = std::numeric_limits<double>::infinity();
+        for (std::size_t k = 1; k <= 8; ++k) {
+          balance_options ok = opts(p, m, 0.0);
+          ok.max_iterations = k;
+          ok.fast = fast;
+          network d = deep;
+          balance_report rk = balance(d, ok);
+          CHECK(rk.cost_after <= last * (1 + 1e-15));
+          last = rk.cost_after;
+        }
+      }
+    }
+}
+
+TEST_CASE("weights far from 1: balancing works through a log-least-squares prescaling", "[balance][extreme]") {
+  // A start rescaled by factors up to 1e60 (|w|^2 up to 1e240) balances to the same network as
+  // the moderate start, and the function is kept.
+  network net = weighted_mlp({5, 8, 8, 3}, true, 61);
+  std::vector<double> sc(net.num_nodes(), 1.0);
+  for (node_id v = 0; v < net.num_nodes(); ++v)
+    if (net.is_scalable(v)) sc[v] = v % 3 == 0 ? 1e60 : v % 3 == 1 ? 1e-55 : 1.0;
+  network far = apply_rescaling(net, sc);
+  for (bool fast : {true, false}) {
+    balance_options o = opts(2, balance_method::newton, 1e-12);
+    o.fast = fast;
+    network a = net, b = far;
+    balance(a, o);
+    balance_report rb = balance(b, o);
+    CHECK(rb.converged);
+    CHECK(rb.cost_before > 1e100);  // the input's own cost, not the prescaled one
+    CHECK(max_relative_difference(a.weights(), b.weights()) <= 1e-9);
+    CHECK(output_gap(net, net.weights(), b.weights(), 3) <= 1e-9);
+  }
+  // |w|^p below the double range on a live edge (1e-200 squared), and p = 20 on 1e-20
+  for (auto [wsmall, p] : {std::pair{1e-200, 2.0}, std::pair{1e-20, 20.0}}) {
+    network tiny;
+    node_id x = tiny.add_node("x", node_kind::input), h = tiny.add_node("h", node_kind::hidden);
+    node_id g = tiny.add_node("g", node_kind::hidden), y = tiny.add_node("y", node_kind::output);
+    tiny.add_edge(x, h);
+    tiny.add_edge(h, g);
+    tiny.add_edge(g, y);
+    tiny.add_edge(x, g);
+    tiny.finalize();
+    tiny.set_weights({wsmall, 1.0, 1.0, 1.0});
+    const std::vector<double> w0 = tiny.weights();
+    balance_report r = balance(tiny, opts(p, balance_method::newton, 1e-12));
+    INFO("w=" << wsmall << " p=" << p);
+    CHECK(r.converged);
+    CHECK(std::abs(r.cost_before - 3.0) <= 1e-12);
+    for (double w : tiny.weights()) CHECK(std::isfinite(w));
+    // h balanced: its in- and out-weight have equal magnitude sqrt(wsmall) (g adjusts too)
+    CHECK(std::abs(std::abs(tiny.weight(0)) - std::abs(tiny.weight(1))) <= 1e-9 * std::abs(tiny.weight(1)));
+    CHECK(output_gap(tiny, w0, tiny.weights(), 4) <= 1e-12);
+  }
+}
+
+TEST_CASE("sharing that is not a tie group is refused, not balanced wrongly", "[balance][tied]") {
+  // param "t" on x0 -> h1_0 and h1_1 -> h2_0: only c(h1_0) = c(h2_0) / c(h1_1) is required, which
+  // the tie groups would turn into c(h1_1) = 1, c(h1_0) = c(h2_0).
+  network cross = weighted_mlp({3, 4, 4, 2}, true, 71);
+  std::vector<double> w = cross.weights();
+  network built;
+  for (const auto& nd : cross.nodes()) built.add_node(nd.id, nd.kind, nd.act);
+  for (edge_id e = 0; e < cross.num_edges(); ++e) built.add_edge(cross.edge_at(e).from, cross.edge_at(e).to);
+  edge_id a = npos, b = npos;
+  for (edge_id e = 0; e < cross.num_edges(); ++e) {
+    const std::string from = cross.node_at(cross.edge_at(e).from).id, to = cross.node_at(cross.edge_at(e).to).id;
+    if (from == "x0" && to == "h1_0") a = e;
+    if (from == "h1_1" && to == "h2_0") b = e;
+  }
+  REQUIRE(a != npos);
+  REQUIRE(b != npos);
+  built.set_param(a, "t");
+  built.set_param(b, "t");
+  built.finalize();
+  w[b] = w[a];
+  built.set_weights(w);
+  try {
+    balance(built, balance_options{});
+    FAIL("expected a refusal");
+  } catch (const invalid_argument& e) {
+    CHECK(std::string(e.what()).find("allow 7 independent rescalings") != std::string::npos);
+  }
+  CHECK_THROWS_AS(canonicalize(built), invalid_argument);
+}
+
+TEST_CASE("the canonical rule for dead units is rescaling-invariant on a long dead chain", "[balance][dead][canonical]") {
+  // 40 hidden layers of 3 with the output layer zeroed: no unit is live, every scale comes from
+  // the least-squares rule, which couples the whole chain.
+  std::vector<std::size_t> widths{2};
+  for (int k = 0; k < 40; ++k) widths.push_back(3);
+  widths.push_back(2);
+  network net = weighted_mlp(widths, false, 81);
+  std::vector<double> w = net.weights();
+  for (edge_id e = 0; e < net.num_edges(); ++e)
+    if (net.node_at(net.edge_at(e).to).kind == node_kind::output) w[e] = 0;
+  net.set_weights(w);
+  network a = net, b = apply_rescaling(net, random_scales(net, 4, 0.5));
+  balance_report ra = canonicalize(a);
+  canonicalize(b);
+  CHECK(ra.live_groups == 0);
+  CHECK(max_relative_difference(a.weights(), b.weights()) <= 1e-10);
 }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <memory>
 
@@ -38,7 +39,9 @@ network load_weighted(const std::string& spec, const char* command, std::uint64_
 }
 
 std::string iterations_text(const balance_report& r, balance_method m) {
-  if (m == balance_method::newton) return fmt::format("{} Newton iterations ({} conjugate-gradient steps)", r.iterations, r.unit_steps);
+  if (m == balance_method::newton)
+    return fmt::format("{} Newton iterations ({} conjugate-gradient steps){}", r.iterations, r.unit_steps,
+                       r.sweeps_first > 0 ? fmt::format(", after {} alternating sweeps", r.sweeps_first) : "");
   return fmt::format("{} sweeps ({} unit updates)", r.iterations, r.unit_steps);
 }
 
@@ -48,6 +51,7 @@ nlohmann::ordered_json report_json(const balance_report& r, balance_method m, do
   j["converged"] = r.converged;
   j["iterations"] = r.iterations;
   j[m == balance_method::newton ? "cg_steps" : "unit_updates"] = r.unit_steps;
+  if (m == balance_method::newton) j["sweeps_first"] = r.sweeps_first;
   j["cost_before"] = r.cost_before;
   j["cost_after"] = r.cost_after;
   j["max_imbalance_before"] = r.max_imbalance_before;
@@ -63,7 +67,7 @@ nlohmann::ordered_json report_json(const balance_report& r, balance_method m, do
 void round_weights(network& net, int digits) {
   if (digits <= 0) return;
   std::vector<double> w = net.weights();
-  for (double& x : w) x = std::stod(fmt::format("{:.{}e}", x, digits - 1));
+  for (double& x : w) x = std::strtod(fmt::format("{:.{}e}", x, digits - 1).c_str(), nullptr);  // subnormals too
   net.set_weights(w);
 }
 
@@ -161,7 +165,11 @@ action add_balance(CLI::App& app) {
       out << fmt::format("  cost       {:.10g} -> {:.10g}\n", r.cost_before, r.cost_after);
       out << fmt::format("  imbalance  {:.3e} -> {:.3e} (largest |IN - OUT| / max(IN, OUT); tolerance {:.1e})\n",
                          r.max_imbalance_before, r.max_imbalance_after, o->tol);
-      out << fmt::format("  work       {}{}\n", iterations_text(r, bo.method), r.converged ? "" : ": NOT converged");
+      out << fmt::format("  work       {}{}\n", iterations_text(r, bo.method),
+                         r.converged                             ? ""
+                         : r.iterations < o->max_iterations ? ": NOT converged (stalled at rounding level: the tolerance is "
+                                                                "below what double precision reaches here)"
+                                                              : ": NOT converged within --max-iterations");
       out << fmt::format("  time       {:.3f} s balancing, {:.3f} s loading\n", seconds, load_seconds);
       if (o->compare) {
         out << fmt::format("  {:<12} {:>10} {:>14} {:>12} {:>9}  converged\n", "order", "iterations", "updates/CG", "imbalance",
@@ -197,7 +205,8 @@ action add_canonical(CLI::App& app) {
   app.add_option("--digits", o->digits,
                  "round every weight to this many significant digits (1..17; default: full precision)")
       ->check(CLI::Range(1, 17));
-  app.add_flag("--json", o->json, "with -o: a JSON report on standard output");
+  CLI::Option* output_opt = app.get_option("--output");
+  app.add_flag("--json", o->json, "with -o: a JSON report on standard output")->needs(output_opt);
   app.add_option("--seed", o->seed, "He-normal weights from this seed for a spec without init=S (default 1)")
       ->check(non_negative());
   app.footer(
@@ -205,9 +214,11 @@ action add_canonical(CLI::App& app) {
       "all positive rescalings), then every unit that is not live fixed by the rule of docs/balance.md (its\n"
       "nonzero weights' magnitudes get geometric mean 1). Two rescaling-equivalent networks give the same\n"
       "canonical network up to rounding: weights agree to about 1e-12 relative, not bit for bit. Compare two\n"
-      "canonical files with 'scaleinv equivalent A B --tolerance 1e-9', or write both with --digits 10, which makes\n"
+      "canonical files weight by weight with a relative tolerance, or write both with --digits 10, which makes\n"
       "them identical unless a weight falls within rounding of a 10-digit boundary.\n"
-      "Example: scaleinv rescale example:demo --seed 3 -o b.json && scaleinv canonical b.json -o cb.json");
+      "Example: scaleinv rescale example:demo --seed 3 -o b.json && scaleinv canonical b.json -o cb.json\n"
+      "Exit codes: 0 done, 1 the balancing did not reach --tol (the network is still written), 2 usage (also: shared\n"
+      "parameters whose rescalings are not tie groups), 3 bad input.");
   return [o](std::ostream& out) {
     network net = load_weighted(o->net, "canonical", o->seed);
     const auto t0 = std::chrono::steady_clock::now();
@@ -221,12 +232,17 @@ action add_canonical(CLI::App& app) {
     write_file_atomic(o->output, write_network_json(net));
     if (o->json) {
       nlohmann::ordered_json j = report_json(r, balance_method::newton, seconds);
+      j["order"] = "newton, then alternating sweeps if needed";
+      j["p"] = 2;
+      j["tolerance"] = o->tol;
+      j["digits"] = o->digits;
       j["output"] = o->output;
       out << j.dump() << "\n";
     } else {
-      out << fmt::format("canonical form of {} written to {}: cost {:.10g} -> {:.10g}, largest imbalance {:.3e}, {} of {} "
+      out << fmt::format("canonical form of {} written to {}: cost {:.10g} -> {:.10g}, largest imbalance {:.3e}{}, {} of {} "
                          "unit groups live\n",
-                         o->net, o->output, r.cost_before, r.cost_after, r.max_imbalance_after, r.live_groups, r.groups);
+                         o->net, o->output, r.cost_before, r.cost_after, r.max_imbalance_after,
+                         r.converged ? "" : fmt::format(" (NOT within --tol {:.1e}: exit 1)", o->tol), r.live_groups, r.groups);
     }
     return r.converged ? 0 : 1;
   };

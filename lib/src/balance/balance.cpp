@@ -13,11 +13,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <optional>
+#include <type_traits>
 
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/random.hpp"
+#include "scaleinv/paths/active.hpp"
+#include "scaleinv/paths/basis.hpp"
+#include "scaleinv/paths/shared.hpp"
 #include "scaleinv/train/model.hpp"
 
 namespace scaleinv {
@@ -130,9 +135,31 @@ problem make_problem(const network& net, const balance_structure& s, const std::
 }
 
 double relative(double in, double out) {
+  if (!std::isfinite(in) || !std::isfinite(out)) return std::numeric_limits<double>::quiet_NaN();
   const double big = std::max(in, out);
   return big > 0 ? std::abs(in - out) / big : 0.0;
 }
+
+// max that keeps a NaN (std::max(worst, NaN) would drop it and report convergence).
+void keep_max(double& worst, double r) {
+  if (!(r <= worst)) worst = r;
+}
+
+// Stops a solver whose largest imbalance has not improved by 0.1% for `patience` iterations:
+// the tolerance is below what rounding lets it reach.
+struct stall_guard {
+  std::size_t patience;
+  double best = std::numeric_limits<double>::infinity();
+  std::size_t since = 0;
+  bool stalled(double worst) {
+    if (worst < best * (1 - 1e-3)) {
+      best = worst;
+      since = 0;
+      return false;
+    }
+    return ++since >= patience || std::isnan(worst);
+  }
+};
 
 // The general path: any DAG, any tie structure. a[g] = exp(y_g), a[ng] = 1.
 class general_solver {
@@ -157,7 +184,7 @@ class general_solver {
   }
   double max_imbalance() const {
     double worst = 0;
-    for (std::uint32_t g : pr_.order) worst = std::max(worst, relative(in(g), out(g)));
+    for (std::uint32_t g : pr_.order) keep_max(worst, relative(in(g), out(g)));
     return worst;
   }
   double cost() const {
@@ -180,8 +207,10 @@ class general_solver {
     std::vector<std::uint32_t> order = pr_.order;
     splitmix64 rng(seed);
     std::size_t done = 0;
-    converged = max_imbalance() <= tol;
-    while (!converged && done < cap) {
+    stall_guard guard{30};
+    double worst = max_imbalance();
+    converged = worst <= tol;
+    while (!converged && done < cap && !guard.stalled(worst)) {
       const bool backward = method == balance_method::backward || (method == balance_method::alternating && done % 2 == 1);
       if (method == balance_method::random) {
         for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
@@ -193,7 +222,8 @@ class general_solver {
       }
       steps += order.size();
       ++done;
-      converged = max_imbalance() <= tol;
+      worst = max_imbalance();
+      converged = worst <= tol;
     }
     return done;
   }
@@ -203,6 +233,7 @@ class general_solver {
     const std::size_t ng = pr_.ng;
     std::vector<double> grad(ng, 0), diag(ng, 0), r(pr_.m.size()), d(ng), z(ng), q(ng), res(ng), dir(ng);
     std::size_t it = 0;
+    stall_guard guard{5};
     auto hess = [&](const std::vector<double>& v, std::vector<double>& hv) {
       std::fill(hv.begin(), hv.end(), 0.0);
       for (std::size_t i = 0; i < r.size(); ++i) {
@@ -226,11 +257,12 @@ class general_solver {
         if (t < ng) out[t] += r[i];
       }
       double worst = 0;
-      for (std::uint32_t g : pr_.order) worst = std::max(worst, relative(in[g], out[g]));
+      for (std::uint32_t g : pr_.order) keep_max(worst, relative(in[g], out[g]));
       if (worst <= tol) {
         converged = true;
         break;
       }
+      if (guard.stalled(worst)) break;
       for (std::uint32_t g : pr_.order) grad[g] = in[g] - out[g], diag[g] = in[g] + out[g];
       // Preconditioned CG on H d = -grad over the live groups (others have zero rows).
       std::fill(d.begin(), d.end(), 0.0);
@@ -331,7 +363,7 @@ class mlp_solver {
     double worst = 0;
     for (std::size_t l = 1; l + 1 < m_.size(); ++l) {
       vec i = in(l), o = out(l);
-      worst = std::max(worst, ((i - o).cwiseAbs().array() / i.cwiseMax(o).array()).maxCoeff());
+      for (Eigen::Index k = 0; k < i.size(); ++k) keep_max(worst, relative(i[k], o[k]));
     }
     return worst;
   }
@@ -344,22 +376,30 @@ class mlp_solver {
   double step(std::size_t l) {
     vec i = in(l), o = out(l);
     a_[l].array() *= (o.array() / i.array()).sqrt();
-    return ((i - o).cwiseAbs().array() / i.cwiseMax(o).array()).maxCoeff();
+    double worst = 0;
+    for (Eigen::Index k = 0; k < i.size(); ++k) keep_max(worst, relative(i[k], o[k]));
+    return worst;
   }
 
   std::size_t sweeps(balance_method method, double tol, std::size_t cap, std::size_t& steps, bool& converged) {
     const std::size_t H = m_.size() - 2;  // hidden layers 1..H
     std::size_t done = 0;
-    converged = max_imbalance() <= tol;
-    while (!converged && done < cap) {
+    stall_guard guard{30};
+    double worst = max_imbalance();
+    converged = worst <= tol;
+    while (!converged && done < cap && !guard.stalled(worst)) {
       const bool backward = method == balance_method::backward || (method == balance_method::alternating && done % 2 == 1);
       double seen = 0;  // the imbalance of each layer just before its step, all fresh values
-      for (std::size_t k = 0; k < H; ++k) seen = std::max(seen, step(backward ? H - k : k + 1));
+      for (std::size_t k = 0; k < H; ++k) keep_max(seen, step(backward ? H - k : k + 1));
       steps += units();
       ++done;
       // A sweep whose every step started within tol moved each scale by at most a factor
       // 1 +- tol/2; confirm with fresh values before stopping.
-      if (seen <= tol) converged = max_imbalance() <= tol;
+      worst = seen;
+      if (seen <= tol) {
+        worst = max_imbalance();
+        converged = worst <= tol;
+      }
     }
     return done;
   }
@@ -381,13 +421,14 @@ class mlp_solver {
       }
     };
     std::size_t it = 0;
+    stall_guard guard{5};
     converged = false;
     while (it < cap) {
       double worst = 0;
       for (std::size_t l = 1; l + 1 < L; ++l) {
         in[l] = this->in(l);
         out[l] = this->out(l);
-        worst = std::max(worst, ((in[l] - out[l]).cwiseAbs().array() / in[l].cwiseMax(out[l]).array()).maxCoeff());
+        for (Eigen::Index k = 0; k < in[l].size(); ++k) keep_max(worst, relative(in[l][k], out[l][k]));
         grad[l] = in[l] - out[l];
         diag[l] = in[l] + out[l];
         d[l] = vec::Zero(in[l].size());
@@ -400,6 +441,7 @@ class mlp_solver {
         converged = true;
         break;
       }
+      if (guard.stalled(worst)) break;
       double rz = dot(res, z);
       const double stop = std::min(1e-2, std::sqrt(worst)) * std::sqrt(dot(res, res));
       for (std::size_t k = 0; k < 200 && rz > 0; ++k) {
@@ -462,6 +504,169 @@ std::optional<train::mlp_layout> mlp_path(const network& net, const balance_stru
   for (std::size_t l = 1; l + 1 < lay->widths.size(); ++l)
     if (!lay->act[l].is_homogeneous()) return std::nullopt;
   return lay;
+}
+
+// Whether gamma_e |w_e|^p lies within e^(+-limit) on every nonzero edge. The solvers multiply
+// these terms by scale factors of similar size, so the margin to the double range (e^709) must be
+// wide: with limit 100, intermediate products stay far from overflow and underflow.
+// Only edges that a rescaling changes and that enter the cost count (ends in different groups,
+// both live or fixed); the quick pass over all such edges decides alone when it passes.
+bool powers_in_range(const network& net, const balance_structure& s, const std::vector<double>& w, double p,
+                     double limit = 100) {
+  // With gamma = 1 (depth factor 1) the test is |w| in (e^(-limit/p), e^(limit/p)): no logarithms.
+  const bool plain = std::all_of(s.gamma.begin(), s.gamma.end(), [](double g) { return g == 1.0; });
+  const double lo = std::exp(-limit / p), hi = std::exp(limit / p);
+  auto out_of_range = [&](edge_id e) {
+    const double a = std::abs(w[e]);
+    if (plain) return !(a > lo && a < hi);
+    return !(std::abs(p * std::log(a) + std::log(s.gamma[e])) < limit);
+  };
+  bool quick = true;
+  for (edge_id e = 0; e < w.size() && quick; ++e)
+    if (w[e] != 0 && s.group_of[net.edge_at(e).from] != s.group_of[net.edge_at(e).to] && out_of_range(e)) quick = false;
+  if (quick) return true;
+  problem pr = make_problem(net, s, w, p);
+  for (edge_id e = 0; e < w.size(); ++e) {
+    const std::uint32_t t = s.group_of[net.edge_at(e).from], h = s.group_of[net.edge_at(e).to];
+    if (w[e] == 0 || t == h || (t != kFixed && !pr.live[t]) || (h != kFixed && !pr.live[h])) continue;
+    if (out_of_range(e)) return false;
+  }
+  return true;
+}
+
+// The cost and the largest relative imbalance over live edges for weights whose |w|^p leaves the
+// range of a double: each term from its logarithm, summed in long double (range about 1e+-4932).
+void wide_stats(const network& net, const balance_structure& s, const std::vector<double>& w, double p, double& cost,
+                double& worst) {
+  problem pr = make_problem(net, s, w, p);  // for liveness only (its m may be 0 or inf here)
+  const std::size_t ng = s.members.size();
+  std::vector<long double> in(ng, 0.0L), out(ng, 0.0L);
+  long double total = 0;
+  for (edge_id e = 0; e < net.num_edges(); ++e) {
+    if (w[e] == 0) continue;
+    const std::uint32_t t = s.group_of[net.edge_at(e).from], h = s.group_of[net.edge_at(e).to];
+    if ((t != kFixed && !pr.live[t]) || (h != kFixed && !pr.live[h])) continue;
+    const long double v = std::exp(static_cast<long double>(p) * std::log(static_cast<long double>(std::abs(w[e]))) +
+                                   std::log(static_cast<long double>(s.gamma[e])));
+    total += v;
+    if (t == h) continue;
+    if (h != kFixed) in[h] += v;
+    if (t != kFixed) out[t] += v;
+  }
+  cost = static_cast<double>(total);
+  worst = 0;
+  for (std::uint32_t g : pr.order) {
+    const long double big = std::max(in[g], out[g]);
+    keep_max(worst, big > 0 ? static_cast<double>(std::abs(in[g] - out[g]) / big) : 0.0);
+  }
+}
+
+// The log-least-squares rescaling: the log-scales x of the groups that move minimise
+//   F(x) = sum over nonzero edges e with a moving end, ends in different groups, of
+//          (log |w_e| + x_head - x_tail)^2,
+// the others held at 0. Moving: every non-live group (live_only false: canonical()'s rule for dead
+// units, live groups already balanced), or every live group (live_only true: the prescaling of
+// balance_weights, where liveness is what the cost sees). The normal equations L x = -c (L a
+// grounded graph Laplacian, singular only on components that touch no fixed end, where every
+// solution gives the same weights) are solved by Jacobi-preconditioned conjugate gradients to a
+// residual of 1e-13 relative. Returns one factor per node (1 for nodes that do not move).
+std::vector<double> log_least_squares_scales(const network& net, const balance_structure& s, const std::vector<double>& w,
+                                             bool live_only) {
+  problem pr = make_problem(net, s, w, 2.0);
+  const std::size_t ng = s.members.size();
+  std::vector<std::uint8_t> moves(ng, 0);
+  std::size_t moving = 0;
+  for (std::size_t g = 0; g < ng; ++g) moves[g] = (pr.live[g] != 0) == live_only, moving += moves[g];
+  std::vector<double> scale(net.num_nodes(), 1.0);
+  if (moving == 0) return scale;
+  struct term {
+    std::uint32_t t, h;  // group or ng (held)
+    double l;
+  };
+  std::vector<term> terms;
+  auto held = [&](node_id v) -> std::uint32_t {
+    const std::uint32_t g = s.group_of[v];
+    return g == kFixed || !moves[g] ? static_cast<std::uint32_t>(ng) : g;
+  };
+  for (edge_id e = 0; e < net.num_edges(); ++e) {
+    if (w[e] == 0) continue;
+    const std::uint32_t gt = s.group_of[net.edge_at(e).from], gh = s.group_of[net.edge_at(e).to];
+    if (gt == gh) continue;
+    const std::uint32_t t = held(net.edge_at(e).from), h = held(net.edge_at(e).to);
+    if (t == ng && h == ng) continue;
+    terms.push_back({t, h, std::log(std::abs(w[e]))});
+  }
+  // r = -c - L x with x = 0: for a moving head, -l; for a moving tail, +l.
+  std::vector<double> x(ng + 1, 0.0), r(ng + 1, 0.0), diag(ng + 1, 0.0), z(ng + 1, 0.0), d(ng + 1, 0.0), q(ng + 1, 0.0);
+  for (const term& tm : terms) {
+    if (tm.h < ng) r[tm.h] -= tm.l, diag[tm.h] += 1;
+    if (tm.t < ng) r[tm.t] += tm.l, diag[tm.t] += 1;
+  }
+  auto apply_l = [&](const std::vector<double>& v, std::vector<double>& out) {
+    std::fill(out.begin(), out.end(), 0.0);
+    for (const term& tm : terms) {
+      const double diff = (tm.h < ng ? v[tm.h] : 0.0) - (tm.t < ng ? v[tm.t] : 0.0);
+      if (tm.h < ng) out[tm.h] += diff;
+      if (tm.t < ng) out[tm.t] -= diff;
+    }
+  };
+  double rz = 0, r0 = 0;
+  for (std::size_t g = 0; g < ng; ++g) {
+    z[g] = diag[g] > 0 ? r[g] / diag[g] : 0.0;
+    rz += r[g] * z[g];
+    r0 += r[g] * r[g];
+  }
+  d = z;
+  const double stop = 1e-13 * std::sqrt(r0);
+  for (std::size_t k = 0; k < 10 * ng + 100 && rz > 0; ++k) {
+    apply_l(d, q);
+    double dq = 0;
+    for (std::size_t g = 0; g < ng; ++g) dq += d[g] * q[g];
+    if (!(dq > 0)) break;
+    const double alpha = rz / dq;
+    double rr = 0, rz_new = 0;
+    for (std::size_t g = 0; g < ng; ++g) {
+      x[g] += alpha * d[g];
+      r[g] -= alpha * q[g];
+      rr += r[g] * r[g];
+      z[g] = diag[g] > 0 ? r[g] / diag[g] : 0.0;
+      rz_new += r[g] * z[g];
+    }
+    if (std::sqrt(rr) <= stop) break;
+    const double beta = rz_new / rz;
+    rz = rz_new;
+    for (std::size_t g = 0; g < ng; ++g) d[g] = z[g] + beta * d[g];
+  }
+  for (std::size_t g = 0; g < ng; ++g)
+    if (moves[g])
+      for (node_id v : s.members[g]) scale[v] = std::exp(x[g]);
+  return scale;
+}
+
+// Sharing a parameter requires c(head) / c(tail) to be the same on all its edges. The tie groups
+// (equal heads, equal tails) satisfy that; they are all the allowed rescalings when their number
+// equals that of the rescalings analyze_shared finds. Otherwise the sharing allows rescalings
+// that move tied units apart (a parameter shared across layers, a unit tied to an output), which
+// balancing by groups would not see: refuse rather than return a network that is not the least-
+// cost member of the orbit.
+void check_ties(const network& net, const balance_structure& s) {
+  if (!net.has_params()) return;
+  const active_subgraph active = find_active(net);
+  const path_basis basis = make_basis(net, active);
+  const shared_analysis sh = analyze_shared(net, active, basis);
+  std::size_t active_groups = 0;
+  for (const auto& g : s.members) {
+    bool any = false;
+    for (node_id v : g) any = any || (active.reached[v] && active.coreached[v]);
+    active_groups += any;
+  }
+  if (sh.surviving.size() != active_groups)
+    throw invalid_argument(fmt::format(
+        "balance: the shared parameters of this network allow {} independent rescalings, but tying units into groups "
+        "(equal scales for the heads of each parameter, and for its tails) gives {}: some parameter is shared "
+        "between edges whose ends need not share a scale (across layers, or with an input or output). Balancing is "
+        "supported when the two agree, as for every conv: network (see docs/balance.md, Tied units)",
+        sh.surviving.size(), active_groups));
 }
 
 }  // namespace
@@ -557,13 +762,39 @@ balance_report balance_weights(const network& net, std::vector<Scalar>& w, const
   check_options(o);
   if (w.size() != net.num_edges()) throw invalid_argument("balance: one weight per edge expected");
   const balance_structure s = make_balance_structure(net, o.depth_factor);
+  check_ties(net, s);
   balance_report rep;
   rep.groups = s.members.size();
   rep.scale.assign(net.num_nodes(), 1.0);
+  // Internally aim below the tolerance, so that the value recomputed from the rescaled weights
+  // (rounded once more) still meets it.
+  const double tol = o.tolerance * 0.5;
+  // |w|^p must be a normal double on every live edge. When it is not (|w| beyond about 1e+-154
+  // for p = 2), first rescale by the log-least-squares rule, which brings magnitudes toward 1.
+  // The solvers read double weights: w itself when Scalar is double (no copy), else a copy.
+  std::vector<double> copy;
+  const std::vector<double>* wdp = nullptr;
+  if constexpr (std::is_same_v<Scalar, double>) {
+    wdp = &w;
+  } else {
+    copy.assign(w.begin(), w.end());
+    wdp = &copy;
+  }
+  std::vector<double> pre;
+  if (!powers_in_range(net, s, *wdp, o.p)) {
+    pre = log_least_squares_scales(net, s, *wdp, /*live_only=*/true);
+    copy.assign(w.begin(), w.end());
+    apply_scales(net, copy, pre);
+    wdp = &copy;
+    if (!powers_in_range(net, s, copy, o.p, 600))
+      throw invalid_argument(fmt::format(
+          "balance: the weights span too many orders of magnitude: |w|^{} leaves the range of a double on some edge "
+          "even after rescaling toward 1 (try a smaller p)", o.p));
+  }
   auto lay = o.fast && o.method != balance_method::random ? mlp_path(net, s) : std::nullopt;
   std::optional<mlp_solver> fast;
   if (lay) {
-    fast.emplace(*lay, w, s.gamma, o.p);
+    fast.emplace(*lay, *wdp, s.gamma, o.p);
     if (!fast->all_positive()) fast.reset();  // a unit with a zero side: the general path decides liveness
   }
   if (fast) {
@@ -571,9 +802,15 @@ balance_report balance_weights(const network& net, std::vector<Scalar>& w, const
     rep.live_groups = rep.groups;
     rep.cost_before = fast->cost();
     rep.max_imbalance_before = fast->max_imbalance();
-    rep.iterations = o.method == balance_method::newton
-                         ? fast->newton(o.tolerance, o.max_iterations, rep.unit_steps, rep.converged)
-                         : fast->sweeps(o.method, o.tolerance, o.max_iterations, rep.unit_steps, rep.converged);
+    if (o.method == balance_method::newton) {
+      // Far from balance Newton's line search takes short steps; sweeps close the gap faster.
+      std::size_t updates = 0;
+      bool done = false;
+      rep.sweeps_first = fast->sweeps(balance_method::alternating, std::max(tol, 0.5), 50, updates, done);
+      rep.iterations = fast->newton(tol, o.max_iterations, rep.unit_steps, rep.converged);
+    } else {
+      rep.iterations = fast->sweeps(o.method, tol, o.max_iterations, rep.unit_steps, rep.converged);
+    }
     const std::size_t L = lay->widths.size();
     for (std::size_t l = 1; l + 1 < L; ++l) {
       const auto& a = fast->a(l);
@@ -583,29 +820,57 @@ balance_report balance_weights(const network& net, std::vector<Scalar>& w, const
       }
     }
     fast.reset();
-    apply_scales(net, w, rep.scale);
-    // The "after" numbers come from the rescaled weights themselves.
-    mlp_solver check(*lay, w, s.gamma, o.p);
+  } else {
+    problem pr = make_problem(net, s, *wdp, o.p);
+    rep.live_groups = pr.order.size();
+    general_solver gs(pr);
+    rep.cost_before = gs.cost();
+    rep.max_imbalance_before = gs.max_imbalance();
+    if (o.method == balance_method::newton) {
+      std::size_t updates = 0;
+      bool done = false;
+      rep.sweeps_first = gs.sweeps(balance_method::alternating, std::max(tol, 0.5), 50, o.seed, updates, done);
+      rep.iterations = gs.newton(tol, o.max_iterations, rep.unit_steps, rep.converged);
+    } else {
+      rep.iterations = gs.sweeps(o.method, tol, o.max_iterations, o.seed, rep.unit_steps, rep.converged);
+    }
+    for (std::uint32_t g : pr.order) {
+      const double c = std::exp(gs.log_a(g) / o.p);
+      for (node_id v : s.members[g]) rep.scale[v] = c;
+    }
+  }
+  if (!pre.empty()) {
+    // The solvers saw the prescaled weights; report the input's own cost and imbalance.
+    for (std::size_t v = 0; v < rep.scale.size(); ++v) rep.scale[v] *= pre[v];
+    std::vector<double> original(w.begin(), w.end());
+    wide_stats(net, s, original, o.p, rep.cost_before, rep.max_imbalance_before);
+  }
+  for (node_id v = 0; v < net.num_nodes(); ++v)
+    if (!(rep.scale[v] > 0) || !std::isfinite(rep.scale[v]))
+      throw invalid_argument(fmt::format("balance: the balancing scale of unit '{}' is not a finite positive number (the "
+                                         "weights span too many orders of magnitude for double precision)",
+                                         net.node_at(v).id));
+  // Check that no balanced weight overflows before writing any (w stays untouched on failure).
+  for (edge_id e = 0; e < net.num_edges(); ++e) {
+    const double f = rep.scale[net.edge_at(e).to] / rep.scale[net.edge_at(e).from];
+    if (!std::isfinite(static_cast<double>(static_cast<Scalar>(static_cast<double>(w[e]) * f))))
+      throw invalid_argument(fmt::format("balance: the balanced weight of {} overflows {}", net.describe_edge(e),
+                                         sizeof(Scalar) == 4 ? "a float" : "a double"));
+  }
+  apply_scales(net, w, rep.scale);
+  // The "after" numbers come from the rescaled weights themselves.
+  if constexpr (std::is_same_v<Scalar, double>) {
+    wdp = &w;
+  } else {
+    copy.assign(w.begin(), w.end());
+    wdp = &copy;
+  }
+  const std::vector<double>& wd = *wdp;
+  if (rep.fast_path) {
+    mlp_solver check(*lay, wd, s.gamma, o.p);
     rep.cost_after = check.cost();
     rep.max_imbalance_after = check.max_imbalance();
   } else {
-    std::vector<double> wd(w.begin(), w.end());
-    {
-      problem pr = make_problem(net, s, wd, o.p);
-      rep.live_groups = pr.order.size();
-      general_solver gs(pr);
-      rep.cost_before = gs.cost();
-      rep.max_imbalance_before = gs.max_imbalance();
-      rep.iterations = o.method == balance_method::newton
-                           ? gs.newton(o.tolerance, o.max_iterations, rep.unit_steps, rep.converged)
-                           : gs.sweeps(o.method, o.tolerance, o.max_iterations, o.seed, rep.unit_steps, rep.converged);
-      for (std::uint32_t g : pr.order) {
-        const double c = std::exp(gs.log_a(g) / o.p);
-        for (node_id v : s.members[g]) rep.scale[v] = c;
-      }
-    }
-    apply_scales(net, w, rep.scale);
-    wd.assign(w.begin(), w.end());
     problem pr = make_problem(net, s, wd, o.p);
     general_solver check(pr);
     rep.cost_after = check.cost();
@@ -665,42 +930,11 @@ balance_report canonicalize(network& net, double tolerance) {
     rep.max_imbalance_after = more.max_imbalance_after;
     rep.converged = more.converged;
   }
-  // Non-live groups: least squares on log |w| with live groups and fixed nodes held (Gauss-Seidel).
+  // Non-live groups: least squares on log |w| with live groups and fixed nodes held.
   const balance_structure s = make_balance_structure(net, 1.0);
-  problem pr = make_problem(net, s, w, 2.0);
-  const std::size_t ng = s.members.size();
-  std::vector<double> x(ng, 0.0);  // log-scale change of each non-live group
-  std::vector<std::uint32_t> dead;
-  for (std::uint32_t g = 0; g < ng; ++g)
-    if (!pr.live[g]) dead.push_back(g);
-  auto gof = [&](node_id v) -> std::uint32_t { return s.group_of[v]; };
-  auto xof = [&](node_id v) { const std::uint32_t g = gof(v); return g == kFixed || pr.live[g] ? 0.0 : x[g]; };
-  for (int sweep = 0; sweep < 100000 && !dead.empty(); ++sweep) {
-    double change = 0;
-    for (std::uint32_t g : dead) {
-      // minimise sum over nonzero incident edges of (l_e + x_head - x_tail)^2 in x_g
-      double sum = 0;
-      std::size_t count = 0;
-      for (node_id v : s.members[g]) {
-        for (edge_id e : net.in_edges(v))
-          if (w[e] != 0 && gof(net.edge_at(e).from) != g) sum -= std::log(std::abs(w[e])) - xof(net.edge_at(e).from), ++count;
-        for (edge_id e : net.out_edges(v))
-          if (w[e] != 0 && gof(net.edge_at(e).to) != g) sum += std::log(std::abs(w[e])) + xof(net.edge_at(e).to), ++count;
-      }
-      if (count == 0) continue;
-      const double nx = sum / static_cast<double>(count);
-      change = std::max(change, std::abs(nx - x[g]));
-      x[g] = nx;
-    }
-    if (change <= 1e-14) break;
-  }
-  if (!dead.empty()) {
-    std::vector<double> scale(net.num_nodes(), 1.0);
-    for (std::uint32_t g : dead)
-      for (node_id v : s.members[g]) scale[v] = std::exp(x[g]);
-    apply_scales(net, w, scale);
-    for (std::size_t v = 0; v < scale.size(); ++v) rep.scale[v] *= scale[v];
-  }
+  std::vector<double> scale = log_least_squares_scales(net, s, w, /*live_only=*/false);
+  apply_scales(net, w, scale);
+  for (std::size_t v = 0; v < scale.size(); ++v) rep.scale[v] *= scale[v];
   net.set_weights(w);
   return rep;
 }

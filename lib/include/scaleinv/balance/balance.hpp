@@ -47,7 +47,8 @@ enum class balance_method {
   backward,     ///< sweeps in reverse topological order
   alternating,  ///< forward, backward, forward, ...
   random,       ///< each sweep a fresh random permutation of the groups
-  newton,       ///< damped Newton on the log-scales (conjugate gradients, Armijo line search)
+  newton,       ///< damped Newton on the log-scales (conjugate gradients, Armijo line search),
+                ///< after alternating sweeps while some unit is more than 50% out of balance
 };
 
 /// "forward", "backward", "alternating", "random", "newton".
@@ -102,6 +103,9 @@ struct balance_report {
   double max_imbalance_before = 0, max_imbalance_after = 0;  ///< largest relative imbalance
   std::size_t iterations = 0;    ///< sweeps or Newton iterations
   std::size_t unit_steps = 0;    ///< closed-form group updates (sweeps), or conjugate-gradient steps (Newton)
+  /// Newton only: the alternating sweeps run first while some unit's relative imbalance exceeded
+  /// 0.5 (at most 50): far from balance they gain more per pass than Newton's damped steps.
+  std::size_t sweeps_first = 0;
   bool converged = false;
   bool fast_path = false;        ///< the layered-MLP matrix path ran
   std::size_t groups = 0, live_groups = 0;
@@ -110,8 +114,17 @@ struct balance_report {
 };
 
 /// Balances weights w (one per edge, rescaled in place) to the tolerance. The network function
-/// is unchanged to rounding. @pre w.size() == net.num_edges().
-/// @throws invalid_argument for p <= 0, a tolerance not in [0, 1), a bad depth factor.
+/// is unchanged to rounding. Every solver stops early when its largest imbalance has not improved
+/// for a while (30 sweeps, 5 Newton iterations): the tolerance is then below rounding level, and
+/// `converged` is false. When gamma_e |w_e|^p leaves e^(+-100) on a live edge, the weights are
+/// first rescaled by the log-least-squares rule (see canonicalize), which brings magnitudes toward
+/// 1; cost_before and max_imbalance_before still describe the input (summed in long double).
+/// @pre w.size() == net.num_edges().
+/// @throws invalid_argument for p <= 0, a tolerance not in [0, 1), a bad depth factor; for
+/// shared parameters whose allowed rescalings are not the tie groups (a parameter shared across
+/// layers, or between a unit and an input or output: the number of tie groups then differs from
+/// the surviving rescalings of analyze_shared); when |w|^p stays beyond e^(+-600) after the
+/// prescaling or a balanced weight overflows.
 template <class Scalar>
 balance_report balance_weights(const network& net, std::vector<Scalar>& w, const balance_options& o);
 
