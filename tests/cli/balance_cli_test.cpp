@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -107,4 +108,39 @@ TEST_CASE("balance, canonical, imbalance: bad input and usage errors", "[cli][ba
   require_usage_error({"balance", "mlp:3-3-2", "--depth-factor", "0.5"}, "--depth-factor");
   require_usage_error({"imbalance", "mlp:3-3-2", "--p", "-1"}, "--p");
   CHECK(dir.entries() == std::vector<std::string>{"bad.json", "plain.json"});
+}
+
+TEST_CASE("canonical and balance: subnormal weights, unreachable tolerances, sharing that is not a tie group",
+          "[cli][balance][errors]") {
+  temp_dir dir;
+  // an input-to-output weight of 1e-310 (subnormal) survives --digits
+  const std::string sub = dir.write("sub.json", R"({"format": "scaleinv.network", "version": 1,
+    "nodes": [{"id": "x", "kind": "input"}, {"id": "h", "kind": "hidden", "activation": "relu"}, {"id": "y", "kind": "output"}],
+    "edges": [{"from": "x", "to": "h", "weight": 2}, {"from": "h", "to": "y", "weight": 3}, {"from": "x", "to": "y", "weight": 1e-310}]})");
+  const std::string out = dir.file("sub-c.json");
+  cli_result r = run({"canonical", sub, "--digits", "8", "-o", out});
+  INFO(r.err);
+  CHECK(r.code == 0);
+  scaleinv::network c = scaleinv::load_network(out);
+  CHECK(c.weight(2) > 0);
+  CHECK(c.weight(2) < 1e-300);
+  CHECK(std::abs(c.weight(0) - std::sqrt(6.0)) <= 1e-7);
+  // a tolerance below rounding: the run stops, says so, exits 1, and still writes the network
+  const std::string zero = dir.file("zero.json");
+  r = run({"canonical", "mlp:5-6-6-2,bias,init=1", "--tol", "0", "-o", zero});
+  CHECK(r.code == 1);
+  CHECK(contains(r.out, "NOT within --tol"));
+  CHECK(!read_file(zero).empty());
+  r = run({"balance", "mlp:5-6-6-2,bias,init=1", "--tol", "0"});
+  CHECK(r.code == 1);
+  CHECK(contains(r.out, "stalled at rounding level"));
+  require_usage_error({"canonical", "mlp:5-6-6-2,bias,init=1", "--json"}, "--json requires --output");
+  // one parameter shared by edges in different layers: refused, with both counts
+  const std::string cross = dir.write("cross.json", R"({"format": "scaleinv.network", "version": 1,
+    "nodes": [{"id": "x", "kind": "input"}, {"id": "a", "kind": "hidden", "activation": "relu"},
+              {"id": "b", "kind": "hidden", "activation": "relu"}, {"id": "y", "kind": "output"}],
+    "edges": [{"from": "x", "to": "a", "weight": 0.5, "param": "t"}, {"from": "a", "to": "b", "weight": 0.5, "param": "t"},
+              {"from": "b", "to": "y", "weight": 2}]})");
+  require_usage_error({"balance", cross, "-o", dir.file("never.json")}, "allow 1 independent rescalings");
+  CHECK(!std::filesystem::exists(dir.file("never.json")));
 }

@@ -34,7 +34,7 @@ struct train_options {
   std::string net, data = "fashion-mnist", optimizer = "sgd", param = "weights", schedule = "constant", loss, log,
                    checkpoint, resume, output, balance = "none";
   std::size_t epochs = 5, batch = 128;
-  double balance_p = 2.0, balance_tol = 1e-6;
+  double balance_p = 2.0, balance_tol = 1e-6, balance_depth_factor = 1.0;
   double lr = 0.01, momentum = 0.0, weight_decay = 0.0, init_rescale = 0.0, test_fraction = 0.2;
   std::uint64_t seed = 1;
   std::size_t interrupt_after = 0;  // testing: act as if Ctrl-C came after this many batches (0: never)
@@ -220,14 +220,16 @@ int run_training(const train_options& o, std::ostream& out) {
   balance_options bo;
   bo.p = o.balance_p;
   bo.tolerance = o.balance_tol;
+  bo.depth_factor = o.balance_depth_factor;
   bo.max_iterations = 100;
   std::size_t balancings = 0;
-  double balance_seconds = 0;
+  double balance_seconds = 0, balance_worst = 0;  // the largest imbalance left by a balancing so far
   auto rebalance = [&]() {
     const auto b0 = std::chrono::steady_clock::now();
     balance_report r = balance_training(net, w, state, bo);
     balance_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count();
     ++balancings;
+    if (!(r.max_imbalance_after <= balance_worst)) balance_worst = r.max_imbalance_after;
     return r;
   };
   if (plan.before && resume_state.is_null()) {
@@ -327,6 +329,7 @@ int run_training(const train_options& o, std::ostream& out) {
       line["balance"] = o.balance;
       line["balancings"] = balancings;
       line["balance_seconds"] = balance_seconds;
+      line["balance_max_imbalance"] = balance_worst;
     }
     if (o.json) out << line.dump() << "\n";
     else if (!o.quiet)
@@ -369,6 +372,9 @@ action add_train(CLI::App& app) {
                  "synaptic balance during SGD on the weights: none (default), before (balance the start) or every=K "
                  "(balance after every K-th step; the momentum buffer is transformed with the weights)");
   app.add_option("--balance-p", o->balance_p, "the balancing cost's exponent, sum |w|^p (default 2)")->check(CLI::PositiveNumber);
+  app.add_option("--balance-depth-factor", o->balance_depth_factor,
+                 "ENorm's c >= 1 for the balancing cost: edge e costs c^depth(head) |w|^p (default 1)")
+      ->check(CLI::Range(1.0, 1e300));
   app.add_option("--balance-tol", o->balance_tol,
                  "balance until every unit's |IN - OUT| <= tol * max(IN, OUT), computed in double (default 1e-6)")
       ->check(CLI::Range(0.0, 0.999999));
