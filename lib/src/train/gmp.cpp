@@ -38,10 +38,12 @@ Scalar to_spherical(std::span<const Scalar> w, std::span<Scalar> theta, Scalar* 
   // The last angle from the last two coordinates (its sign is the last coordinate's; adding +0
   // turns a -0 into +0, so the angle is never -pi), then suffix norms from the back:
   // s = ||w_{k+1..n-1}|| before theta_k = atan2(s, w_k).
-  theta[n - 2] = std::atan2(w[n - 1] + Scalar(0), w[n - 2]);
+  // Every other coordinate gets + 0 too: atan2(+0, -0) would be pi, and an all-zero suffix must
+  // give the angle 0 whatever the sign of its zeros.
+  theta[n - 2] = std::atan2(w[n - 1] + Scalar(0), w[n - 2] + Scalar(0));
   Scalar s = std::hypot(w[n - 1], w[n - 2]);
   for (std::size_t k = n - 2; k-- > 0;) {
-    theta[k] = std::atan2(s, w[k]);
+    theta[k] = std::atan2(s, w[k] + Scalar(0));
     s = std::hypot(w[k], s);
   }
   return s;

@@ -80,6 +80,7 @@ parameterization<Scalar>::parameterization(const network& net, param_kind kind) 
     b.in = lay.widths[l - 1];
     b.out = lay.widths[l];
     b.hidden = l + 1 < L;
+    if (b.hidden) b.act = lay.act[l];
     b.bias = lay.bias_offset[l] != SIZE_MAX;
     b.w_off = lay.weight_offset[l];
     b.b_off = b.bias ? lay.bias_offset[l] : 0;
@@ -155,15 +156,19 @@ std::vector<Scalar> parameterization<Scalar>::from_weights(const std::vector<dou
         theta.assign(b.in - 1, 0.0);
         double sign = 1;
         const double r = to_spherical<double>(row, theta, &sign);
-        if (r == 0 && bias != 0)
+        // A zero row outputs the constant sigma(b). When that is 0 (relu and b <= 0), r = 0 gives the
+        // same function (lambda = b keeps the unit's offset for when r moves); any other constant is
+        // not r sigma(u x + lambda) for a unit vector u.
+        const double constant = bias < 0 ? b.act.neg.get_d() * bias : b.act.pos.get_d() * bias;
+        if (r == 0 && constant != 0)
           throw invalid_argument(fmt::format("--param gmp: unit {} of hidden layer {} has all-zero incoming weights and "
-                                             "bias {}: its constant output relu(b) is not r relu(u x + lambda) for any unit "
+                                             "bias {}: its constant output {} is not r {}(u x + lambda) for any unit "
                                              "vector u",
-                                             j, l + 1, bias));
+                                             j, l + 1, bias, constant, b.act.name()));
         for (std::size_t k = 0; k + 1 < b.in; ++k) p[b.dir + k * b.out + j] = theta[k];
         if (b.in == 1) signs_[b.sign + j] = static_cast<Scalar>(sign);
         p[b.scale + j] = r;
-        if (b.bias) p[b.bias_p + j] = r == 0 ? 0.0 : bias / r;
+        if (b.bias) p[b.bias_p + j] = r == 0 ? bias : bias / r;
       } else if (kind_ == param_kind::gmp) {
         std::copy(row.begin(), row.end(), p.begin() + static_cast<std::ptrdiff_t>(b.dir + j * b.in));
       } else {
@@ -217,8 +222,13 @@ void parameterization<Scalar>::effective_weights(const std::vector<Scalar>& p, s
       Eigen::Map<const row_arr<Scalar>> V(p.data() + b.dir, m, n);
       Eigen::Map<row_arr<Scalar>> W(w.data() + b.w_off, m, n);
       Scalar* norms = pre_.data() + b.cache;
+      // Each row through aligned scratch: Eigen's reductions split into peeled and packet parts by
+      // address, so a norm taken in place would round by where the allocator put p; stableNorm
+      // scales, so rows of norm 1e20 or 1e-25 do not overflow or underflow in float.
+      Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>, Eigen::AlignedMax> row(scratch(static_cast<std::size_t>(n)), n);
       for (Index j = 0; j < m; ++j) {
-        const Scalar nrm = V.row(j).matrix().norm();
+        row = V.row(j).matrix().transpose();
+        const Scalar nrm = row.stableNorm();
         norms[j] = nrm;
         const Scalar s = nrm > Scalar(0) ? p[b.scale + static_cast<std::size_t>(j)] / nrm : Scalar(0);
         W.row(j) = V.row(j) * s;
@@ -269,7 +279,10 @@ void parameterization<Scalar>::backprop(const std::vector<Scalar>& p, const std:
       if (r_prev == nullptr) {
         dV = G;
       } else {
-        Eigen::Map<row_vec<Scalar>>(grad_r_prev, n) = (G * V).colwise().sum();
+        // The column sums into aligned scratch first (see effective_weights), then out.
+        Eigen::Map<row_vec<Scalar>, Eigen::AlignedMax> sums(scratch(static_cast<std::size_t>(n)), n);
+        sums = (G * V).colwise().sum();
+        std::copy(sums.data(), sums.data() + n, grad_r_prev);
         dV = G.rowwise() * Eigen::Map<const row_vec<Scalar>>(r_prev, n);
       }
     } else {
@@ -284,7 +297,10 @@ void parameterization<Scalar>::backprop(const std::vector<Scalar>& p, const std:
           continue;
         }
         // w = g v / ||v||: dL/dg = G.v / ||v||; dL/dv = (g / ||v||) (G - (dL/dg / ||v||) v).
-        const Scalar dg = (G.row(j) * V.row(j)).sum() / nrm;
+        // The dot product through aligned scratch, for the same reason as the norms.
+        Eigen::Map<row_vec<Scalar>, Eigen::AlignedMax> gv(scratch(static_cast<std::size_t>(n)), n);
+        gv = G.row(j) * V.row(j);
+        const Scalar dg = gv.sum() / nrm;
         grad_p[b.scale + static_cast<std::size_t>(j)] = dg;
         const Scalar s = p[b.scale + static_cast<std::size_t>(j)] / nrm;
         dV.row(j) = s * (G.row(j) - (dg / nrm) * V.row(j));

@@ -99,6 +99,7 @@ class parameterization {
   struct block {
     std::size_t in = 0, out = 0;
     bool hidden = false, bias = false;
+    activation act;  // hidden blocks: the layer's activation
     std::size_t w_off = 0, b_off = 0;  // in the edge vector
     std::size_t dir = 0, scale = 0, bias_p = 0, sign = 0;  // in the parameters (and signs_)
     std::size_t cache = 0, ucache = 0;                      // offsets into the caches below
@@ -119,6 +120,11 @@ class parameterization {
   // start aligned and Eigen's cos/sin need no scalar peeling.
   using aligned_vector = std::vector<Scalar, Eigen::aligned_allocator<Scalar>>;
   aligned_vector cos_, sin_, pre_, u_, tmp_;
+  aligned_vector scratch_;  // row-sized, for reductions that must not depend on p's address
+  Scalar* scratch(std::size_t n) {
+    if (scratch_.size() < n) scratch_.resize(n);
+    return scratch_.data();
+  }
 };
 
 }  // namespace scaleinv::train
