@@ -126,8 +126,8 @@ problem make_problem(const network& net, const balance_structure& s, const std::
   }
   for (std::uint32_t g = 0; g < ng; ++g)
     if (pr.live[g]) pr.order.push_back(g);
-  std::vector<std::uint32_t> rank(pr.ng, 0);
-  for (std::uint32_t g = 0; g < ng; ++g) rank[g] = net.topo_rank(s.members[g].front());
+  // A group's place: its first member in topological order.
+  std::vector<std::uint32_t> rank(pr.ng, std::numeric_limits<std::uint32_t>::max());
   for (std::uint32_t g = 0; g < ng; ++g)
     for (node_id v : s.members[g]) rank[g] = std::min(rank[g], net.topo_rank(v));
   std::stable_sort(pr.order.begin(), pr.order.end(), [&](std::uint32_t a, std::uint32_t b) { return rank[a] < rank[b]; });
@@ -354,16 +354,15 @@ class mlp_solver {
 
   vec in(std::size_t l) const { return a_[l].cwiseProduct(m_[l] * a_[l - 1].cwiseInverse() + bias_[l]); }
   vec out(std::size_t l) const { return a_[l].cwiseInverse().cwiseProduct(m_[l + 1].transpose() * a_[l + 1]); }
-  bool all_positive() const {
-    for (std::size_t l = 1; l + 1 < m_.size(); ++l)
-      if (!((in(l).array() > 0).all() && (out(l).array() > 0).all())) return false;
-    return true;
-  }
-  double max_imbalance() const {
+  /// The largest relative imbalance; with `positive`, also whether every IN and OUT is positive
+  /// (else some unit has a zero side and liveness needs the general path), from the same pass.
+  double max_imbalance(bool* positive = nullptr) const {
     double worst = 0;
+    if (positive) *positive = true;
     for (std::size_t l = 1; l + 1 < m_.size(); ++l) {
       vec i = in(l), o = out(l);
       for (Eigen::Index k = 0; k < i.size(); ++k) keep_max(worst, relative(i[k], o[k]));
+      if (positive && !((i.array() > 0).all() && (o.array() > 0).all())) *positive = false;
     }
     return worst;
   }
@@ -757,12 +756,12 @@ double balancing_factor(const network& net, const balance_structure& s, const st
   return std::pow(gb[group].out / gb[group].in, 1.0 / (2.0 * p));
 }
 
+namespace {
+// balance_weights on a structure already built (for o.depth_factor) and checked by check_ties, so
+// that canonicalize's two passes share one structure and one tie check.
 template <class Scalar>
-balance_report balance_weights(const network& net, std::vector<Scalar>& w, const balance_options& o) {
-  check_options(o);
-  if (w.size() != net.num_edges()) throw invalid_argument("balance: one weight per edge expected");
-  const balance_structure s = make_balance_structure(net, o.depth_factor);
-  check_ties(net, s);
+balance_report balance_with(const network& net, const balance_structure& s, std::vector<Scalar>& w,
+                            const balance_options& o) {
   balance_report rep;
   rep.groups = s.members.size();
   rep.scale.assign(net.num_nodes(), 1.0);
@@ -795,13 +794,14 @@ balance_report balance_weights(const network& net, std::vector<Scalar>& w, const
   std::optional<mlp_solver> fast;
   if (lay) {
     fast.emplace(*lay, *wdp, s.gamma, o.p);
-    if (!fast->all_positive()) fast.reset();  // a unit with a zero side: the general path decides liveness
+    bool positive = false;
+    rep.max_imbalance_before = fast->max_imbalance(&positive);
+    if (!positive) fast.reset();  // a unit with a zero side: the general path decides liveness
   }
   if (fast) {
     rep.fast_path = true;
     rep.live_groups = rep.groups;
     rep.cost_before = fast->cost();
-    rep.max_imbalance_before = fast->max_imbalance();
     if (o.method == balance_method::newton) {
       // Far from balance Newton's line search takes short steps; sweeps close the gap faster.
       std::size_t updates = 0;
@@ -879,6 +879,16 @@ balance_report balance_weights(const network& net, std::vector<Scalar>& w, const
   rep.converged = rep.max_imbalance_after <= o.tolerance;
   return rep;
 }
+}  // namespace
+
+template <class Scalar>
+balance_report balance_weights(const network& net, std::vector<Scalar>& w, const balance_options& o) {
+  check_options(o);
+  if (w.size() != net.num_edges()) throw invalid_argument("balance: one weight per edge expected");
+  const balance_structure s = make_balance_structure(net, o.depth_factor);
+  check_ties(net, s);
+  return balance_with(net, s, w, o);
+}
 
 template balance_report balance_weights<float>(const network&, std::vector<float>&, const balance_options&);
 template balance_report balance_weights<double>(const network&, std::vector<double>&, const balance_options&);
@@ -917,12 +927,15 @@ balance_report canonicalize(network& net, double tolerance) {
   o.method = balance_method::newton;
   o.max_iterations = 200;
   if (!net.has_weights() && net.num_edges() > 0) throw invalid_network("canonical: the network has no weights");
+  check_options(o);
+  const balance_structure s = make_balance_structure(net, 1.0);
+  check_ties(net, s);
   std::vector<double> w = net.weights();
-  balance_report rep = balance_weights(net, w, o);
+  balance_report rep = balance_with(net, s, w, o);
   if (!rep.converged) {  // Newton stalls only at rounding level; polish with sweeps
     o.method = balance_method::alternating;
     o.max_iterations = 100000;
-    balance_report more = balance_weights(net, w, o);
+    balance_report more = balance_with(net, s, w, o);
     for (std::size_t v = 0; v < rep.scale.size(); ++v) rep.scale[v] *= more.scale[v];
     rep.iterations += more.iterations;
     rep.unit_steps += more.unit_steps;
@@ -931,7 +944,6 @@ balance_report canonicalize(network& net, double tolerance) {
     rep.converged = more.converged;
   }
   // Non-live groups: least squares on log |w| with live groups and fixed nodes held.
-  const balance_structure s = make_balance_structure(net, 1.0);
   std::vector<double> scale = log_least_squares_scales(net, s, w, /*live_only=*/false);
   apply_scales(net, w, scale);
   for (std::size_t v = 0; v < scale.size(); ++v) rep.scale[v] *= scale[v];
