@@ -25,6 +25,16 @@ inline network mlp(std::vector<std::size_t> widths, bool bias = false) {
   return make_mlp(o);
 }
 
+/// An MLP with He-normal weights from seed (graph/builders.hpp init_weights).
+inline network weighted_mlp(std::vector<std::size_t> widths, bool bias, std::uint64_t seed, activation act = {}) {
+  mlp_options o;
+  o.widths = std::move(widths);
+  o.bias = bias;
+  o.act = act;
+  o.init_seed = seed;
+  return make_mlp(o);
+}
+
 /// A nonzero rational p/q with |p| <= 9, 1 <= q <= 9 (canonical).
 inline mpq_class random_rational(splitmix64& rng) {
   long p = static_cast<long>(rng.below(9)) + 1;

@@ -17,6 +17,7 @@
 #include "scaleinv/graph/equivalence.hpp"
 #include "scaleinv/graph/evaluate.hpp"
 #include "scaleinv/train/model.hpp"
+#include "train/train_support.hpp"
 
 using namespace scaleinv;
 
@@ -53,15 +54,6 @@ double max_relative_difference(const std::vector<double>& a, const std::vector<d
   double d = 0;
   for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(a[i] - b[i]) / std::max(std::abs(a[i]), 1e-300));
   return d;
-}
-
-network weighted_mlp(std::vector<std::size_t> widths, bool bias, std::uint64_t seed, activation act = {}) {
-  mlp_options o;
-  o.widths = std::move(widths);
-  o.bias = bias;
-  o.act = act;
-  o.init_seed = seed;
-  return make_mlp(o);
 }
 
 network weighted_dag(std::uint64_t seed, activation act, double nonhomogeneous = 0.0) {
@@ -210,7 +202,7 @@ TEST_CASE("every live unit ends balanced, the last hidden layer too, and the cos
   for (double p : {1.0, 2.0, 3.0})
     for (balance_method m : all_methods())
       for (bool fast : {true, false}) {
-        network net = weighted_mlp({6, 7, 5, 4, 3}, true, 21);
+        network net = test::weighted_mlp({6, 7, 5, 4, 3}, true, 21);
         balance_options o = opts(p, m, 1e-11);
         o.fast = fast;
         balance_report r = balance(net, o);
@@ -265,7 +257,7 @@ TEST_CASE("each closed-form step lowers the cost by exactly (sqrt IN - sqrt OUT)
 }
 
 TEST_CASE("every order and every rescaling of the start reach the same balanced network", "[balance][canonical]") {
-  std::vector<network> nets = {weighted_mlp({5, 6, 6, 3}, true, 2), weighted_dag(7, activation::relu()),
+  std::vector<network> nets = {test::weighted_mlp({5, 6, 6, 3}, true, 2), weighted_dag(7, activation::relu()),
                                weighted_dag(8, activation::leaky_relu(mpq_class(1, 5)), 0.2),
                                from_spec("skip:4-5-5-5-2,span=2,bias,init=3")};
   for (std::size_t k = 0; k < nets.size(); ++k)
@@ -377,7 +369,7 @@ TEST_CASE("tied units (convolution channels, param groups) are balanced as one",
 TEST_CASE("dead units and one-sided units follow the stated rule", "[balance][dead]") {
   // 4-5-5-2 MLP with biases. In layer 1, unit a gets no incoming weight (bias included): it
   // outputs 0; unit b gets no outgoing weight. In layer 2, unit c is fed only by a: it is dead too.
-  network net = weighted_mlp({4, 5, 5, 2}, true, 6);
+  network net = test::weighted_mlp({4, 5, 5, 2}, true, 6);
   std::vector<double> w = net.weights();
   auto unit = [&](const char* id) { return *net.find_node(id); };
   const node_id a = unit("h1_0"), b = unit("h1_1"), c = unit("h2_0");
@@ -413,7 +405,7 @@ TEST_CASE("dead units and one-sided units follow the stated rule", "[balance][de
     CHECK(max_relative_difference(r.weights(), c0.weights()) <= 1e-9);
   }
   // a unit with no nonzero incident edge at all keeps scale 1, whatever the input's scale
-  network iso = weighted_mlp({3, 3, 2}, false, 8);
+  network iso = test::weighted_mlp({3, 3, 2}, false, 8);
   std::vector<double> wi = iso.weights();
   const node_id z = *iso.find_node("h1_2");
   for (edge_id e : iso.in_edges(z)) wi[e] = 0;
@@ -425,7 +417,7 @@ TEST_CASE("dead units and one-sided units follow the stated rule", "[balance][de
 
 TEST_CASE("the depth factor balances c^depth-weighted sums (ENorm)", "[balance]") {
   for (double cfac : {1.5, 2.0}) {
-    network net = weighted_mlp({5, 6, 6, 3}, false, 12);
+    network net = test::weighted_mlp({5, 6, 6, 3}, false, 12);
     const std::vector<double> w0 = net.weights();
     balance_options o = opts(2, balance_method::alternating, 1e-12);
     o.depth_factor = cfac;
@@ -440,7 +432,7 @@ TEST_CASE("the depth factor balances c^depth-weighted sums (ENorm)", "[balance]"
 }
 
 TEST_CASE("float weights balance like double ones", "[balance]") {
-  network net = weighted_mlp({8, 6, 6, 4}, true, 31);
+  network net = test::weighted_mlp({8, 6, 6, 4}, true, 31);
   std::vector<float> wf(net.weights().begin(), net.weights().end());
   balance_report r = balance_weights(net, wf, opts(2, balance_method::newton, 1e-5));
   CHECK(r.converged);
@@ -450,7 +442,7 @@ TEST_CASE("float weights balance like double ones", "[balance]") {
 }
 
 TEST_CASE("balance rejects bad options with a clear message", "[balance][errors]") {
-  network net = weighted_mlp({3, 3, 2}, false, 1);
+  network net = test::weighted_mlp({3, 3, 2}, false, 1);
   auto msg = [&](balance_options o) {
     try {
       balance(net, o);
@@ -476,13 +468,11 @@ TEST_CASE("balance rejects bad options with a clear message", "[balance][errors]
 TEST_CASE("balancing during training transforms the momentum buffer as a gradient", "[balance][train]") {
   // With w' = f w per edge (f = c(head) / c(tail)), the gradient at w' is g / f; the buffer m' = m / f
   // makes the next heavy-ball buffer mu m' + g(w') equal to (mu m + g(w)) / f.
-  network net = weighted_mlp({5, 7, 6, 3}, true, 41);
+  network net = test::weighted_mlp({5, 7, 6, 3}, true, 41);
   std::vector<double> w = net.weights();
   splitmix64 rng(2);
   train::model<double> model(net);
-  train::matrix<double> x(5, 16);
-  for (Eigen::Index j = 0; j < x.cols(); ++j)
-    for (Eigen::Index i = 0; i < x.rows(); ++i) x(i, j) = rng.normal();
+  const train::matrix<double> x = test::normal_batch(5, 16, rng);
   std::vector<int> labels(16);
   for (int& l : labels) l = static_cast<int>(rng.below(3));
   std::vector<double> g, m(w.size());
@@ -516,7 +506,7 @@ TEST_CASE("the solvers' own steps: one sweep is the closed-form step of every un
     for (double p : {1.0, 2.0, 3.0}) {
       INFO("fast=" << fast << " p=" << p);
       // one hidden layer: its units share no edge, so one sweep is one closed-form step per unit
-      network net = weighted_mlp({4, 6, 3}, true, 51);
+      network net = test::weighted_mlp({4, 6, 3}, true, 51);
       const balance_structure s = make_balance_structure(net);
       const auto gb = group_imbalance(net, s, net.weights(), p);
       double drop = 0;
@@ -534,7 +524,7 @@ TEST_CASE("the solvers' own steps: one sweep is the closed-form step of every un
         CHECK(std::abs(r.scale[s.members[g][0]] - c) <= 1e-13 * c);
       }
       // a deeper net: the cost after k sweeps falls with k, for every sweep order
-      network deep = weighted_mlp({4, 6, 5, 5, 3}, true, 52);
+      network deep = test::weighted_mlp({4, 6, 5, 5, 3}, true, 52);
       for (balance_method m : {balance_method::forward, balance_method::backward, balance_method::alternating}) {
         double last = std::numeric_limits<double>::infinity();
         for (std::size_t k = 1; k <= 8; ++k) {
@@ -553,7 +543,7 @@ TEST_CASE("the solvers' own steps: one sweep is the closed-form step of every un
 TEST_CASE("weights far from 1: balancing works through a log-least-squares prescaling", "[balance][extreme]") {
   // A start rescaled by factors up to 1e60 (|w|^2 up to 1e240) balances to the same network as
   // the moderate start, and the function is kept.
-  network net = weighted_mlp({5, 8, 8, 3}, true, 61);
+  network net = test::weighted_mlp({5, 8, 8, 3}, true, 61);
   std::vector<double> sc(net.num_nodes(), 1.0);
   for (node_id v = 0; v < net.num_nodes(); ++v)
     if (net.is_scalable(v)) sc[v] = v % 3 == 0 ? 1e60 : v % 3 == 1 ? 1e-55 : 1.0;
@@ -595,7 +585,7 @@ TEST_CASE("weights far from 1: balancing works through a log-least-squares presc
 TEST_CASE("sharing that is not a tie group is refused, not balanced wrongly", "[balance][tied]") {
   // param "t" on x0 -> h1_0 and h1_1 -> h2_0: only c(h1_0) = c(h2_0) / c(h1_1) is required, which
   // the tie groups would turn into c(h1_1) = 1, c(h1_0) = c(h2_0).
-  network cross = weighted_mlp({3, 4, 4, 2}, true, 71);
+  network cross = test::weighted_mlp({3, 4, 4, 2}, true, 71);
   std::vector<double> w = cross.weights();
   network built;
   for (const auto& nd : cross.nodes()) built.add_node(nd.id, nd.kind, nd.act);
@@ -628,7 +618,7 @@ TEST_CASE("the canonical rule for dead units is rescaling-invariant on a long de
   std::vector<std::size_t> widths{2};
   for (int k = 0; k < 40; ++k) widths.push_back(3);
   widths.push_back(2);
-  network net = weighted_mlp(widths, false, 81);
+  network net = test::weighted_mlp(widths, false, 81);
   std::vector<double> w = net.weights();
   for (edge_id e = 0; e < net.num_edges(); ++e)
     if (net.node_at(net.edge_at(e).to).kind == node_kind::output) w[e] = 0;

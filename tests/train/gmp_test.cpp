@@ -5,6 +5,7 @@
 // weight decay on the scale parameters only.
 #include "catch_shim.hpp"
 #include "support.hpp"
+#include "train/train_support.hpp"
 
 #include <fmt/format.h>
 
@@ -255,19 +256,6 @@ TEST_CASE("the direction's vector-Jacobian product matches finite differences, p
 }
 
 namespace {
-matrix<double> random_batch(std::size_t features, std::size_t batch, splitmix64& rng) {
-  matrix<double> x(static_cast<Eigen::Index>(features), static_cast<Eigen::Index>(batch));
-  for (Eigen::Index j = 0; j < x.cols(); ++j)
-    for (Eigen::Index i = 0; i < x.rows(); ++i) x(i, j) = rng.normal();
-  return x;
-}
-
-network he_mlp(const std::vector<std::size_t>& widths, bool bias, std::uint64_t seed) {
-  network net = test::mlp(widths, bias);
-  init_weights(net, seed);
-  return net;
-}
-
 double max_rel_diff(const matrix<double>& a, const matrix<double>& b) {
   return (a - b).cwiseAbs().maxCoeff() / (1 + b.cwiseAbs().maxCoeff());
 }
@@ -284,9 +272,9 @@ TEST_CASE("at the start, GmP, weight norm and plain weights compute the same out
   splitmix64 rng(606);
   for (bool bias : {false, true})
     for (const auto& widths : shapes()) {
-      network net = he_mlp(widths, bias, 7 + widths.size());
+      network net = test::weighted_mlp(widths, bias, 7 + widths.size());
       train::model<double> m(net);
-      auto x = random_batch(widths.front(), 9, rng);
+      auto x = test::normal_batch(widths.front(), 9, rng);
       const std::vector<double>& w = net.weights();
       matrix<double> y = m.predict(w, x);
       for (param_kind kind : {param_kind::weights, param_kind::weightnorm, param_kind::gmp}) {
@@ -312,7 +300,7 @@ TEST_CASE("at the start, GmP, weight norm and plain weights compute the same out
 TEST_CASE("the layer-wise GmP map agrees with the per-vector direction()", "[gmp][train]") {
   // A unit's effective incoming weights are u(theta_j) r_prev, whatever the angles.
   splitmix64 rng(607);
-  network net = he_mlp({37, 19, 18, 3}, true, 3);
+  network net = test::weighted_mlp({37, 19, 18, 3}, true, 3);
   train::parameterization<double> param(net, param_kind::gmp);
   std::vector<double> p = param.from_weights(net.weights());
   for (auto& x : p) x += 2.0 * rng.normal();  // angles far outside their conversion ranges, r of any sign
@@ -348,12 +336,12 @@ TEST_CASE("gradients of the parameters match finite differences: GmP and weight 
   for (param_kind kind : {param_kind::gmp, param_kind::weightnorm})
     for (bool bias : {false, true})
       for (const auto& widths : shapes()) {
-        network net = he_mlp(widths, bias, 11 + widths.back());
+        network net = test::weighted_mlp(widths, bias, 11 + widths.back());
         train::model<double> m(net);
         train::parameterization<double> param(net, kind);
         std::vector<double> p = param.from_weights(net.weights());
         for (auto& x : p) x += 0.3 * rng.normal();  // off the conversion's point
-        auto x = random_batch(widths.front(), 6, rng);
+        auto x = test::normal_batch(widths.front(), 6, rng);
         std::vector<int> labels;
         for (int b = 0; b < 6; ++b) labels.push_back(static_cast<int>(rng.below(widths.back())));
         auto loss_at = [&](const std::vector<double>& q) {
@@ -387,13 +375,13 @@ TEST_CASE("gradients of the parameters match finite differences: GmP and weight 
 
 TEST_CASE("GmP and weight norm: zero rows, weight decay, signs, unsupported networks", "[gmp][train]") {
   SECTION("a zero row with zero bias keeps the function; with a nonzero bias GmP refuses") {
-    network net = he_mlp({3, 4, 2}, true, 5);
+    network net = test::weighted_mlp({3, 4, 2}, true, 5);
     auto lay = *train::detect_mlp(net);
     std::vector<double> w = net.weights();
     for (std::size_t k = 0; k < 3; ++k) w[lay.weight_offset[1] + 1 * 3 + k] = 0;  // unit 1's row
     w[lay.bias_offset[1] + 1] = 0;
     splitmix64 rng(609);
-    auto x = random_batch(3, 5, rng);
+    auto x = test::normal_batch(3, 5, rng);
     train::model<double> m(net);
     for (param_kind kind : {param_kind::weightnorm, param_kind::gmp}) {
       train::parameterization<double> param(net, kind);
@@ -415,7 +403,7 @@ TEST_CASE("GmP and weight norm: zero rows, weight decay, signs, unsupported netw
     CHECK(max_rel_diff(m.predict(weffz, x), m.predict(w, x)) <= 1e-14);
   }
   SECTION("weight decay acts on r, g, biases and GmP's output layer, never on directions") {
-    network net = he_mlp({3, 4, 2}, true, 6);
+    network net = test::weighted_mlp({3, 4, 2}, true, 6);
     for (param_kind kind : {param_kind::gmp, param_kind::weightnorm}) {
       train::parameterization<double> param(net, kind);
       std::vector<double> p = param.from_weights(net.weights()), g(p.size(), 0.0);
@@ -429,7 +417,7 @@ TEST_CASE("GmP and weight norm: zero rows, weight decay, signs, unsupported netw
     }
   }
   SECTION("fan-in-1 units keep a fixed sign") {
-    network net = he_mlp({2, 1, 3, 2}, false, 8);
+    network net = test::weighted_mlp({2, 1, 3, 2}, false, 8);
     auto w = net.weights();
     auto lay = *train::detect_mlp(net);
     w[lay.weight_offset[2] + 1] = -std::abs(w[lay.weight_offset[2] + 1]);  // layer 2, unit 1: fan-in 1, negative
@@ -470,7 +458,7 @@ TEST_CASE("GmP and weight norm give bitwise the same results wherever the alloca
   // Eigen's reductions split into peeled scalar and packet parts by address; a resumed run has
   // its vectors elsewhere, so any address dependence breaks bit-identical resume. Odd widths, a
   // fan-in-1 layer and biases, in float64 and float32.
-  network net = he_mlp({2, 17, 1, 16, 2}, true, 12);
+  network net = test::weighted_mlp({2, 17, 1, 16, 2}, true, 12);
   auto check_kind = [&](auto zero, param_kind kind) {
     using S = decltype(zero);
     train::parameterization<S> ref_param(net, kind);

@@ -2,6 +2,7 @@
 // activation, loss and graph kind, and the MLP fast path against the general DAG path.
 #include "catch_shim.hpp"
 #include "support.hpp"
+#include "train/train_support.hpp"
 
 #include "scaleinv/train/model.hpp"
 
@@ -10,13 +11,6 @@ using train::loss_kind;
 using train::matrix;
 
 namespace {
-matrix<double> random_inputs(std::size_t features, std::size_t batch, splitmix64& rng) {
-  matrix<double> x(static_cast<Eigen::Index>(features), static_cast<Eigen::Index>(batch));
-  for (Eigen::Index j = 0; j < x.cols(); ++j)
-    for (Eigen::Index i = 0; i < x.rows(); ++i) x(i, j) = rng.normal();
-  return x;
-}
-
 std::vector<double> random_double_weights(const network& net, splitmix64& rng) {
   std::vector<double> w(net.num_edges());
   for (auto& x : w) x = 0.8 * rng.normal();
@@ -29,9 +23,9 @@ void check_gradient(const network& net, loss_kind loss, std::uint64_t seed, bool
   splitmix64 rng(seed);
   train::model<double> m(net, fast);
   const std::size_t batch = 5;
-  auto x = random_inputs(m.num_inputs(), batch, rng);
+  auto x = test::normal_batch(m.num_inputs(), batch, rng);
   std::vector<int> labels;
-  matrix<double> targets = random_inputs(m.num_outputs(), batch, rng);
+  matrix<double> targets = test::normal_batch(m.num_outputs(), batch, rng);
   for (std::size_t b = 0; b < batch; ++b) labels.push_back(static_cast<int>(rng.below(m.num_outputs())));
   const std::vector<int>* lp = loss == loss_kind::cross_entropy ? &labels : nullptr;
   const matrix<double>* tp = loss == loss_kind::mse ? &targets : nullptr;
@@ -112,7 +106,7 @@ TEST_CASE("the MLP fast path is taken where it applies and agrees with the gener
   REQUIRE(fast.is_fast());
   REQUIRE_FALSE(general.is_fast());
   splitmix64 rng(5);
-  auto x = random_inputs(5, 9, rng);
+  auto x = test::normal_batch(5, 9, rng);
   std::vector<int> labels{0, 1, 2, 0, 1, 2, 0, 1, 2};
   auto w = random_double_weights(net, rng);
   std::vector<double> g1, g2;
