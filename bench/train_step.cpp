@@ -15,6 +15,7 @@
 #include "scaleinv/graph/builders.hpp"
 #include "scaleinv/graph/random.hpp"
 #include "scaleinv/train/model.hpp"
+#include "scaleinv/train/gsgd.hpp"
 #include "scaleinv/train/optimizer.hpp"
 #include "scaleinv/train/parameterization.hpp"
 
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
   fmt::print("{{\"spec\": \"{}\", \"batch\": {}, \"fast_path\": {}, \"sgd_ms\": {:.3f}, \"gsgd_ms\": {:.3f}, "
              "\"gsgd_over_sgd\": {:.3f}, \"basis_paths\": {}, \"weightnorm_ms\": {:.3f}, \"gmp_ms\": {:.3f}, "
              "\"weightnorm_over_sgd\": {:.3f}, \"gmp_over_sgd\": {:.3f}}}\n",
-             spec, batch, m.is_fast(), 1e3 * t_sgd, 1e3 * t_gsgd, t_gsgd / t_sgd, gsgd.basis_size(), 1e3 * t_wn,
+             spec, batch, m.is_fast(), 1e3 * t_sgd, 1e3 * t_gsgd, t_gsgd / t_sgd, *gsgd.basis_size(), 1e3 * t_wn,
              1e3 * t_gmp, t_wn / t_sgd, t_gmp / t_sgd);
   return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "scaleinv/graph/evaluate.hpp"
 #include "scaleinv/train/model.hpp"
+#include "scaleinv/train/gsgd.hpp"
 #include "scaleinv/train/optimizer.hpp"
 
 using namespace scaleinv;

@@ -224,7 +224,9 @@ std::string read_text_file(const std::string& path) {
 
 network read_network_file(const std::string& path) { return read_network_json(read_text_file(path), path); }
 
-std::string write_network_json(const network& net) {
+std::string write_network_json(const network& net) { return write_network_json(net, {}); }
+
+std::string write_network_json(const network& net, const std::vector<std::pair<std::string, std::string>>& extra) {
   std::string out = "{\n  \"format\": \"scaleinv.network\",\n  \"version\": 1,\n  \"nodes\": [";
   for (node_id v = 0; v < net.num_nodes(); ++v) {
     const node& nd = net.node_at(v);
@@ -246,7 +248,9 @@ std::string write_network_json(const network& net) {
     if (net.param(e) != npos) j["param"] = net.param_names()[net.param(e)];
     out += (e == 0 ? "\n    " : ",\n    ") + j.dump();
   }
-  out += net.num_edges() == 0 ? "]\n}\n" : "\n  ]\n}\n";
+  out += net.num_edges() == 0 ? "]" : "\n  ]";
+  for (const auto& [key, value] : extra) out += ",\n  " + json(key).dump() + ": " + value;
+  out += "\n}\n";
   return out;
 }
 

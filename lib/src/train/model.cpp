@@ -158,7 +158,8 @@ Scalar loss_gradient(const matrix<Scalar>& y, const std::vector<int>* labels, co
 }
 
 template <class Scalar>
-model<Scalar>::model(const network& net, bool fast) : net_(&net) {
+model<Scalar>::model(std::shared_ptr<const network> shared, bool fast) : net_(std::move(shared)) {
+  const network& net = *net_;
   if (fast) layout_ = detect_mlp(net);
   input_index_.assign(net.num_nodes(), -1);
   output_index_.assign(net.num_nodes(), -1);

@@ -1,55 +1,14 @@
-// optimizer.cpp: SGD, G-SGD and schedules.
+// optimizer.cpp: SGD, the optimizer registry.
 #include "scaleinv/train/optimizer.hpp"
 
-#include <Eigen/Core>
+#include <fmt/format.h>
 
-#include <climits>
-#include <cmath>
+#include <type_traits>
 
 #include "scaleinv/error.hpp"
+#include "scaleinv/train/gsgd.hpp"
 
 namespace scaleinv::train {
-
-double schedule::at(std::size_t epoch) const {
-  switch (type) {
-    case kind::constant: return lr;
-    case kind::step: return lr * std::pow(gamma, static_cast<double>(epoch / (step == 0 ? 1 : step)));
-    case kind::exponential: return lr * std::pow(gamma, static_cast<double>(epoch));
-  }
-  return lr;
-}
-
-schedule schedule::parse(const std::string& text, double lr) {
-  schedule s;
-  s.lr = lr;
-  auto fail = [&] {
-    throw invalid_argument("--schedule '" + text + "': expected constant, step:K:GAMMA (multiply by GAMMA every K "
-                           "epochs) or exp:GAMMA (multiply by GAMMA every epoch)");
-  };
-  try {
-    if (text == "constant") return s;
-    if (text.rfind("step:", 0) == 0) {
-      auto colon = text.find(':', 5);
-      if (colon == std::string::npos) fail();
-      s.type = kind::step;
-      std::size_t used = 0;
-      s.step = std::stoul(text.substr(5, colon - 5), &used);
-      s.gamma = std::stod(text.substr(colon + 1));
-      if (s.step == 0 || !(s.gamma > 0)) fail();
-      return s;
-    }
-    if (text.rfind("exp:", 0) == 0) {
-      s.type = kind::exponential;
-      s.gamma = std::stod(text.substr(4));
-      if (!(s.gamma > 0)) fail();
-      return s;
-    }
-  } catch (const std::logic_error&) {
-    fail();
-  }
-  fail();
-  return s;
-}
 
 template <class Scalar>
 void sgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
@@ -58,7 +17,7 @@ void sgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, 
   Scalar* wp = w.data();
   const Scalar* gp = grad.data();
   if (o_.momentum > 0) {
-    Scalar* mp = m_.data();
+    Scalar* mp = this->state_.data();
     for (std::size_t i = 0; i < n; ++i) {
       Scalar g = gp[i] + wd * wp[i];
       mp[i] = mu * mp[i] + g;
@@ -70,251 +29,81 @@ void sgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, 
 }
 
 template <class Scalar>
-gsgd<Scalar>::gsgd(const network& net, sgd_options o, bool fast) : net_(&net), o_(o) {
-  active_ = find_active(net);
-  basis_ = make_basis(net, active_);
-  is_free_.assign(net.num_edges(), 0);
-  for (edge_id f : basis_.free_edges) is_free_[f] = 1;
-  if (o.momentum > 0) m_.assign(net.num_edges(), Scalar(0));
-  if (fast) layout_ = detect_mlp(net);
-  // The fast path assumes the basis make_basis picks on an MLP (p = the edge from unit 0 of the
-  // layer below, c = the edge to unit 0 of the layer above) and every edge active; check it.
-  if (layout_) {
-    const auto& lay = *layout_;
-    for (std::size_t l = 1; l + 1 < lay.widths.size() && layout_; ++l) {
-      for (std::size_t j = 0; j < lay.widths[l]; ++j) {
-        edge_id p = static_cast<edge_id>(lay.weight_offset[l] + j * lay.widths[l - 1]);
-        edge_id c = static_cast<edge_id>(lay.weight_offset[l + 1] + j);
-        node_id v = net.edge_at(p).to;
-        if (basis_.parent_edge[v] != p || basis_.child_edge[v] != c) {
-          layout_.reset();
-          break;
-        }
-      }
-    }
-    if (active_.active_edges != net.num_edges()) layout_.reset();
-  }
-}
-
-// pp[u]: product of the p() chain from a source to u; sp[v]: product of the c() chain from v to a
-// sink. v_{B_f} = pp[tail f] * w_f * sp[head f].
-template <class Scalar>
-void gsgd<Scalar>::prefix_suffix(const std::vector<Scalar>& w, std::vector<Scalar>& pp, std::vector<Scalar>& sp) const {
-  const auto& order = net_->topological_order();
-  pp.assign(net_->num_nodes(), Scalar(1));
-  sp.assign(net_->num_nodes(), Scalar(1));
-  for (node_id v : order)
-    if (edge_id p = basis_.parent_edge[v]; p != npos) pp[v] = pp[net_->edge_at(p).from] * w[p];
-  for (auto it = order.rbegin(); it != order.rend(); ++it)
-    if (edge_id c = basis_.child_edge[*it]; c != npos) sp[*it] = w[c] * sp[net_->edge_at(c).to];
-}
-
-template <class Scalar>
-std::vector<Scalar> gsgd<Scalar>::path_values(const std::vector<Scalar>& w) const {
-  std::vector<Scalar> pp, sp, v(basis_.size());
-  prefix_suffix(w, pp, sp);
-  for (std::size_t i = 0; i < basis_.size(); ++i) {
-    const edge& ed = net_->edge_at(basis_.free_edges[i]);
-    v[i] = pp[ed.from] * w[basis_.free_edges[i]] * sp[ed.to];
-  }
-  return v;
-}
-
-template <class Scalar>
-std::vector<Scalar> gsgd<Scalar>::path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const {
-  std::vector<Scalar> y = weighted_path_gradient(w, grad), v = path_values(w);
-  for (std::size_t i = 0; i < v.size(); ++i) y[i] = v[i] != Scalar(0) ? y[i] / v[i] : Scalar(0);
-  return y;
-}
-
-template <class Scalar>
-std::vector<Scalar> gsgd<Scalar>::weighted_path_gradient(const std::vector<Scalar>& w,
-                                                          const std::vector<Scalar>& grad) const {
-  // y over free edges: y_f = g_f - [f = c(tail f)] F(tail f), where F(u) sums y_B over the basis
-  // paths whose suffix passes through u (their owned edge ends at u, or they reach u from a
-  // predecessor x through c(x)).
-  const std::size_t n = net_->num_nodes();
-  std::vector<Scalar> flow(n, Scalar(0)), y(basis_.size(), Scalar(0));
-  for (node_id u : net_->topological_order()) {
-    Scalar f_u = 0;
-    for (edge_id e : net_->in_edges(u)) {
-      if (!active_.is_active_edge(e)) continue;
-      node_id x = net_->edge_at(e).from;
-      bool through_c = basis_.child_edge[x] == e;
-      if (is_free_[e] != 0) {
-        Scalar ye = w[e] * grad[e] - (through_c ? flow[x] : Scalar(0));
-        y[basis_.index_of[e]] = ye;
-        f_u += ye;
-      }
-      if (through_c) f_u += flow[x];
-    }
-    flow[u] = net_->is_path_sink(u) ? Scalar(0) : f_u;
-  }
-  return y;
-}
-
-template <class Scalar>
-void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
-  if (layout_) {
-    step_mlp(w, grad, lr);
-    return;
-  }
-  const auto eta = static_cast<Scalar>(lr);
-  std::vector<Scalar> pp, sp;
-  prefix_suffix(w, pp, sp);
-  std::vector<Scalar> y = weighted_path_gradient(w, grad);
-  std::vector<Scalar> v(basis_.size());
-  for (std::size_t i = 0; i < basis_.size(); ++i) {
-    const edge& ed = net_->edge_at(basis_.free_edges[i]);
-    v[i] = pp[ed.from] * w[basis_.free_edges[i]] * sp[ed.to];
-    const Scalar d = v[i] != Scalar(0) ? y[i] / v[i] : Scalar(0);  // dL/dv_B
-    Scalar g = d + static_cast<Scalar>(o_.weight_decay) * v[i];
-    if (!m_.empty()) {
-      Scalar& m = m_[basis_.free_edges[i]];
-      m = static_cast<Scalar>(o_.momentum) * m + g;
-      g = m;
-    }
-    v[i] -= eta * g;
-  }
-  // Re-allocate downstream first: sp is rebuilt from the new weights as the sweep goes up.
-  const auto& order = net_->topological_order();
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    node_id t = *it;
-    for (edge_id f : net_->out_edges(t)) {
-      if (is_free_[f] == 0) continue;
-      Scalar denom = pp[t] * sp[net_->edge_at(f).to];
-      if (denom != Scalar(0)) w[f] = v[basis_.index_of[f]] / denom;
-    }
-    if (edge_id c = basis_.child_edge[t]; c != npos) sp[t] = w[c] * sp[net_->edge_at(c).to];
-  }
-}
-
-// The MLP fast path: the general step's arithmetic, one layer at a time, as array operations.
-// Layer l's weights W (n_l x n_{l-1}); p(j) is column 0 of a hidden layer, c(x) is row 0 of the
-// layer above x. PP (prefix products) per unit of layer l-1, SP (suffix products) per unit of
-// layer l; a bias node is a source (PP = 1).
-template <class Scalar>
-void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
-  using vec = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
-  using arr = Eigen::Array<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const auto& lay = *layout_;
-  const std::size_t L = lay.widths.size();
-  const auto eta = static_cast<Scalar>(lr), mu = static_cast<Scalar>(o_.momentum),
-             wd = static_cast<Scalar>(o_.weight_decay);
-  auto W = [&](std::size_t l) {
-    return Eigen::Map<arr>(w.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
-                           static_cast<Eigen::Index>(lay.widths[l - 1]));
-  };
-  auto G = [&](std::size_t l) {
-    return Eigen::Map<const arr>(grad.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
-                                 static_cast<Eigen::Index>(lay.widths[l - 1]));
-  };
-  auto B = [&](std::vector<Scalar>& v, std::size_t l) {
-    return Eigen::Map<vec>(v.data() + lay.bias_offset[l], static_cast<Eigen::Index>(lay.widths[l]));
-  };
-  auto BG = [&](std::size_t l) {
-    return Eigen::Map<const vec>(grad.data() + lay.bias_offset[l], static_cast<Eigen::Index>(lay.widths[l]));
-  };
-  const bool has_m = !m_.empty();
-  // Prefix products per layer (unit 0's chain feeds every p()): pp[0] = 1.
-  std::vector<vec> pp(L), sp(L), flow(L);
-  pp[0] = vec::Ones(static_cast<Eigen::Index>(lay.widths[0]));
-  for (std::size_t l = 1; l + 1 < L; ++l) pp[l] = W(l).col(0) * pp[l - 1](0);
-  sp[L - 1] = vec::Ones(static_cast<Eigen::Index>(lay.widths[L - 1]));
-  for (std::size_t l = L - 1; l-- > 1;) sp[l] = W(l + 1).row(0).transpose() * sp[l + 1](0);
-  // F_l(j): the flow of layer l's unit j, sum of y over its free in-edges (y = w dL/dw, minus
-  // the flow of the tail on c() edges, which are row 0 above a hidden layer), plus, for j = 0,
-  // the flow of the whole layer below. Rows of W are j, columns x.
-  for (std::size_t l = 1; l + 1 < L; ++l) {
-    auto Wl = W(l);
-    auto Gl = G(l);
-    // Row-wise dot products of W and G (Eigen vectorizes the row-major reduction), less column 0.
-    flow[l] = (Wl * Gl).rowwise().sum() - Wl.col(0) * Gl.col(0);
-    if (lay.bias_offset[l] != SIZE_MAX) flow[l] += B(w, l) * BG(l);
-    if (l >= 2) {
-      // Row 0's free edges carry y = w g - F_{l-1}(x): subtract the flows of x = 1.., and add the
-      // whole lower layer's flow for unit 0.
-      flow[l](0) += flow[l - 1](0);
-    }
-  }
-  // Update in path-value space and re-allocate, from the output layer down, with the new suffix
-  // products of the layer above; one fused pass per layer. For an edge (x, j) with v = S_j w P_x:
-  // dL/dv = y / v, which is g / (S_j P_x) except on the c() edges of row 0 (y = w g - F_x);
-  // a zero v gets no gradient, as in the general path.
-  vec sp_new = vec::Ones(static_cast<Eigen::Index>(lay.widths[L - 1]));
-  for (std::size_t l = L - 1; l >= 1; --l) {
-    auto Wl = W(l);
-    auto Gl = G(l);
-    const vec& P = pp[l - 1];
-    const vec& S = sp[l];
-    const auto rows = Wl.rows(), cols = Wl.cols();
-    const bool hidden = l + 1 < L, c_row = l >= 2;
-    vec inv_p = (P != Scalar(0)).select(P.inverse(), Scalar(0));
-    Scalar* mrow_base = has_m ? m_.data() + lay.weight_offset[l] : nullptr;
-    for (Eigen::Index j = 0; j < rows; ++j) {
-      const Scalar sj = S(j), snj = sp_new(j);
-      const Scalar inv_s = sj != Scalar(0) ? Scalar(1) / sj : Scalar(0);
-      const Scalar inv_sn = snj != Scalar(0) ? Scalar(1) / snj : Scalar(0);
-      Scalar* wr = Wl.data() + j * cols;
-      const Scalar* gr = Gl.data() + j * cols;
-      Scalar* mr = has_m ? mrow_base + j * cols : nullptr;
-      const Eigen::Index first = hidden ? 1 : 0;  // p(j) = column 0 stays fixed
-      if (j == 0 && c_row) {
-        for (Eigen::Index x = first; x < cols; ++x) {
-          const Scalar wv = wr[x], v = sj * wv * P(x);
-          Scalar d = v != Scalar(0) ? (wv * gr[x] - flow[l - 1](x)) / v : Scalar(0);
-          d += wd * v;
-          if (has_m) d = mr[x] = mu * mr[x] + d;
-          const Scalar den = snj * P(x);
-          if (den != Scalar(0)) wr[x] = (v - eta * d) / den;
-        }
-        continue;
-      }
-      // d = g / (S_j P_x) = g * inv_s * inv_p; branch-free so that the compiler vectorizes it.
-      const Scalar* __restrict ip = inv_p.data() + first;
-      const Scalar* __restrict pv = P.data() + first;
-      const Scalar* __restrict g = gr + first;
-      Scalar* __restrict wo = wr + first;
-      const Eigen::Index len = cols - first;
-      const Scalar keep = (snj != Scalar(0)) ? Scalar(0) : Scalar(1);
-      if (has_m) {
-        Scalar* __restrict mo = mr + first;
-        for (Eigen::Index x = 0; x < len; ++x) {
-          const Scalar wv = wo[x], v = sj * wv * pv[x];
-          const Scalar d = (v != Scalar(0) ? g[x] * inv_s * ip[x] : Scalar(0)) + wd * v;
-          const Scalar m = mu * mo[x] + d;
-          mo[x] = m;
-          const Scalar nv = (v - eta * m) * inv_sn * ip[x];
-          wo[x] = (keep != Scalar(0) || pv[x] == Scalar(0)) ? wv : nv;
-        }
-      } else {
-        for (Eigen::Index x = 0; x < len; ++x) {
-          const Scalar wv = wo[x], v = sj * wv * pv[x];
-          const Scalar d = (v != Scalar(0) ? g[x] * inv_s * ip[x] : Scalar(0)) + wd * v;
-          const Scalar nv = (v - eta * d) * inv_sn * ip[x];
-          wo[x] = (keep != Scalar(0) || pv[x] == Scalar(0)) ? wv : nv;
-        }
-      }
-    }
-    if (lay.bias_offset[l] != SIZE_MAX) {
-      auto bl = B(w, l);
-      auto bg = BG(l);
-      Scalar* mb = has_m ? m_.data() + lay.bias_offset[l] : nullptr;
-      for (Eigen::Index j = 0; j < rows; ++j) {
-        const Scalar sj = S(j), snj = sp_new(j), bv = bl(j), v = bv * sj;
-        Scalar d = (v != Scalar(0) ? bv * bg(j) / v : Scalar(0)) + wd * v;
-        if (has_m) d = mb[j] = mu * mb[j] + d;
-        if (snj != Scalar(0)) bl(j) = (v - eta * d) / snj;
-      }
-    }
-    if (l == 1) break;
-    sp_new = Wl.row(0).transpose() * sp_new(0);
+void sgd<Scalar>::rescaled(const network& net, const std::vector<double>& node_scale) {
+  std::vector<Scalar>& m = this->state_;
+  if (m.empty()) return;
+  if (m.size() != net.num_edges()) throw invalid_argument("balance: the optimizer buffer needs one entry per edge");
+  for (edge_id e = 0; e < net.num_edges(); ++e) {
+    const edge& ed = net.edge_at(e);
+    const double f = node_scale[ed.to] / node_scale[ed.from];
+    if (f != 1.0) m[e] = static_cast<Scalar>(static_cast<double>(m[e]) / f);
   }
 }
 
 template class sgd<float>;
 template class sgd<double>;
-template class gsgd<float>;
-template class gsgd<double>;
+
+namespace {
+template <class Scalar>
+using factory = std::unique_ptr<optimizer<Scalar>> (*)(std::shared_ptr<const network>, std::size_t, const optimizer_options&);
+
+struct registry_entry {
+  optimizer_info info;
+  factory<float> make_float;
+  factory<double> make_double;
+};
+
+template <class Scalar>
+std::unique_ptr<optimizer<Scalar>> make_sgd(std::shared_ptr<const network>, std::size_t size, const optimizer_options& o) {
+  return std::make_unique<sgd<Scalar>>(size, o);
+}
+template <class Scalar>
+std::unique_ptr<optimizer<Scalar>> make_gsgd(std::shared_ptr<const network> net, std::size_t, const optimizer_options& o) {
+  return std::make_unique<gsgd<Scalar>>(std::move(net), o);
+}
+
+const std::vector<registry_entry>& entries() {
+  static const std::vector<registry_entry> table{
+      {{"sgd", "SGD on the trained parameters (weights, weight norm or GmP coordinates)", "", true},
+       &make_sgd<float>, &make_sgd<double>},
+      {{"gsgd", "G-SGD on the basis-path values (Meng et al., ICLR 2019)",
+        "G-SGD trains its own coordinates (the basis-path values)", false}, &make_gsgd<float>,
+       &make_gsgd<double>},
+  };
+  return table;
+}
+
+const registry_entry& find_entry(std::string_view name) {
+  for (const auto& e : entries())
+    if (e.info.name == name) return e;
+  std::string known;
+  for (const auto& e : entries()) known += (known.empty() ? "" : ", ") + std::string(e.info.name);
+  throw invalid_argument(fmt::format("unknown optimizer '{}': expected one of {}", name, known));
+}
+}  // namespace
+
+const std::vector<optimizer_info>& optimizer_registry() {
+  static const std::vector<optimizer_info> infos = [] {
+    std::vector<optimizer_info> v;
+    for (const auto& e : entries()) v.push_back(e.info);
+    return v;
+  }();
+  return infos;
+}
+
+const optimizer_info& find_optimizer(std::string_view name) { return find_entry(name).info; }
+
+template <class Scalar>
+std::unique_ptr<optimizer<Scalar>> make_optimizer(std::string_view name, std::shared_ptr<const network> net, std::size_t size,
+                                                  const optimizer_options& o) {
+  const registry_entry& e = find_entry(name);
+  if constexpr (std::is_same_v<Scalar, float>) return e.make_float(std::move(net), size, o);
+  else return e.make_double(std::move(net), size, o);
+}
+
+template std::unique_ptr<optimizer<float>> make_optimizer<float>(std::string_view, std::shared_ptr<const network>,
+                                                                 std::size_t, const optimizer_options&);
+template std::unique_ptr<optimizer<double>> make_optimizer<double>(std::string_view, std::shared_ptr<const network>,
+                                                                   std::size_t, const optimizer_options&);
 
 }  // namespace scaleinv::train

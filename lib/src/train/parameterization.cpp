@@ -341,4 +341,12 @@ std::string parameterization<Scalar>::describe(std::size_t i) const {
 template class parameterization<float>;
 template class parameterization<double>;
 
+template <class Scalar>
+std::unique_ptr<coordinates<Scalar>> make_coordinates(const network& net, param_kind kind) {
+  return std::make_unique<parameterization<Scalar>>(net, kind);
+}
+
+template std::unique_ptr<coordinates<float>> make_coordinates<float>(const network&, param_kind);
+template std::unique_ptr<coordinates<double>> make_coordinates<double>(const network&, param_kind);
+
 }  // namespace scaleinv::train

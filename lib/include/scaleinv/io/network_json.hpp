@@ -3,6 +3,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "scaleinv/graph/network.hpp"
 
@@ -19,6 +21,10 @@ network read_network_file(const std::string& path);
 /// One node or edge per line. A weight is written as a JSON number when a double holds it
 /// exactly, else as an exact rational string, so that reading the output back is lossless.
 std::string write_network_json(const network& net);
+
+/// The same with more top-level members after "edges", each a key and its value as JSON text (a
+/// checkpoint's "training", io/checkpoint.hpp).
+std::string write_network_json(const network& net, const std::vector<std::pair<std::string, std::string>>& extra);
 
 /// The whole contents of a file. @throws parse_error naming the file and the OS error.
 std::string read_text_file(const std::string& path);

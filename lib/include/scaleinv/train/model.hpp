@@ -6,6 +6,7 @@
 #include <Eigen/Core>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -40,8 +41,11 @@ std::optional<mlp_layout> detect_mlp(const network& net);
 template <class Scalar>
 class model {
  public:
-  /// @pre net.is_finalized(). Uses the MLP fast path when detect_mlp succeeds and fast is true.
-  explicit model(const network& net, bool fast = true);
+  /// @pre net->is_finalized(). Uses the MLP fast path when detect_mlp succeeds and fast is true.
+  /// The model shares ownership of the network.
+  explicit model(std::shared_ptr<const network> net, bool fast = true);
+  /// The same on a copy of net.
+  explicit model(const network& net, bool fast = true) : model(std::make_shared<const network>(net), fast) {}
 
   bool is_fast() const noexcept { return layout_.has_value(); }
   std::size_t num_inputs() const noexcept { return inputs_.size(); }
@@ -65,7 +69,7 @@ class model {
   /// straight one bit for bit). Aligned to EIGEN_MAX_ALIGN_BYTES, the split is the same every run.
   const Scalar* aligned_weights(const std::vector<Scalar>& w) const;
 
-  const network* net_;
+  std::shared_ptr<const network> net_;
   std::optional<mlp_layout> layout_;
   mutable std::vector<Scalar, Eigen::aligned_allocator<Scalar>> w_copy_, grad_copy_;  // see aligned_weights
   std::vector<node_id> inputs_, outputs_;

@@ -1,95 +1,93 @@
-// scaleinv/train/optimizer.hpp: SGD on the weights and G-SGD on the basis-path values (Meng et
-// al., ICLR 2019) for any DAG, and learning-rate schedules.
+// scaleinv/train/optimizer.hpp: the optimizer interface every trainer optimizer implements (a step,
+// its state for checkpoints, and the hook by which an orbit move such as balancing transforms that
+// state), plain SGD, and the registry that names them. G-SGD: train/gsgd.hpp.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scaleinv/graph/network.hpp"
-#include "scaleinv/paths/active.hpp"
-#include "scaleinv/paths/basis.hpp"
-#include "scaleinv/train/model.hpp"
+#include "scaleinv/train/schedule.hpp"
 
 namespace scaleinv::train {
-
-/// Learning rate at epoch e (0-based): constant; step (lr * gamma^floor(e / step)); exponential
-/// (lr * gamma^e).
-struct schedule {
-  enum class kind { constant, step, exponential } type = kind::constant;
-  double lr = 0.01;
-  double gamma = 0.1;
-  std::size_t step = 10;
-  double at(std::size_t epoch) const;
-  /// Reads "constant", "step:K:GAMMA", "exp:GAMMA". @throws invalid_argument.
-  static schedule parse(const std::string& text, double lr);
-};
 
 struct sgd_options {
   double momentum = 0.0;      ///< heavy ball: m = mu m + g; w -= lr m
   double weight_decay = 0.0;  ///< L2 on the weights: g += lambda w
 };
+/// What every optimizer is configured with.
+using optimizer_options = sgd_options;
 
-/// SGD on the weights, with momentum and weight decay (PyTorch's torch.optim.SGD semantics).
+/// An optimizer of a vector of trained parameters p. The trainer calls step() once per batch with
+/// dL/dp; state() is what a checkpoint must keep to continue bit-identically (a momentum buffer,
+/// possibly empty); rescaled() is told when the weights were moved along their rescaling orbit
+/// (synaptic balance), so that the state can follow.
 template <class Scalar>
-class sgd {
+class optimizer {
  public:
-  sgd(std::size_t size, sgd_options o) : o_(o), m_(o.momentum > 0 ? size : 0, Scalar(0)) {}
-  void step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr);
-  const std::vector<Scalar>& state() const noexcept { return m_; }
-  std::vector<Scalar>& state() noexcept { return m_; }
+  virtual ~optimizer() = default;
+
+  /// One step of p given dL/dp at p. @pre grad.size() == p.size().
+  virtual void step(std::vector<Scalar>& p, const std::vector<Scalar>& grad, double lr) = 0;
+
+  /// The weights p (one per edge of net) were positively rescaled: node v by node_scale[v]
+  /// (incoming weights times it, outgoing ones divided by it). Transforms the state to what it
+  /// would be had the run reached the rescaled weights. @throws invalid_argument when the
+  /// optimizer cannot follow such a move.
+  virtual void rescaled(const network& net, const std::vector<double>& node_scale) = 0;
+
+  /// The number of basis paths, for optimizers in path coordinates; nullopt otherwise.
+  virtual std::optional<std::size_t> basis_size() const { return std::nullopt; }
+
+  /// The state a checkpoint keeps (one entry per trained parameter, or per edge; empty when the
+  /// optimizer keeps none).
+  std::vector<Scalar>& state() noexcept { return state_; }
+  const std::vector<Scalar>& state() const noexcept { return state_; }
+
+ protected:
+  std::vector<Scalar> state_;
+};
+
+/// SGD on the parameters, with momentum and weight decay (PyTorch's torch.optim.SGD semantics).
+template <class Scalar>
+class sgd final : public optimizer<Scalar> {
+ public:
+  sgd(std::size_t size, sgd_options o) : o_(o) { this->state_.assign(o.momentum > 0 ? size : 0, Scalar(0)); }
+  void step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) override;
+  /// The momentum buffer is a gradient history: dL/dw_e divides by f_e = c(head) / c(tail) when
+  /// w_e is multiplied by it, so the buffer is divided too (balance.hpp, balance_training).
+  /// @pre the parameters are the weights (state().size() is 0 or net.num_edges()).
+  void rescaled(const network& net, const std::vector<double>& node_scale) override;
 
  private:
   sgd_options o_;
-  std::vector<Scalar> m_;
 };
 
-/// G-SGD: gradient descent on the values v_B of the basis paths (math.md section 6), for any DAG.
-///
-/// One step, given weights w and dL/dw:
-///  1. y_B = v_B dL/dv_B from g_e = w_e dL/dw_e by the triangular system on the free edges: each
-///     basis path owns one free edge f; y_{B_f} = g_f minus the y of the basis paths that reach f
-///     through their suffix, accumulated in one pass in topological order (O(E));
-///  2. v_B <- v_B - lr (dL/dv_B + weight_decay v_B), with momentum on that gradient when asked
-///     (the momentum buffer and the weight decay live in path-value space: one buffer entry per
-///     basis path, decay toward zero path values);
-///  3. re-allocation: the p(v) edges stay fixed and each free edge is solved from its basis path,
-///     downstream first (reverse topological order), so the new weights realize the new path
-///     values exactly up to rounding; a sign change of v_B moves to the owned edge.
-/// Edges on no path have zero gradient and are left alone; a basis path whose fixed part has a
-/// zero weight cannot be re-allocated and keeps its weights, and one whose value is zero gets no
-/// gradient. On a layered MLP (detect_mlp) the same arithmetic runs as whole-layer array
-/// operations; the general path is the reference, and tests check that they agree.
+/// What the trainer needs to know of an optimizer before making one.
+struct optimizer_info {
+  std::string_view name;
+  std::string_view summary;       ///< one line, for --help
+  /// Non-empty when the optimizer works on the weights in coordinates of its own, so that it
+  /// needs --param weights: why (a clause, "G-SGD trains its own coordinates ...").
+  std::string_view own_coordinates;
+  bool follows_balancing = false;  ///< rescaled() transforms its state: --balance works with it
+};
+
+/// Every optimizer the trainer knows, in the order --help lists them. Adding an optimizer is one
+/// class and one entry in this registry (optimizer.cpp).
+const std::vector<optimizer_info>& optimizer_registry();
+
+/// The entry named `name`. @throws invalid_argument listing the known names.
+const optimizer_info& find_optimizer(std::string_view name);
+
+/// Makes the optimizer `name` for `size` trained parameters of `net`.
+/// @throws invalid_argument for an unknown name.
 template <class Scalar>
-class gsgd {
- public:
-  /// @pre net.is_finalized(). The basis is chosen from the graph alone (paths/basis.hpp).
-  gsgd(const network& net, sgd_options o, bool fast = true);
-  void step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr);
-  std::size_t basis_size() const noexcept { return basis_.size(); }
-  /// The basis-path values v_B for weights w, in basis order.
-  std::vector<Scalar> path_values(const std::vector<Scalar>& w) const;
-  /// dL/dv_B from w and dL/dw (step 1 above), in basis order.
-  std::vector<Scalar> path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const;
-  /// Momentum buffer, one entry per edge (used on free edges: the owned edge of each basis path).
-  const std::vector<Scalar>& state() const noexcept { return m_; }
-  std::vector<Scalar>& state() noexcept { return m_; }
-  bool is_fast() const noexcept { return layout_.has_value(); }
-
- private:
-  void prefix_suffix(const std::vector<Scalar>& w, std::vector<Scalar>& pp, std::vector<Scalar>& sp) const;
-  /// y_B = v_B dL/dv_B (step 1), in basis order.
-  std::vector<Scalar> weighted_path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const;
-  void step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr);
-
-  const network* net_;
-  sgd_options o_;
-  active_subgraph active_;
-  path_basis basis_;
-  std::vector<std::uint8_t> is_free_;
-  std::vector<Scalar> m_;
-  std::optional<mlp_layout> layout_;
-};
+std::unique_ptr<optimizer<Scalar>> make_optimizer(std::string_view name, std::shared_ptr<const network> net,
+                                                  std::size_t size, const optimizer_options& o);
 
 }  // namespace scaleinv::train

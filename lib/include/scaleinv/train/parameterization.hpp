@@ -11,23 +11,10 @@
 #include <vector>
 
 #include "scaleinv/graph/network.hpp"
+#include "scaleinv/train/coordinates.hpp"
 #include "scaleinv/train/model.hpp"
 
 namespace scaleinv::train {
-
-enum class param_kind { weights, weightnorm, gmp };
-
-/// "weights", "weightnorm", "gmp".
-std::string_view to_string(param_kind kind);
-/// Reads the names above. @throws invalid_argument.
-param_kind parse_param_kind(std::string_view text);
-
-/// Why net cannot be trained in kind's coordinates (a sentence), or nullopt when it can. Plain
-/// weights work for every network; weight norm and GmP need a layered, fully connected MLP
-/// (detect_mlp), and GmP also needs positively homogeneous hidden units (relu, leaky_relu, prelu,
-/// bilu, linear), since its start r relu(u x + lambda) = relu(w x + b) rests on relu(c t) = c
-/// relu(t) for c > 0.
-std::optional<std::string> param_unsupported(const network& net, param_kind kind);
 
 /// The parameters of one kind of coordinates and their map to the network's weights.
 ///
@@ -54,16 +41,16 @@ std::optional<std::string> param_unsupported(const network& net, param_kind kind
 /// biases and GmP's Cartesian output layer, never on directions (angles, v): decaying an angle
 /// toward 0 would pull every unit toward e_1, and decaying v only changes its step size.
 template <class Scalar>
-class parameterization {
+class parameterization final : public coordinates<Scalar> {
  public:
   /// @pre net.is_finalized(). @throws invalid_argument with param_unsupported's reason.
   parameterization(const network& net, param_kind kind);
 
-  param_kind kind() const noexcept { return kind_; }
+  param_kind kind() const noexcept override { return kind_; }
   /// Number of trained parameters.
-  std::size_t size() const noexcept { return size_; }
+  std::size_t size() const noexcept override { return size_; }
   /// Number of weights (edges) of the effective network.
-  std::size_t num_weights() const noexcept { return num_weights_; }
+  std::size_t num_weights() const noexcept override { return num_weights_; }
 
   /// The parameters whose effective network is weights w (one per edge): the same weights
   /// (kind weights), v = w and g = ||w|| (weightnorm; v = e_1, g = 0 for a zero row), or for GmP
@@ -73,27 +60,27 @@ class parameterization {
   /// double. Also sets signs(). @throws invalid_argument for a GmP unit with all-zero incoming
   /// weights but a nonzero bias (its output relu(b) is not r relu(u x + lambda) for any unit u)
   /// or a parameter that is not finite in Scalar.
-  std::vector<Scalar> from_weights(const std::vector<double>& w);
+  std::vector<Scalar> from_weights(const std::vector<double>& w) override;
 
   /// The effective weights of parameters p (resizes w). For GmP it keeps the cosines, sines and
   /// partial products of the angles for the next backprop().
-  void effective_weights(const std::vector<Scalar>& p, std::vector<Scalar>& w);
+  void effective_weights(const std::vector<Scalar>& p, std::vector<Scalar>& w) override;
 
   /// dL/dp (resized) from dL/dw at the effective weights. @pre effective_weights(p, ...) was the
   /// last call of effective_weights, with the same p.
-  void backprop(const std::vector<Scalar>& p, const std::vector<Scalar>& grad_w, std::vector<Scalar>& grad_p);
+  void backprop(const std::vector<Scalar>& p, const std::vector<Scalar>& grad_w, std::vector<Scalar>& grad_p) override;
 
   /// grad_p += decay * p on the decayed parameters (see the class comment).
-  void add_weight_decay(const std::vector<Scalar>& p, std::vector<Scalar>& grad_p, double decay) const;
+  void add_weight_decay(const std::vector<Scalar>& p, std::vector<Scalar>& grad_p, double decay) const override;
 
   /// GmP's fixed directions +1/-1 of the units of layers with fan-in 1, in layer and unit order
   /// (empty otherwise). Part of the state a checkpoint must keep.
-  const std::vector<Scalar>& signs() const noexcept { return signs_; }
+  const std::vector<Scalar>& signs() const noexcept override { return signs_; }
   /// @throws invalid_argument when the count differs or an entry is not +1 or -1.
-  void set_signs(const std::vector<Scalar>& s);
+  void set_signs(const std::vector<Scalar>& s) override;
 
   /// What parameter i is, e.g. "layer 1, unit 3, angle 5" or "layer 2, unit 0, r".
-  std::string describe(std::size_t i) const;
+  std::string describe(std::size_t i) const override;
 
  private:
   struct block {

@@ -1,0 +1,70 @@
+// scaleinv/train/gsgd.hpp: G-SGD on the basis-path values (Meng et al., ICLR 2019), for any DAG.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "scaleinv/graph/network.hpp"
+#include "scaleinv/paths/active.hpp"
+#include "scaleinv/paths/basis.hpp"
+#include "scaleinv/train/model.hpp"
+#include "scaleinv/train/optimizer.hpp"
+
+namespace scaleinv::train {
+
+/// G-SGD: gradient descent on the values v_B of the basis paths (math.md section 6), for any DAG.
+///
+/// One step, given weights w and dL/dw:
+///  1. y_B = v_B dL/dv_B from g_e = w_e dL/dw_e by the triangular system on the free edges: each
+///     basis path owns one free edge f; y_{B_f} = g_f minus the y of the basis paths that reach f
+///     through their suffix, accumulated in one pass in topological order (O(E));
+///  2. v_B <- v_B - lr (dL/dv_B + weight_decay v_B), with momentum on that gradient when asked
+///     (the momentum buffer and the weight decay live in path-value space: one buffer entry per
+///     basis path, decay toward zero path values);
+///  3. re-allocation: the p(v) edges stay fixed and each free edge is solved from its basis path,
+///     downstream first (reverse topological order), so the new weights realize the new path
+///     values exactly up to rounding; a sign change of v_B moves to the owned edge.
+/// Edges on no path have zero gradient and are left alone; a basis path whose fixed part has a
+/// zero weight cannot be re-allocated and keeps its weights, and one whose value is zero gets no
+/// gradient. On a layered MLP (detect_mlp) the same arithmetic runs as whole-layer array
+/// operations; the general path is the reference, and tests check that they agree.
+template <class Scalar>
+class gsgd final : public optimizer<Scalar> {
+ public:
+  /// @pre net->is_finalized(). The basis is chosen from the graph alone (paths/basis.hpp). The
+  /// optimizer shares ownership of the network.
+  gsgd(std::shared_ptr<const network> net, sgd_options o, bool fast = true);
+  /// The same on a copy of net.
+  gsgd(const network& net, sgd_options o, bool fast = true) : gsgd(std::make_shared<const network>(net), o, fast) {}
+
+  void step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) override;
+  /// Path values are invariant under rescaling, and the momentum buffer and weight decay live in
+  /// path-value space: nothing to transform.
+  void rescaled(const network&, const std::vector<double>&) override {}
+  std::optional<std::size_t> basis_size() const override { return basis_.size(); }
+
+  /// The basis-path values v_B for weights w, in basis order.
+  std::vector<Scalar> path_values(const std::vector<Scalar>& w) const;
+  /// dL/dv_B from w and dL/dw (step 1 above), in basis order.
+  std::vector<Scalar> path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const;
+  bool is_fast() const noexcept { return layout_.has_value(); }
+  // state(): the momentum buffer, one entry per edge (used on free edges: the owned edge of each
+  // basis path).
+
+ private:
+  void prefix_suffix(const std::vector<Scalar>& w, std::vector<Scalar>& pp, std::vector<Scalar>& sp) const;
+  /// y_B = v_B dL/dv_B (step 1), in basis order.
+  std::vector<Scalar> weighted_path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const;
+  void step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr);
+
+  std::shared_ptr<const network> net_;
+  sgd_options o_;
+  active_subgraph active_;
+  path_basis basis_;
+  std::vector<std::uint8_t> is_free_;
+  std::optional<mlp_layout> layout_;
+};
+
+}  // namespace scaleinv::train
