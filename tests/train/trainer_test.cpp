@@ -1,0 +1,207 @@
+// tests/train/trainer_test.cpp: the trainer as a library component: callbacks, cancellation and
+// bit-identical resume without the CLI; the checkpoint struct and its settings table; the
+// optimizer registry and the rescaling hook.
+#include "catch_shim.hpp"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/cli_support.hpp"
+#include "scaleinv/balance/balance.hpp"
+#include "scaleinv/error.hpp"
+#include "scaleinv/graph/builders.hpp"
+#include "scaleinv/io/checkpoint.hpp"
+#include "scaleinv/io/dataset.hpp"
+#include "scaleinv/io/load.hpp"
+#include "scaleinv/io/network_json.hpp"
+#include "scaleinv/train/optimizer.hpp"
+#include "scaleinv/train/trainer.hpp"
+#include "support.hpp"
+
+using namespace scaleinv;
+
+namespace {
+train::trainer_options spirals_options(const std::string& optimizer, const std::string& param) {
+  train::trainer_options o;
+  o.settings.optimizer = optimizer;
+  o.settings.param = param;
+  o.settings.data = "spirals:n=300";
+  o.settings.seed = 5;
+  o.settings.batch_size = 32;
+  o.settings.lr = optimizer == "gsgd" ? 0.02 : 0.05;
+  o.settings.momentum = 0.9;
+  o.epochs = 3;
+  return o;
+}
+
+std::shared_ptr<const data_split> spirals() {
+  return std::make_shared<const data_split>(load_data("spirals:n=300", 5, 0.2));
+}
+}  // namespace
+
+TEST_CASE("trainer: the library loop gives what the CLI gives, and reports every batch and epoch", "[train][trainer]") {
+  test::temp_dir dir;
+  for (std::string opt : {"sgd", "gsgd"}) {
+    auto o = spirals_options(opt, "weights");
+    train::trainer<float> t(load_network("mlp:2-10-10-2,bias"), spirals(), o);
+    std::size_t batches = 0, epochs = 0;
+    train::trainer_callbacks cb;
+    cb.on_batch = [&](const train::batch_progress& p) {
+      ++batches;
+      CHECK(p.batches == 8);  // 240 training samples in batches of 32
+      CHECK(p.batch >= 1);
+      CHECK(p.batch <= p.batches);
+    };
+    cb.on_epoch = [&](const train::epoch_report& r) {
+      ++epochs;
+      CHECK(r.epoch == epochs);
+      CHECK(r.classification);
+      CHECK(r.basis_paths.has_value() == (opt == "gsgd"));
+    };
+    const auto result = t.run(cb);
+    CHECK_FALSE(result.cancelled);
+    CHECK(batches == 24);
+    CHECK(epochs == 3);
+    const std::string out = dir.file(opt + ".json");
+    auto r = test::run({"train", "mlp:2-10-10-2,bias", "--data", "spirals:n=300", "--seed", "5", "--batch", "32", "--lr",
+                        opt == "gsgd" ? "0.02" : "0.05", "--momentum", "0.9", "--epochs", "3", "--optimizer", opt, "--quiet",
+                        "-o", out});
+    REQUIRE(r.code == 0);
+    CHECK(write_network_json(t.trained_network()) == test::read_file(out));
+  }
+}
+
+TEST_CASE("trainer: cancelled through the flag, it writes a checkpoint that resumes bit-identically", "[train][trainer]") {
+  test::temp_dir dir;
+  for (std::string param : {"weights", "gmp"}) {
+    auto o = spirals_options("sgd", param);
+    train::trainer<double> straight(load_network("mlp:2-10-10-2,bias"), spirals(), [&] {
+      auto so = o;
+      so.settings.float64 = true;
+      return so;
+    }());
+    straight.run();
+    o.settings.float64 = true;
+    o.cancel_checkpoint = dir.file(param + "-ck.json");
+    std::atomic<bool> stop{false};
+    train::trainer<double> first(load_network("mlp:2-10-10-2,bias"), spirals(), o);
+    train::trainer_callbacks cb;
+    cb.cancel = &stop;
+    cb.on_batch = [&](const train::batch_progress& p) {
+      if (p.epoch == 2 && p.batch == 5) stop = true;
+    };
+    const auto r = first.run(cb);
+    REQUIRE(r.cancelled);
+    CHECK(r.epoch == 1);
+    CHECK(r.batch == 5);
+    CHECK(r.checkpoint == o.cancel_checkpoint);
+    checkpoint ck = read_checkpoint(r.checkpoint);
+    CHECK(ck.epoch == 1);
+    CHECK(ck.batch == 5);
+    CHECK(ck.params.has_value() == (param == "gmp"));
+    train::trainer<double> second(std::move(ck), r.checkpoint, spirals(), o);
+    CHECK(second.start_epoch() == 1);
+    CHECK_FALSE(second.run().cancelled);
+    CHECK(write_network_json(second.trained_network()) == write_network_json(straight.trained_network()));
+  }
+}
+
+TEST_CASE("trainer: refusals name the options", "[train][trainer]") {
+  auto o = spirals_options("gsgd", "gmp");
+  CHECK_THROWS_WITH(train::check_trainer_options(o), Catch::Matchers::Contains("--param gmp works with --optimizer sgd only"));
+  o = spirals_options("gsgd", "weights");
+  o.settings.balance = "every=3";
+  CHECK_THROWS_WITH(train::check_trainer_options(o), Catch::Matchers::Contains("--balance every=3 works with --optimizer sgd"));
+  o = spirals_options("sgd", "weights");
+  o.settings.balance = "every=0";
+  CHECK_THROWS_AS(train::check_trainer_options(o), invalid_argument);
+  o = spirals_options("adam", "weights");
+  CHECK_THROWS_WITH(train::check_trainer_options(o), Catch::Matchers::Contains("unknown optimizer 'adam'"));
+  o = spirals_options("sgd", "weights");
+  // float32 settings with a float64 trainer
+  CHECK_THROWS_AS(train::trainer<double>(load_network("mlp:2-4-2"), spirals(), o), invalid_argument);
+  CHECK_THROWS_WITH(train::trainer<float>(load_network("mlp:3-4-2"), spirals(), o),
+                    Catch::Matchers::Contains("the network has 3 inputs, the data 2 features"));
+}
+
+TEST_CASE("checkpoint: the struct round-trips, old checkpoints read with their defaults, the table decides", "[io][checkpoint]") {
+  test::temp_dir dir;
+  checkpoint c{load_network("mlp:2-3-2,init=4"), {}, 3, 7, {0.5, -1.25, 1e-300}, std::vector<double>{1, 2}, std::vector<double>{-1}};
+  c.settings = {"gsgd", "gmp", "every=4", "spirals:n=10", 11, true, 16, 0.125, 0.5, 0.25};
+  const std::string path = dir.write("ck.json", write_checkpoint_json(c));
+  checkpoint back = read_checkpoint(path);
+  CHECK(write_network_json(back.net) == write_network_json(c.net));
+  CHECK(back.epoch == 3);
+  CHECK(back.batch == 7);
+  CHECK(back.state == c.state);
+  CHECK(back.params == c.params);
+  CHECK(back.signs == c.signs);
+  CHECK_FALSE(checkpoint_mismatch(back.settings, c.settings).has_value());
+  CHECK(back.settings.lr == 0.125);
+  // Every command reads a checkpoint as a network.
+  CHECK(write_network_json(read_network_file(path)) == write_network_json(c.net));
+
+  // Settings that must match, and settings that may change.
+  training_settings run = c.settings;
+  run.lr = 1;
+  run.momentum = 0;
+  run.weight_decay = 0;
+  CHECK_FALSE(checkpoint_mismatch(c.settings, run).has_value());
+  run.seed = 12;
+  CHECK(checkpoint_mismatch(c.settings, run) == std::optional<std::string>("seed = 11"));
+  run = c.settings;
+  run.optimizer = "sgd";
+  CHECK(checkpoint_mismatch(c.settings, run) == std::optional<std::string>("optimizer = \"gsgd\""));
+  run = c.settings;
+  run.float64 = false;
+  CHECK(checkpoint_mismatch(c.settings, run) == std::optional<std::string>("float64 = true"));
+
+  // A checkpoint of a version before --param and --balance.
+  std::string text = write_network_json(c.net, {{"training", R"({"epoch": 1, "batch": 0, "optimizer": "sgd", "seed": 1,
+      "float64": false, "lr": 0.1, "momentum": 0, "weight_decay": 0, "batch_size": 128, "data": "spirals:n=10",
+      "state": []})"}});
+  checkpoint old = read_checkpoint(dir.write("old.json", text));
+  CHECK(old.settings.param == "weights");
+  CHECK(old.settings.balance == "none");
+  CHECK_FALSE(old.params.has_value());
+
+  // Not a checkpoint; a malformed one.
+  CHECK_THROWS_WITH(read_checkpoint(dir.write("net.json", write_network_json(c.net))),
+                    Catch::Matchers::Contains("not a checkpoint: it has no \"training\" object"));
+  CHECK_THROWS_WITH(read_checkpoint(dir.write("bad.json", write_network_json(c.net, {{"training", R"({"epoch": -1})"}}))),
+                    Catch::Matchers::Contains("has no \"optimizer\""));
+  CHECK_THROWS_AS(read_checkpoint(dir.write("bad2.json", write_network_json(c.net, {{"training", R"({"epoch": 1, "batch": 0,
+      "optimizer": 3, "seed": 1, "float64": false, "lr": 0.1, "momentum": 0, "weight_decay": 0, "batch_size": 1,
+      "data": "x", "state": []})"}}))),
+                  parse_error);
+}
+
+TEST_CASE("optimizer registry: every entry is made, unknown names are refused", "[train][optimizer]") {
+  auto net = std::make_shared<const network>(load_network("mlp:3-4-2,bias"));
+  REQUIRE(train::optimizer_registry().size() >= 2);
+  for (const auto& info : train::optimizer_registry()) {
+    auto f = train::make_optimizer<float>(info.name, net, net->num_edges(), {0.9, 0.0});
+    auto d = train::make_optimizer<double>(info.name, net, net->num_edges(), {0.9, 0.0});
+    REQUIRE(f);
+    REQUIRE(d);
+    CHECK(train::find_optimizer(info.name).name == info.name);
+  }
+  CHECK_THROWS_WITH(train::make_optimizer<float>("lbfgs", net, 3, {}), Catch::Matchers::Contains("expected one of sgd, gsgd"));
+}
+
+TEST_CASE("optimizer::rescaled transforms SGD's momentum as balance_training does", "[train][optimizer][balance]") {
+  network net = test::weighted_mlp({3, 5, 4, 2}, true, 9);
+  std::vector<double> w = net.weights(), w2 = w;
+  train::sgd<double> opt(w.size(), {0.9, 0.0});
+  splitmix64 rng(3);
+  std::vector<double> m(w.size());
+  for (double& x : m) x = rng.normal();
+  opt.state() = m;
+  balance_options bo;
+  bo.tolerance = 1e-12;
+  balance_report r = balance_training(net, w2, m, bo);
+  opt.rescaled(net, r.scale);
+  CHECK(opt.state() == m);
+}
