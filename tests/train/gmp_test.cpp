@@ -306,7 +306,7 @@ TEST_CASE("the layer-wise GmP map agrees with the per-vector direction()", "[gmp
   for (auto& x : p) x += 2.0 * rng.normal();  // angles far outside their conversion ranges, r of any sign
   std::vector<double> w;
   param.effective_weights(p, w);
-  auto lay = *train::detect_mlp(net);
+  auto lay = *find_layers(net);
   // Parameter layout (documented): layer 1 angles (36 x 19, angle-major), r (19), lambda (19); layer 2 ...
   std::size_t off = 0;
   std::vector<double> r_prev(37, 1.0);
@@ -319,9 +319,9 @@ TEST_CASE("the layer-wise GmP map agrees with the per-vector direction()", "[gmp
       train::direction<double>(theta, u);
       for (std::size_t k = 0; k < n; ++k) {
         INFO("layer " << l << " unit " << j << " input " << k);
-        CHECK(std::abs(w[lay.weight_offset[l] + j * n + k] - u[k] * r_prev[k]) <= 1e-14 * (1 + std::abs(r_prev[k])));
+        CHECK(std::abs(w[lay.into(l).weight_offset + j * n + k] - u[k] * r_prev[k]) <= 1e-14 * (1 + std::abs(r_prev[k])));
       }
-      CHECK(w[lay.bias_offset[l] + j] == p[lambda_off + j]);
+      CHECK(w[lay.into(l).bias_offset + j] == p[lambda_off + j]);
     }
     r_prev.assign(p.begin() + static_cast<std::ptrdiff_t>(r_off), p.begin() + static_cast<std::ptrdiff_t>(r_off + m));
     off = lambda_off + m;
@@ -376,10 +376,10 @@ TEST_CASE("gradients of the parameters match finite differences: GmP and weight 
 TEST_CASE("GmP and weight norm: zero rows, weight decay, signs, unsupported networks", "[gmp][train]") {
   SECTION("a zero row with zero bias keeps the function; with a nonzero bias GmP refuses") {
     network net = test::weighted_mlp({3, 4, 2}, true, 5);
-    auto lay = *train::detect_mlp(net);
+    auto lay = *find_layers(net);
     std::vector<double> w = net.weights();
-    for (std::size_t k = 0; k < 3; ++k) w[lay.weight_offset[1] + 1 * 3 + k] = 0;  // unit 1's row
-    w[lay.bias_offset[1] + 1] = 0;
+    for (std::size_t k = 0; k < 3; ++k) w[lay.into(1).weight_offset + 1 * 3 + k] = 0;  // unit 1's row
+    w[lay.into(1).bias_offset + 1] = 0;
     splitmix64 rng(609);
     auto x = test::normal_batch(3, 5, rng);
     train::model<double> m(net);
@@ -389,7 +389,7 @@ TEST_CASE("GmP and weight norm: zero rows, weight decay, signs, unsupported netw
       param.effective_weights(p, weff);
       CHECK(max_rel_diff(m.predict(weff, x), m.predict(w, x)) <= 1e-14);
     }
-    w[lay.bias_offset[1] + 1] = 0.5;
+    w[lay.into(1).bias_offset + 1] = 0.5;
     train::parameterization<double> wn(net, param_kind::weightnorm);
     std::vector<double> p = wn.from_weights(w), weff;
     wn.effective_weights(p, weff);
@@ -397,7 +397,7 @@ TEST_CASE("GmP and weight norm: zero rows, weight decay, signs, unsupported netw
     train::parameterization<double> gmp(net, param_kind::gmp);
     CHECK_THROWS_WITH(gmp.from_weights(w), Catch::Matchers::Contains("unit 1 of hidden layer 1 has all-zero incoming weights"));
     // relu(b) = 0 for b <= 0: the unit is constant zero, which r = 0 represents
-    w[lay.bias_offset[1] + 1] = -0.5;
+    w[lay.into(1).bias_offset + 1] = -0.5;
     std::vector<double> pz = gmp.from_weights(w), weffz;
     gmp.effective_weights(pz, weffz);
     CHECK(max_rel_diff(m.predict(weffz, x), m.predict(w, x)) <= 1e-14);
@@ -419,9 +419,9 @@ TEST_CASE("GmP and weight norm: zero rows, weight decay, signs, unsupported netw
   SECTION("fan-in-1 units keep a fixed sign") {
     network net = test::weighted_mlp({2, 1, 3, 2}, false, 8);
     auto w = net.weights();
-    auto lay = *train::detect_mlp(net);
-    w[lay.weight_offset[2] + 1] = -std::abs(w[lay.weight_offset[2] + 1]);  // layer 2, unit 1: fan-in 1, negative
-    w[lay.weight_offset[2] + 0] = std::abs(w[lay.weight_offset[2] + 0]);
+    auto lay = *find_layers(net);
+    w[lay.into(2).weight_offset + 1] = -std::abs(w[lay.into(2).weight_offset + 1]);  // layer 2, unit 1: fan-in 1, negative
+    w[lay.into(2).weight_offset + 0] = std::abs(w[lay.into(2).weight_offset + 0]);
     train::parameterization<double> param(net, param_kind::gmp);
     std::vector<double> p = param.from_weights(w);
     REQUIRE(param.signs().size() == 3);

@@ -98,10 +98,10 @@ TEST_CASE("the MLP fast path is taken where it applies and agrees with the gener
   o.bias = true;
   o.act = activation::leaky_relu(mpq_class(1, 10));
   network net = make_mlp(o);
-  REQUIRE(train::detect_mlp(net).has_value());
+  REQUIRE(find_layers(net).has_value());
   o.skip_span = 2;
-  REQUIRE_FALSE(train::detect_mlp(make_mlp(o)).has_value());
-  REQUIRE_FALSE(train::detect_mlp(make_random_dag(test::random_case(3))).has_value());
+  REQUIRE_FALSE(find_layers(make_mlp(o)).has_value());
+  REQUIRE_FALSE(find_layers(make_random_dag(test::random_case(3))).has_value());
   train::model<double> fast(net, true), general(net, false);
   REQUIRE(fast.is_fast());
   REQUIRE_FALSE(general.is_fast());

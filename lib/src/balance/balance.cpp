@@ -23,7 +23,7 @@
 #include "scaleinv/paths/active.hpp"
 #include "scaleinv/paths/basis.hpp"
 #include "scaleinv/paths/shared.hpp"
-#include "scaleinv/train/model.hpp"
+#include "scaleinv/graph/layout.hpp"
 
 namespace scaleinv {
 namespace {
@@ -329,8 +329,8 @@ class mlp_solver {
   using vec = Eigen::VectorXd;
 
   template <class Scalar>
-  mlp_solver(const train::mlp_layout& lay, const std::vector<Scalar>& w, const std::vector<double>& gamma, double p) {
-    const std::size_t L = lay.widths.size();
+  mlp_solver(const layer_layout& lay, const std::vector<Scalar>& w, const std::vector<double>& gamma, double p) {
+    const std::size_t L = lay.num_layers();
     m_.resize(L);
     bias_.resize(L);
     a_.resize(L);
@@ -338,14 +338,14 @@ class mlp_solver {
     for (std::size_t l = 1; l < L; ++l) {
       const auto rows = static_cast<Eigen::Index>(lay.widths[l]), cols = static_cast<Eigen::Index>(lay.widths[l - 1]);
       m_[l].resize(rows, cols);
-      const std::size_t off = lay.weight_offset[l];
+      const std::size_t off = lay.into(l).weight_offset;
       double* dst = m_[l].data();
       const std::size_t n = lay.widths[l] * lay.widths[l - 1];
       for (std::size_t i = 0; i < n; ++i) dst[i] = gamma[off + i] * power(static_cast<double>(w[off + i]), p);
       bias_[l] = vec::Zero(rows);
-      if (lay.bias_offset[l] != SIZE_MAX)
+      if (lay.into(l).has_bias())
         for (Eigen::Index k = 0; k < rows; ++k) {
-          const std::size_t e = lay.bias_offset[l] + static_cast<std::size_t>(k);
+          const std::size_t e = lay.into(l).bias_offset + static_cast<std::size_t>(k);
           bias_[l][k] = gamma[e] * power(static_cast<double>(w[e]), p);
         }
     }
@@ -496,12 +496,12 @@ void apply_scales(const network& net, std::vector<Scalar>& w, const std::vector<
 
 // The MLP path applies when the net is a plain layered MLP with homogeneous hidden layers and no
 // shared parameters: then every hidden unit is its own group.
-std::optional<train::mlp_layout> mlp_path(const network& net, const balance_structure& s) {
+std::optional<layer_layout> mlp_path(const network& net, const balance_structure& s) {
   if (s.tied || net.has_params()) return std::nullopt;
-  auto lay = train::detect_mlp(net);
+  auto lay = find_layers(net);
   if (!lay) return std::nullopt;
-  for (std::size_t l = 1; l + 1 < lay->widths.size(); ++l)
-    if (!lay->act[l].is_homogeneous()) return std::nullopt;
+  for (std::size_t l = 1; l + 1 < lay->num_layers(); ++l)
+    if (!lay->into(l).act.is_homogeneous()) return std::nullopt;
   return lay;
 }
 
@@ -811,11 +811,11 @@ balance_report balance_with(const network& net, const balance_structure& s, std:
     } else {
       rep.iterations = fast->sweeps(o.method, tol, o.max_iterations, rep.unit_steps, rep.converged);
     }
-    const std::size_t L = lay->widths.size();
+    const std::size_t L = lay->num_layers();
     for (std::size_t l = 1; l + 1 < L; ++l) {
       const auto& a = fast->a(l);
       for (Eigen::Index k = 0; k < a.size(); ++k) {
-        const node_id v = net.edge_at(lay->weight_offset[l] + static_cast<std::size_t>(k) * lay->widths[l - 1]).to;
+        const node_id v = net.edge_at(lay->into(l).weight_offset + static_cast<std::size_t>(k) * lay->widths[l - 1]).to;
         rep.scale[v] = std::pow(a[k], 1.0 / o.p);
       }
     }

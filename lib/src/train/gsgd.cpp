@@ -18,15 +18,15 @@ gsgd<Scalar>::gsgd(std::shared_ptr<const network> shared, sgd_options o, bool fa
   is_free_.assign(net.num_edges(), 0);
   for (edge_id f : basis_.free_edges) is_free_[f] = 1;
   if (o.momentum > 0) this->state_.assign(net.num_edges(), Scalar(0));
-  if (fast) layout_ = detect_mlp(net);
+  if (fast) layout_ = find_layers(net);
   // The fast path assumes the basis make_basis picks on an MLP (p = the edge from unit 0 of the
   // layer below, c = the edge to unit 0 of the layer above) and every edge active; check it.
   if (layout_) {
     const auto& lay = *layout_;
-    for (std::size_t l = 1; l + 1 < lay.widths.size() && layout_; ++l) {
+    for (std::size_t l = 1; l + 1 < lay.num_layers() && layout_; ++l) {
       for (std::size_t j = 0; j < lay.widths[l]; ++j) {
-        edge_id p = static_cast<edge_id>(lay.weight_offset[l] + j * lay.widths[l - 1]);
-        edge_id c = static_cast<edge_id>(lay.weight_offset[l + 1] + j);
+        edge_id p = static_cast<edge_id>(lay.into(l).weight_offset + j * lay.widths[l - 1]);
+        edge_id c = static_cast<edge_id>(lay.into(l + 1).weight_offset + j);
         node_id v = net.edge_at(p).to;
         if (basis_.parent_edge[v] != p || basis_.child_edge[v] != c) {
           layout_.reset();
@@ -138,25 +138,15 @@ void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad,
 template <class Scalar>
 void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
   using vec = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
-  using arr = Eigen::Array<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const auto& lay = *layout_;
-  const std::size_t L = lay.widths.size();
+  const std::size_t L = lay.num_layers();
   const auto eta = static_cast<Scalar>(lr), mu = static_cast<Scalar>(o_.momentum),
              wd = static_cast<Scalar>(o_.weight_decay);
-  auto W = [&](std::size_t l) {
-    return Eigen::Map<arr>(w.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
-                           static_cast<Eigen::Index>(lay.widths[l - 1]));
-  };
-  auto G = [&](std::size_t l) {
-    return Eigen::Map<const arr>(grad.data() + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
-                                 static_cast<Eigen::Index>(lay.widths[l - 1]));
-  };
-  auto B = [&](std::vector<Scalar>& v, std::size_t l) {
-    return Eigen::Map<vec>(v.data() + lay.bias_offset[l], static_cast<Eigen::Index>(lay.widths[l]));
-  };
-  auto BG = [&](std::size_t l) {
-    return Eigen::Map<const vec>(grad.data() + lay.bias_offset[l], static_cast<Eigen::Index>(lay.widths[l]));
-  };
+  // The dense blocks' weights, gradients and biases as arrays (coefficient-wise arithmetic).
+  auto W = [&](std::size_t l) { return lay.into(l).weights(w.data()).array(); };
+  auto G = [&](std::size_t l) { return lay.into(l).weights(grad.data()).array(); };
+  auto B = [&](std::vector<Scalar>& v, std::size_t l) { return lay.into(l).biases(v.data()).array(); };
+  auto BG = [&](std::size_t l) { return lay.into(l).biases(grad.data()).array(); };
   const bool has_m = !this->state_.empty();
   // Prefix products per layer (unit 0's chain feeds every p()): pp[0] = 1.
   std::vector<vec> pp(L), sp(L), flow(L);
@@ -172,7 +162,7 @@ void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& g
     auto Gl = G(l);
     // Row-wise dot products of W and G (Eigen vectorizes the row-major reduction), less column 0.
     flow[l] = (Wl * Gl).rowwise().sum() - Wl.col(0) * Gl.col(0);
-    if (lay.bias_offset[l] != SIZE_MAX) flow[l] += B(w, l) * BG(l);
+    if (lay.into(l).has_bias()) flow[l] += B(w, l) * BG(l);
     if (l >= 2) {
       // Row 0's free edges carry y = w g - F_{l-1}(x): subtract the flows of x = 1.., and add the
       // whole lower layer's flow for unit 0.
@@ -192,7 +182,7 @@ void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& g
     const auto rows = Wl.rows(), cols = Wl.cols();
     const bool hidden = l + 1 < L, c_row = l >= 2;
     vec inv_p = (P != Scalar(0)).select(P.inverse(), Scalar(0));
-    Scalar* mrow_base = has_m ? this->state_.data() + lay.weight_offset[l] : nullptr;
+    Scalar* mrow_base = has_m ? this->state_.data() + lay.into(l).weight_offset : nullptr;
     for (Eigen::Index j = 0; j < rows; ++j) {
       const Scalar sj = S(j), snj = sp_new(j);
       const Scalar inv_s = sj != Scalar(0) ? Scalar(1) / sj : Scalar(0);
@@ -238,10 +228,10 @@ void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& g
         }
       }
     }
-    if (lay.bias_offset[l] != SIZE_MAX) {
+    if (lay.into(l).has_bias()) {
       auto bl = B(w, l);
       auto bg = BG(l);
-      Scalar* mb = has_m ? this->state_.data() + lay.bias_offset[l] : nullptr;
+      Scalar* mb = has_m ? this->state_.data() + lay.into(l).bias_offset : nullptr;
       for (Eigen::Index j = 0; j < rows; ++j) {
         const Scalar sj = S(j), snj = sp_new(j), bv = bl(j), v = bv * sj;
         Scalar d = (v != Scalar(0) ? bv * bg(j) / v : Scalar(0)) + wd * v;

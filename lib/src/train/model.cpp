@@ -12,68 +12,6 @@
 
 namespace scaleinv::train {
 
-std::optional<mlp_layout> detect_mlp(const network& net) {
-  const std::size_t n = net.num_nodes();
-  std::vector<int> depth(n, 0);
-  for (node_id v : net.topological_order()) {
-    const node& nd = net.node_at(v);
-    if (nd.kind == node_kind::input || nd.kind == node_kind::bias) continue;
-    if (nd.kind == node_kind::hidden && nd.act.is_pooling()) return std::nullopt;
-    int d = 0;
-    for (edge_id e : net.in_edges(v))
-      if (net.node_at(net.edge_at(e).from).kind != node_kind::bias) d = std::max(d, depth[net.edge_at(e).from] + 1);
-    depth[v] = d;
-  }
-  int max_depth = 0;
-  for (node_id v = 0; v < n; ++v)
-    if (net.node_at(v).kind == node_kind::output) max_depth = std::max(max_depth, depth[v]);
-  if (max_depth < 1) return std::nullopt;
-  std::vector<std::vector<node_id>> layer(static_cast<std::size_t>(max_depth) + 1);
-  for (node_id v = 0; v < n; ++v) {
-    const node& nd = net.node_at(v);
-    if (nd.kind == node_kind::bias) continue;
-    if ((nd.kind == node_kind::output) != (depth[v] == max_depth)) return std::nullopt;
-    if (nd.kind == node_kind::hidden && depth[v] == 0) return std::nullopt;
-    layer[static_cast<std::size_t>(depth[v])].push_back(v);
-  }
-  mlp_layout lay;
-  const std::size_t L = layer.size();
-  lay.input_nodes = layer[0];
-  lay.output_nodes = layer[L - 1];
-  lay.weight_offset.assign(L, 0);
-  lay.bias_offset.assign(L, SIZE_MAX);
-  lay.act.assign(L, activation{});
-  for (const auto& l : layer) {
-    if (l.empty()) return std::nullopt;
-    lay.widths.push_back(l.size());
-  }
-  std::size_t e = 0;
-  for (std::size_t l = 1; l < L; ++l) {
-    if (l + 1 < L) {
-      lay.act[l] = net.node_at(layer[l][0]).act;
-      for (node_id v : layer[l])
-        if (!(net.node_at(v).act == lay.act[l])) return std::nullopt;
-    }
-    lay.weight_offset[l] = e;
-    for (node_id to : layer[l])
-      for (node_id from : layer[l - 1]) {
-        if (e >= net.num_edges() || net.edge_at(e).from != from || net.edge_at(e).to != to) return std::nullopt;
-        ++e;
-      }
-    if (e < net.num_edges() && net.node_at(net.edge_at(e).from).kind == node_kind::bias) {
-      node_id b = net.edge_at(e).from;
-      lay.bias_offset[l] = e;
-      for (node_id to : layer[l]) {
-        if (e >= net.num_edges() || net.edge_at(e).from != b || net.edge_at(e).to != to) return std::nullopt;
-        ++e;
-      }
-      if (net.out_edges(b).size() != layer[l].size()) return std::nullopt;
-    }
-  }
-  if (e != net.num_edges()) return std::nullopt;
-  return lay;
-}
-
 namespace {
 template <class Scalar>
 Scalar act_value(const activation& a, Scalar x) {
@@ -105,6 +43,22 @@ void apply_act(const activation& a, const Eigen::MatrixBase<Derived>& z, matrix<
     for (Eigen::Index j = 0; j < z.cols(); ++j)
       for (Eigen::Index i = 0; i < z.rows(); ++i) out(i, j) = act_value(a, z(i, j));
   }
+}
+
+// The dense block's kernels. Forward: z = W a (+ b). Backward, given d = dL/dz: dW = d a^T and
+// db = the row sums of d into the gradient g (one entry per edge), and dL/da = W^T d when asked.
+template <class Scalar>
+void dense_forward(const layer_block& blk, const Scalar* w, const matrix<Scalar>& a, matrix<Scalar>& z) {
+  z.noalias() = blk.weights(w) * a;
+  if (blk.has_bias()) z.colwise() += blk.biases(w);
+}
+
+template <class Scalar>
+void dense_backward(const layer_block& blk, const Scalar* w, const matrix<Scalar>& a, const matrix<Scalar>& d, Scalar* g,
+                    matrix<Scalar>* da) {
+  blk.weights(g).noalias() = d * a.transpose();
+  if (blk.has_bias()) blk.biases(g) = d.rowwise().sum();
+  if (da != nullptr) da->noalias() = blk.weights(w).transpose() * d;
 }
 
 template <class Scalar>
@@ -160,7 +114,7 @@ Scalar loss_gradient(const matrix<Scalar>& y, const std::vector<int>* labels, co
 template <class Scalar>
 model<Scalar>::model(std::shared_ptr<const network> shared, bool fast) : net_(std::move(shared)) {
   const network& net = *net_;
-  if (fast) layout_ = detect_mlp(net);
+  if (fast) layout_ = find_layers(net);
   input_index_.assign(net.num_nodes(), -1);
   output_index_.assign(net.num_nodes(), -1);
   for (node_id v = 0; v < net.num_nodes(); ++v) {
@@ -176,8 +130,6 @@ model<Scalar>::model(std::shared_ptr<const network> shared, bool fast) : net_(st
 }
 
 namespace {
-template <class Scalar>
-using row_major = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // The general path's state for a batch: pre-activations and values, one row per node.
 template <class Scalar>
@@ -249,16 +201,11 @@ matrix<Scalar> model<Scalar>::predict(const std::vector<Scalar>& w, const matrix
                            std::to_string(inputs_.size()) + " inputs");
   if (w.size() != net_->num_edges()) throw invalid_argument("one weight per edge expected");
   if (layout_) {
-    const auto& lay = *layout_;
     const Scalar* wp = aligned_weights(w);
     matrix<Scalar> a = x, z;
-    for (std::size_t l = 1; l < lay.widths.size(); ++l) {
-      Eigen::Map<const row_major<Scalar>> W(wp + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
-                                            static_cast<Eigen::Index>(lay.widths[l - 1]));
-      z.noalias() = W * a;
-      if (lay.bias_offset[l] != SIZE_MAX)
-        z.colwise() += Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(wp + lay.bias_offset[l], z.rows());
-      if (l + 1 < lay.widths.size()) apply_act(lay.act[l], z, a);
+    for (const layer_block& blk : layout_->blocks) {
+      dense_forward(blk, wp, a, z);
+      if (blk.hidden) apply_act(blk.act, z, a);
       else a = z;
     }
     return a;
@@ -291,7 +238,7 @@ Scalar model<Scalar>::loss_and_gradient(const std::vector<Scalar>& w, const matr
     // zero fill needed. The input batch is used in place (a[0] stays empty).
     grad.resize(net_->num_edges());
     const auto& lay = *layout_;
-    const std::size_t L = lay.widths.size();
+    const std::size_t L = lay.num_layers();
     const Scalar* wp = aligned_weights(w);
     // The gradient is written through an aligned buffer too, for the same reason.
     const bool grad_aligned = reinterpret_cast<std::uintptr_t>(grad.data()) % EIGEN_MAX_ALIGN_BYTES == 0;
@@ -300,26 +247,17 @@ Scalar model<Scalar>::loss_and_gradient(const std::vector<Scalar>& w, const matr
     std::vector<matrix<Scalar>> a(L), z(L);
     auto input_of = [&](std::size_t l) -> const matrix<Scalar>& { return l == 1 ? x : a[l - 1]; };
     for (std::size_t l = 1; l < L; ++l) {
-      Eigen::Map<const row_major<Scalar>> W(wp + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
-                                            static_cast<Eigen::Index>(lay.widths[l - 1]));
-      z[l].noalias() = W * input_of(l);
-      if (lay.bias_offset[l] != SIZE_MAX)
-        z[l].colwise() += Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(wp + lay.bias_offset[l], z[l].rows());
-      if (l + 1 < L) apply_act(lay.act[l], z[l], a[l]);
+      const layer_block& blk = lay.into(l);
+      dense_forward(blk, wp, input_of(l), z[l]);
+      if (blk.hidden) apply_act(blk.act, z[l], a[l]);
     }
     Scalar value = loss_gradient(z[L - 1], labels, targets, kind, dy);
     matrix<Scalar> d = std::move(dy), prev;
     for (std::size_t l = L - 1; l >= 1; --l) {
-      Eigen::Map<row_major<Scalar>> dW(gp + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
-                                       static_cast<Eigen::Index>(lay.widths[l - 1]));
-      dW.noalias() = d * input_of(l).transpose();
-      if (lay.bias_offset[l] != SIZE_MAX)
-        Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(gp + lay.bias_offset[l], d.rows()) = d.rowwise().sum();
+      const layer_block& blk = lay.into(l);
+      dense_backward(blk, wp, input_of(l), d, gp, l == 1 ? nullptr : &prev);
       if (l == 1) break;
-      Eigen::Map<const row_major<Scalar>> W(wp + lay.weight_offset[l], static_cast<Eigen::Index>(lay.widths[l]),
-                                            static_cast<Eigen::Index>(lay.widths[l - 1]));
-      prev.noalias() = W.transpose() * d;
-      times_slope(lay.act[l - 1], z[l - 1], a[l - 1], prev);
+      times_slope(lay.into(l - 1).act, z[l - 1], a[l - 1], prev);
       d.swap(prev);
     }
     if (!grad_aligned) std::copy(grad_copy_.begin(), grad_copy_.end(), grad.begin());

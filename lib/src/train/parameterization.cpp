@@ -35,19 +35,19 @@ param_kind parse_param_kind(std::string_view text) {
 
 std::optional<std::string> param_unsupported(const network& net, param_kind kind) {
   if (kind == param_kind::weights) return std::nullopt;
-  auto lay = detect_mlp(net);
+  auto lay = find_layers(net);
   if (!lay)
     return fmt::format("--param {} needs a layered, fully connected MLP in the mlp: edge order (no skip edges, no "
                        "pooling units, one activation per layer): it keeps one incoming weight vector per unit and layer, "
                        "and this network has no such layers",
                        to_string(kind));
   if (kind == param_kind::gmp)
-    for (std::size_t l = 1; l + 1 < lay->widths.size(); ++l)
-      if (!lay->act[l].is_homogeneous())
+    for (std::size_t l = 1; l + 1 < lay->num_layers(); ++l)
+      if (!lay->into(l).act.is_homogeneous())
         return fmt::format("--param gmp needs positively homogeneous hidden units (relu, leaky_relu, prelu, bilu, linear): "
                            "its start r act(u x + lambda) = act(w x + b) with r = ||w|| rests on act(c t) = c act(t) for c > 0, "
                            "and hidden layer {} is {}",
-                           l, lay->act[l].name());
+                           l, lay->into(l).act.name());
   return std::nullopt;
 }
 
@@ -72,18 +72,19 @@ parameterization<Scalar>::parameterization(const network& net, param_kind kind) 
     decayed_.assign(size_, 1);
     return;
   }
-  const mlp_layout lay = *detect_mlp(net);
-  const std::size_t L = lay.widths.size();
+  const layer_layout lay = *find_layers(net);
+  const std::size_t L = lay.num_layers();
   std::size_t pos = 0, signs = 0, cache = 0, ucache = 0, tmp = 0;
   for (std::size_t l = 1; l < L; ++l) {
+    const layer_block& edges = lay.into(l);
     block b;
-    b.in = lay.widths[l - 1];
-    b.out = lay.widths[l];
-    b.hidden = l + 1 < L;
-    if (b.hidden) b.act = lay.act[l];
-    b.bias = lay.bias_offset[l] != SIZE_MAX;
-    b.w_off = lay.weight_offset[l];
-    b.b_off = b.bias ? lay.bias_offset[l] : 0;
+    b.in = edges.in;
+    b.out = edges.out;
+    b.hidden = edges.hidden;
+    if (b.hidden) b.act = edges.act;
+    b.bias = edges.has_bias();
+    b.w_off = edges.weight_offset;
+    b.b_off = b.bias ? edges.bias_offset : 0;
     b.dir = pos;
     if (kind == param_kind::gmp && b.hidden) {
       // angles, r, lambda

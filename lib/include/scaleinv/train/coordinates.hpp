@@ -23,7 +23,7 @@ param_kind parse_param_kind(std::string_view text);
 
 /// Why net cannot be trained in kind's coordinates (a sentence), or nullopt when it can. Plain
 /// weights work for every network; weight norm and GmP need a layered, fully connected MLP
-/// (detect_mlp), and GmP also needs positively homogeneous hidden units (relu, leaky_relu, prelu,
+/// (graph/layout.hpp find_layers), and GmP also needs positively homogeneous hidden units (relu, leaky_relu, prelu,
 /// bilu, linear), since its start r relu(u x + lambda) = relu(w x + b) rests on relu(c t) = c
 /// relu(t) for c > 0.
 std::optional<std::string> param_unsupported(const network& net, param_kind kind);

@@ -28,7 +28,7 @@ namespace scaleinv::train {
 ///     values exactly up to rounding; a sign change of v_B moves to the owned edge.
 /// Edges on no path have zero gradient and are left alone; a basis path whose fixed part has a
 /// zero weight cannot be re-allocated and keeps its weights, and one whose value is zero gets no
-/// gradient. On a layered MLP (detect_mlp) the same arithmetic runs as whole-layer array
+/// gradient. On a layered MLP (graph/layout.hpp) the same arithmetic runs as whole-layer array
 /// operations; the general path is the reference, and tests check that they agree.
 template <class Scalar>
 class gsgd final : public optimizer<Scalar> {
@@ -64,7 +64,7 @@ class gsgd final : public optimizer<Scalar> {
   active_subgraph active_;
   path_basis basis_;
   std::vector<std::uint8_t> is_free_;
-  std::optional<mlp_layout> layout_;
+  std::optional<layer_layout> layout_;
 };
 
 }  // namespace scaleinv::train

@@ -1,6 +1,7 @@
 // scaleinv/train/model.hpp: forward and backward passes of a network from the graph model, for a
-// batch, in float or double: a fast path for layered MLPs (Eigen matrix products) and a general
-// path for any DAG (skip edges, pooling, mixed activations).
+// batch, in float or double: a kernel per block of a layered network (graph/layout.hpp; dense
+// blocks are Eigen matrix products) and a general path for any DAG (skip edges, pooling, mixed
+// activations).
 #pragma once
 
 #include <Eigen/Core>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "scaleinv/graph/layout.hpp"
 #include "scaleinv/graph/network.hpp"
 
 namespace scaleinv::train {
@@ -19,21 +21,6 @@ using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
 enum class loss_kind { cross_entropy, mse };
 
-/// Where a layered MLP keeps its layers in the edge vector (graph/builders.hpp make_mlp order):
-/// layer l's weights are the row-major out x in block at weight_offset[l], its biases (if any)
-/// the `out` edges at bias_offset[l].
-struct mlp_layout {
-  std::vector<std::size_t> widths;
-  std::vector<std::size_t> weight_offset;  ///< per layer 1..L-1 (index 0 unused)
-  std::vector<std::size_t> bias_offset;    ///< npos-like SIZE_MAX when the layer has no bias
-  std::vector<activation> act;             ///< per hidden layer 1..L-2
-  std::vector<node_id> input_nodes, output_nodes;
-};
-
-/// The layout when net is exactly a layered, fully connected MLP in make_mlp's edge order (with or
-/// without biases, one activation per layer, no pooling); nullopt otherwise.
-std::optional<mlp_layout> detect_mlp(const network& net);
-
 /// Loss and gradient of a network on a batch. Inputs X are inputs x batch (one column per sample,
 /// inputs in input-node order); targets are class indices (cross-entropy: softmax over the
 /// outputs, mean over the batch) or an outputs x batch matrix (mse: mean over the batch of
@@ -41,7 +28,7 @@ std::optional<mlp_layout> detect_mlp(const network& net);
 template <class Scalar>
 class model {
  public:
-  /// @pre net->is_finalized(). Uses the MLP fast path when detect_mlp succeeds and fast is true.
+  /// @pre net->is_finalized(). Uses the block kernels when find_layers succeeds and fast is true.
   /// The model shares ownership of the network.
   explicit model(std::shared_ptr<const network> net, bool fast = true);
   /// The same on a copy of net.
@@ -70,7 +57,7 @@ class model {
   const Scalar* aligned_weights(const std::vector<Scalar>& w) const;
 
   std::shared_ptr<const network> net_;
-  std::optional<mlp_layout> layout_;
+  std::optional<layer_layout> layout_;
   mutable std::vector<Scalar, Eigen::aligned_allocator<Scalar>> w_copy_, grad_copy_;  // see aligned_weights
   std::vector<node_id> inputs_, outputs_;
   std::vector<std::int32_t> input_index_, output_index_;  // per node, or -1
