@@ -34,9 +34,10 @@ TEST_CASE("train --param gmp and weightnorm learn, and the logs say which ran", 
     CHECK(epochs.back()["train_loss"].get<double>() < 0.8 * epochs.front()["train_loss"].get<double>());
     CHECK(epochs[4]["lr"].get<double>() == 0.05);
     std::string text = read_file(csv);
-    CHECK(starts_with(text, "epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param\n"));
+    CHECK(starts_with(text, "epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param,balance,balancings,balance_seconds,"
+              "balance_max_imbalance\n"));
     CHECK(contains(text, ",sgd,"));
-    CHECK(contains(text, "," + param + "\n"));
+    CHECK(contains(text, "," + param + ","));
     REQUIRE(run(plus(base, {"--log", jsonl, "--quiet"})).code == 0);
     for (const auto& e : json_lines(read_file(jsonl))) CHECK(e["param"] == param);
     // The text line names it too.

@@ -31,7 +31,8 @@ TEST_CASE("train learns, and writes a log per epoch", "[cli][train]") {
     CHECK(epochs.back()["train_loss"].get<double>() < epochs.front()["train_loss"].get<double>());
     if (opt == "gsgd") CHECK(epochs.back()["basis_paths"] == 12 * 3 + 12 * 13 + 2 * 13 - 24);
     std::string csv = read_file(dir.path() / (opt + ".csv"));
-    CHECK(csv.rfind("epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param\n", 0) == 0);
+    CHECK(csv.rfind("epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param,balance,balancings,balance_seconds,"
+              "balance_max_imbalance\n", 0) == 0);
     CHECK(std::count(csv.begin(), csv.end(), '\n') == 9);
   }
 }

@@ -17,6 +17,7 @@
 #include "scaleinv/io/load.hpp"
 #include "scaleinv/io/network_json.hpp"
 #include "scaleinv/train/optimizer.hpp"
+#include "scaleinv/train/tied_weights.hpp"
 #include "scaleinv/train/trainer.hpp"
 #include "support.hpp"
 
@@ -204,4 +205,42 @@ TEST_CASE("optimizer::rescaled transforms SGD's momentum as balance_training doe
   balance_report r = balance_training(net, w2, m, bo);
   opt.rescaled(net, r.scale);
   CHECK(opt.state() == m);
+}
+
+TEST_CASE("tied_weights: a parameter's gradient is the sum over its edges (finite differences), ties hold", "[train][shared]") {
+  network net = load_network("conv:len=9,ch=1-3-2,k=3,bias,init=3");
+  REQUIRE(net.has_params());
+  auto coords = train::make_coordinates<double>(net, train::param_kind::weights);
+  REQUIRE_FALSE(coords->is_identity());
+  CHECK(coords->size() == net.num_parameters());
+  std::vector<double> p = coords->from_weights(net.weights()), w, g, gp;
+  coords->effective_weights(p, w);
+  CHECK(w == net.weights());  // init_weights ties the draws
+  train::model<double> m(net);
+  splitmix64 rng(11);
+  train::matrix<double> x(9, 6), t(static_cast<Eigen::Index>(m.num_outputs()), 6);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = rng.normal();
+  for (Eigen::Index i = 0; i < t.size(); ++i) t.data()[i] = rng.normal();
+  m.loss_and_gradient(w, x, nullptr, &t, train::loss_kind::mse, g);
+  coords->backprop(p, g, gp);
+  REQUIRE(gp.size() == p.size());
+  for (std::size_t k = 0; k < p.size(); ++k) {
+    const double h = 1e-6;
+    auto loss_at = [&](double delta) {
+      auto q = p;
+      q[k] += delta;
+      std::vector<double> wq;
+      coords->effective_weights(q, wq);
+      return m.loss(wq, x, nullptr, &t, train::loss_kind::mse);
+    };
+    const double fd = (loss_at(h) - loss_at(-h)) / (2 * h);
+    INFO("parameter " << k << " (" << coords->describe(k) << ")");
+    CHECK(std::abs(fd - gp[k]) <= 1e-6 * (1 + std::abs(gp[k])));
+  }
+  // Unequal weights on one parameter are refused, naming it.
+  std::vector<double> bad = net.weights();
+  bad[0] += 1;
+  CHECK_THROWS_WITH(coords->from_weights(bad), Catch::Matchers::Contains("shared weights must be equal"));
+  CHECK_THROWS_WITH(net.set_weights(bad), Catch::Matchers::Contains("but have different weights"));
+  CHECK(net.weights() != bad);  // unchanged
 }

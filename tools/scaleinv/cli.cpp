@@ -25,7 +25,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
                "scaleinv"};
   app.set_version_flag("--version", "scaleinv 0.1.0");
   app.require_subcommand(1);
-  app.footer("Exit codes: 0 done, 1 a check failed (verify) or not equivalent (equivalent), 2 usage error, 3 bad input, 4 out of memory, 5 internal error.\n"
+  app.footer("Exit codes: 0 done, 1 a check failed (verify) or not equivalent (equivalent), 2 usage error, 3 bad input, 4 out of memory, 5 internal error, 6 training diverged, 130 training interrupted.\n"
              "Run 'scaleinv COMMAND --help' for a command's options. Formats: docs/formats.md.");
   std::map<const CLI::App*, action> actions;
   auto add = [&](action (*f)(CLI::App&), const char* name, const char* about) {
@@ -80,6 +80,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   const CLI::App* chosen = app.get_subcommands().front();
   try {
     return actions.at(chosen)(out);
+  } catch (const command_failure& e) {
+    err << "scaleinv: error: " << e.what() << "\n";
+    return e.code();
   } catch (const invalid_argument& e) {
     err << "scaleinv: error: " << e.what() << "\n";
     return usage;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <unistd.h>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/io/checkpoint.hpp"
@@ -50,25 +51,37 @@ train::trainer_options to_trainer_options(const train_options& o) {
   return t;
 }
 
-// The metrics log: CSV when the name ends in .csv, else JSON lines; appended to on --resume.
+// The metrics log: CSV when the name ends in .csv, else JSON lines; appended to on --resume. CSV
+// numbers are written in the shortest form that reads back exactly; an empty field is JSON's null
+// (no test set, no accuracy for regression, no basis paths for SGD, no balancing).
 class metrics_log {
  public:
-  metrics_log(const train_options& o) {
+  explicit metrics_log(const train_options& o) {
     if (o.log.empty()) return;
     csv_ = o.log.size() >= 4 && o.log.substr(o.log.size() - 4) == ".csv";
     const bool exists = access(o.log.c_str(), F_OK) == 0;
     file_.reset(std::fopen(o.log.c_str(), o.resume.empty() ? "w" : "a"));
     if (!file_) throw error(fmt::format("cannot write the log {}", o.log));
     if (csv_ && (o.resume.empty() || !exists))
-      std::fputs("epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param\n", file_.get());
+      std::fputs("epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param,balance,balancings,"
+                 "balance_seconds,balance_max_imbalance\n",
+                 file_.get());
   }
   void write(const train::epoch_report& r, const train_options& o, const nlohmann::json& line) {
     if (!file_) return;
-    if (csv_)
-      std::fprintf(file_.get(), "%zu,%s,%.17g,%.17g,%.17g,%.17g,%.3f,%s,%s\n", r.epoch, o.optimizer.c_str(), r.lr,
-                   r.train_loss, r.test_loss, r.test_accuracy, r.seconds,
-                   r.basis_paths ? std::to_string(*r.basis_paths).c_str() : "", o.param.c_str());
-    else std::fprintf(file_.get(), "%s\n", line.dump().c_str());
+    if (csv_) {
+      auto number = [](const std::optional<double>& x) { return x ? fmt::format("{}", *x) : std::string(); };
+      const bool balancing = o.balance != "none";
+      std::fputs(fmt::format("{},{},{},{},{},{},{:.3f},{},{},{},{},{},{}\n", r.epoch, o.optimizer, r.lr, r.train_loss,
+                             number(r.test_loss), number(r.test_accuracy), r.seconds,
+                             r.basis_paths ? std::to_string(*r.basis_paths) : "", o.param, balancing ? o.balance : "",
+                             balancing ? std::to_string(r.balancings) : "",
+                             balancing ? number(r.balance_seconds) : "", balancing ? number(r.balance_max_imbalance) : "")
+                     .c_str(),
+                 file_.get());
+    } else {
+      std::fprintf(file_.get(), "%s\n", line.dump().c_str());
+    }
     std::fflush(file_.get());
   }
 
@@ -77,10 +90,17 @@ class metrics_log {
   bool csv_ = false;
 };
 
+nlohmann::json optional_json(const std::optional<double>& x) { return x ? nlohmann::json(*x) : nlohmann::json(nullptr); }
+
 nlohmann::json epoch_json(const train::epoch_report& r, const train_options& o) {
-  nlohmann::json line = {{"epoch", r.epoch},          {"optimizer", o.optimizer},      {"param", o.param},
-                         {"lr", r.lr},                {"train_loss", r.train_loss},    {"test_loss", r.test_loss},
-                         {"test_accuracy", r.test_accuracy}, {"seconds", r.seconds}};
+  nlohmann::json line = {{"epoch", r.epoch},
+                         {"optimizer", o.optimizer},
+                         {"param", o.param},
+                         {"lr", r.lr},
+                         {"train_loss", r.train_loss},
+                         {"test_loss", optional_json(r.test_loss)},
+                         {"test_accuracy", optional_json(r.test_accuracy)},
+                         {"seconds", r.seconds}};
   if (r.basis_paths) line["basis_paths"] = *r.basis_paths;
   if (o.balance != "none") {
     line["balance"] = o.balance;
@@ -91,15 +111,43 @@ nlohmann::json epoch_json(const train::epoch_report& r, const train_options& o) 
   return line;
 }
 
+std::string epoch_text(const train::epoch_report& r) {
+  std::string test = !r.test_loss ? "  no test set" : fmt::format("  test_loss {:.5f}", *r.test_loss);
+  if (r.test_accuracy) test += fmt::format("  test_acc {:.4f}", *r.test_accuracy);
+  return fmt::format("epoch {:>3}/{}  lr {:.4g}  train_loss {:.5f}{}  {:.1f} s\n", r.epoch, r.epochs, r.lr, r.train_loss, test,
+                     r.seconds);
+}
+
+// With --resume, NET may be left out; given, it must be the checkpoint's network (weights aside).
+checkpoint read_resume(const train_options& o) {
+  checkpoint c = read_checkpoint(o.resume);
+  if (!o.net.empty()) {
+    const network named = load_network(o.net);
+    if (auto diff = structure_difference(named, c.net))
+      throw invalid_argument(fmt::format("NET {} is not the network of the checkpoint {}: {}; give the checkpoint's network, "
+                                         "or leave NET out with --resume",
+                                         o.net, o.resume, *diff));
+  }
+  return c;
+}
+
 template <class Scalar>
 int run_training(const train_options& o, std::ostream& out) {
   std::optional<checkpoint> resumed;
   network net;
-  if (!o.resume.empty()) resumed = read_checkpoint(o.resume);
+  if (!o.resume.empty()) resumed = read_resume(o);
   else net = load_network(o.net);
   auto data = std::make_shared<const data_split>(load_data(o.data, o.seed, o.test_fraction));
   train::trainer<Scalar> t = resumed ? train::trainer<Scalar>(std::move(*resumed), o.resume, data, to_trainer_options(o))
                                      : train::trainer<Scalar>(std::move(net), data, to_trainer_options(o));
+  const std::string name = o.net.empty() ? o.resume : o.net;
+  if (t.start_epoch() >= o.epochs) {
+    out << fmt::format("the checkpoint {} is at epoch {} and --epochs is {}: nothing to train (give a larger --epochs to "
+                       "continue){}\n",
+                       o.resume, t.start_epoch(), o.epochs, o.output.empty() ? "" : "; its network is written to " + o.output);
+    if (!o.output.empty()) write_file_atomic(o.output, write_network_json(t.trained_network()));
+    return ok;
+  }
   if (const auto& r = t.start_balance(); r && !o.json && !o.quiet)
     out << fmt::format("balanced the start (p = {}): cost {:.6g} -> {:.6g}, largest imbalance {:.3e} -> {:.3e}\n", o.balance_p,
                        r->cost_before, r->cost_after, r->max_imbalance_before, r->max_imbalance_after);
@@ -113,9 +161,10 @@ int run_training(const train_options& o, std::ostream& out) {
   } restore_signal{previous};
   const dataset& tr = data->train;
   if (!o.json && !o.quiet)
-    out << fmt::format("training {} on {} ({} train, {} test), {} ({}), {} epochs, batch {}, {}\n", o.net, tr.name, tr.size(),
-                       data->test.size(), o.optimizer, t.coordinates_summary(), o.epochs, o.batch,
-                       o.float64 ? "float64" : "float32");
+    out << fmt::format("training {} on {} ({} train, {}), {} ({}), {} epochs, batch {}, {}\n", name, tr.name, tr.size(),
+                       data->test.size() > 0 ? fmt::format("{} test", data->test.size()) : std::string("no test set"),
+                       o.optimizer, t.coordinates_summary(), o.epochs, o.batch, o.float64 ? "float64" : "float32");
+  out.flush();  // before the progress bar on stderr
   train::trainer_callbacks cb;
   cb.cancel = &g_interrupted;
   if (tty)
@@ -131,27 +180,42 @@ int run_training(const train_options& o, std::ostream& out) {
     if (tty) std::fputs("\r\033[K", stderr);
     const nlohmann::json line = epoch_json(r, o);
     if (o.json) out << line.dump() << "\n";
-    else if (!o.quiet)
-      out << fmt::format("epoch {:>3}/{}  lr {:.4g}  train_loss {:.5f}  test_loss {:.5f}{}  {:.1f} s\n", r.epoch, r.epochs, r.lr,
-                         r.train_loss, r.test_loss, r.classification ? fmt::format("  test_acc {:.4f}", r.test_accuracy) : "",
-                         r.seconds);
+    else if (!o.quiet) out << epoch_text(r);
     out.flush();
     log.write(r, o, line);
   };
   const train::train_result result = t.run(cb);
+  if (tty && (result.cancelled || result.diverged)) std::fputs("\r\033[K", stderr);
   if (result.cancelled) {
     out << fmt::format("interrupted at epoch {}, batch {}: checkpoint written to {} (continue with --resume {})\n",
                        result.epoch + 1, result.batch, result.checkpoint, result.checkpoint);
-    return 130;
+    return interrupted;
   }
   if (!o.output.empty()) write_file_atomic(o.output, write_network_json(t.trained_network()));
-  return 0;
+  if (result.diverged) {
+    std::string kept;
+    for (const std::string& f : {o.output, result.checkpoint})
+      if (!f.empty()) kept += (kept.empty() ? "" : " and ") + f;
+    throw command_failure(
+        diverged, fmt::format("training diverged at epoch {}, step {}: {}. {}; try a smaller learning rate than --lr {}",
+                              result.epoch + 1, result.step, result.what,
+                              kept.empty() ? "Nothing was written (give -o or --checkpoint to keep the last finite state)"
+                                           : fmt::format("The last state with a finite loss (epoch {} after {} batches, step "
+                                                         "{}) is in {}",
+                                                         result.epoch + 1, result.batch,
+                                                         result.epoch * ((data->train.size() + o.batch - 1) / o.batch) +
+                                                             result.batch,
+                                                         kept),
+                              o.lr));
+  }
+  return ok;
 }
 }  // namespace
 
 action add_train(CLI::App& app) {
   auto o = std::make_shared<train_options>();
-  app.add_option("NET", o->net, kNetHelp)->required();
+  app.add_option("NET", o->net, std::string(kNetHelp) + "; with --resume it may be left out (given, it must be the "
+                 "checkpoint's network)");
   app.add_option("--data", o->data,
                  "fashion-mnist[:DIR], idx:IMAGES,LABELS, csv:PATH, teacher:..., spirals:..., blobs:... (docs/formats.md); "
                  "default fashion-mnist");
@@ -217,6 +281,8 @@ action add_train(CLI::App& app) {
       "same function; with momentum the buffer is transformed like a gradient.\n"
       "Example: scaleinv train mlp:784-256-256-10,bias --data fashion-mnist --momentum 0.9 --balance every=100");
   return [o](std::ostream& out) {
+    if (o->net.empty() && o->resume.empty())
+      throw invalid_argument("train needs NET (a network spec or file), or --resume CHECKPOINT to continue a run");
     train::check_trainer_options(to_trainer_options(*o));
     return o->float64 ? run_training<double>(*o, out) : run_training<float>(*o, out);
   };

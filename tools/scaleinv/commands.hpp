@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 
 namespace scaleinv::cli {
@@ -39,6 +40,17 @@ action add_fdim(CLI::App& app);
 action add_balance(CLI::App& app);
 action add_canonical(CLI::App& app);
 action add_imbalance(CLI::App& app);
+
+/// A command that ran but must end with a failure code other than those of scaleinv::error (for
+/// example, training that diverged): run() prints "scaleinv: error: " + what() and exits with code.
+class command_failure : public std::runtime_error {
+ public:
+  command_failure(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
 
 /// Writes text to `path` atomically, or to out when path is empty or "-".
 void emit(std::ostream& out, const std::string& path, const std::string& text);

@@ -161,9 +161,14 @@ network make_conv1d(const conv_options& o) {
 void init_weights(network& net, std::uint64_t seed) {
   splitmix64 rng(seed);
   std::vector<double> w(net.num_edges());
+  std::vector<edge_id> first(net.param_names().size(), npos);  // a shared parameter's first edge
   for (edge_id e = 0; e < w.size(); ++e) {
     std::size_t fan_in = net.in_edges(net.edge_at(e).to).size();
     w[e] = rng.normal() * std::sqrt(2.0 / static_cast<double>(fan_in));
+    if (const std::uint32_t k = net.param(e); k != npos) {
+      if (first[k] == npos) first[k] = e;
+      else w[e] = w[first[k]];  // tied: the draw is made (same sequence as without sharing), its first edge's kept
+    }
   }
   net.set_weights(w);
 }

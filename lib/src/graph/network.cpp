@@ -128,10 +128,36 @@ std::vector<mpq_class> network::exact_weights() const {
   return out;
 }
 
+void network::check_ties() const {
+  if (param_of_.empty() || weights_.empty()) return;
+  // One parameter, one value: every edge of a parameter carries its first edge's weight.
+  std::vector<edge_id> first(param_names_.size(), npos);
+  for (edge_id e = 0; e < edges_.size(); ++e) {
+    std::uint32_t k = param_of_[e];
+    if (k == npos) continue;
+    if (first[k] == npos) first[k] = e;
+    else if (exact_.empty() ? weights_[e] != weights_[first[k]] : exact_[e] != exact_[first[k]])
+      throw invalid_network(describe_edge(e) + " and " + describe_edge(first[k]) + " share parameter '" + param_names_[k] +
+                            "' but have different weights");
+  }
+}
+
 void network::set_weights(const std::vector<double>& w) {
   if (w.size() != edges_.size()) throw invalid_argument("set_weights: expected one weight per edge");
   for (std::size_t e = 0; e < w.size(); ++e)
     if (!std::isfinite(w[e])) throw invalid_network(describe_edge(static_cast<edge_id>(e)) + " has a non-finite weight");
+  if (finalized_ && !param_of_.empty()) {
+    std::vector<double> old = std::move(weights_);
+    weights_ = w;
+    exact_.clear();
+    try {
+      check_ties();
+    } catch (...) {
+      weights_ = std::move(old);
+      throw;
+    }
+    return;
+  }
   weights_ = w;
   exact_.clear();
 }
@@ -146,6 +172,7 @@ void network::set_exact_weights(const std::vector<mpq_class>& w) {
   }
   if (all_double) exact_.clear();
   else exact_ = w;
+  if (finalized_) check_ties();
 }
 
 void network::clear_weights() {
@@ -203,18 +230,7 @@ void network::finalize() {
   weighted_.clear();
   weighted_.shrink_to_fit();
   if (!param_of_.empty()) param_of_.resize(m, npos);
-  if (!param_of_.empty() && !weights_.empty()) {
-    // One parameter, one value: every edge of a parameter carries its first edge's weight.
-    std::vector<edge_id> first(param_names_.size(), npos);
-    for (edge_id e = 0; e < m; ++e) {
-      std::uint32_t k = param_of_[e];
-      if (k == npos) continue;
-      if (first[k] == npos) first[k] = e;
-      else if (exact_weight(e) != exact_weight(first[k]))
-        throw invalid_network(describe_edge(e) + " and " + describe_edge(first[k]) + " share parameter '" +
-                              param_names_[k] + "' but have different weights");
-    }
-  }
+  check_ties();
 
   // Adjacency by counting sort; each list ends up in increasing edge id.
   in_start_.assign(n + 1, 0);
@@ -263,6 +279,29 @@ void network::finalize() {
   topo_rank_.assign(n, 0);
   for (std::uint32_t i = 0; i < n; ++i) topo_rank_[topo_[i]] = i;
   finalized_ = true;
+}
+
+std::optional<std::string> structure_difference(const network& a, const network& b) {
+  if (a.num_nodes() != b.num_nodes())
+    return "it has " + std::to_string(a.num_nodes()) + " nodes, the other " + std::to_string(b.num_nodes());
+  for (node_id v = 0; v < a.num_nodes(); ++v) {
+    const node &x = a.node_at(v), &y = b.node_at(v);
+    if (x.id != y.id || x.kind != y.kind || (x.kind == node_kind::hidden && !(x.act == y.act)))
+      return "node " + std::to_string(v) + " is '" + x.id + "' (" + std::string(to_string(x.kind)) +
+             (x.kind == node_kind::hidden ? ", " + x.act.name() : "") + "), in the other '" + y.id + "' (" +
+             std::string(to_string(y.kind)) + (y.kind == node_kind::hidden ? ", " + y.act.name() : "") + ")";
+  }
+  if (a.num_edges() != b.num_edges())
+    return "it has " + std::to_string(a.num_edges()) + " edges, the other " + std::to_string(b.num_edges());
+  for (edge_id e = 0; e < a.num_edges(); ++e) {
+    const edge &x = a.edge_at(e), &y = b.edge_at(e);
+    const auto param_a = a.param(e) == npos ? std::string() : a.param_names()[a.param(e)];
+    const auto param_b = b.param(e) == npos ? std::string() : b.param_names()[b.param(e)];
+    if (x.from != y.from || x.to != y.to || param_a != param_b)
+      return "it has " + a.describe_edge(e) + (param_a.empty() ? "" : " (parameter '" + param_a + "')") + ", the other " +
+             b.describe_edge(e) + (param_b.empty() ? "" : " (parameter '" + param_b + "')");
+  }
+  return std::nullopt;
 }
 
 }  // namespace scaleinv

@@ -64,10 +64,11 @@ std::unique_ptr<optimizer<Scalar>> make_gsgd(std::shared_ptr<const network> net,
 
 const std::vector<registry_entry>& entries() {
   static const std::vector<registry_entry> table{
-      {{"sgd", "SGD on the trained parameters (weights, weight norm or GmP coordinates)", "", true},
+      {{"sgd", "SGD on the trained parameters (weights, weight norm or GmP coordinates)", "", true, ""},
        &make_sgd<float>, &make_sgd<double>},
       {{"gsgd", "G-SGD on the basis-path values (Meng et al., ICLR 2019)",
-        "G-SGD trains its own coordinates (the basis-path values)", false}, &make_gsgd<float>,
+        "G-SGD trains its own coordinates (the basis-path values)", false,
+        "G-SGD's coordinates for shared parameters (EC-SGD) are not built yet"}, &make_gsgd<float>,
        &make_gsgd<double>},
   };
   return table;

@@ -14,6 +14,7 @@
 
 #include "scaleinv/error.hpp"
 #include "scaleinv/train/gmp.hpp"
+#include "scaleinv/train/tied_weights.hpp"
 
 namespace scaleinv::train {
 
@@ -35,6 +36,10 @@ param_kind parse_param_kind(std::string_view text) {
 
 std::optional<std::string> param_unsupported(const network& net, param_kind kind) {
   if (kind == param_kind::weights) return std::nullopt;
+  if (net.has_params())
+    return fmt::format("--param {} keeps one weight vector per unit, and this network shares parameters between edges "
+                       "(a convolution or a JSON \"param\"): train it with --param weights",
+                       to_string(kind));
   auto lay = find_layers(net);
   if (!lay)
     return fmt::format("--param {} needs a layered, fully connected MLP in the mlp: edge order (no skip edges, no "
@@ -344,6 +349,7 @@ template class parameterization<double>;
 
 template <class Scalar>
 std::unique_ptr<coordinates<Scalar>> make_coordinates(const network& net, param_kind kind) {
+  if (kind == param_kind::weights && net.has_params()) return std::make_unique<tied_weights<Scalar>>(net);
   return std::make_unique<parameterization<Scalar>>(net, kind);
 }
 

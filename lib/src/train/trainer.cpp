@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <type_traits>
 
@@ -28,6 +29,13 @@ std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::siz
   for (std::size_t i = n; i > 1; --i) std::swap(idx[i - 1], idx[rng.below(i)]);
   return idx;
 }
+
+template <class Scalar>
+bool all_finite(const std::vector<Scalar>& v) {
+  return Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>(v.data(), static_cast<Eigen::Index>(v.size())).allFinite();
+}
+
+std::string non_finite_name(double x) { return std::isnan(x) ? "NaN" : "infinite"; }
 
 struct evaluation {
   double loss = 0, accuracy = 0;
@@ -166,6 +174,22 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
   if (outputs != want_outputs)
     throw invalid_argument(fmt::format("the network has {} outputs, the data {} {}", outputs, want_outputs,
                                        tr.is_classification() ? "classes" : "targets"));
+  if (net.has_params()) {
+    // Shared parameters are trained as one value each (tied_weights); what cannot keep them tied
+    // is refused rather than untying them.
+    const optimizer_info& info = find_optimizer(s.optimizer);
+    if (!info.no_sharing.empty())
+      throw invalid_argument(fmt::format("--optimizer {} does not train shared parameters, and this network shares them "
+                                         "between edges (a convolution or a JSON \"param\"): {}; use --optimizer sgd",
+                                         s.optimizer, info.no_sharing));
+    if (s.balance != "none")
+      throw invalid_argument(fmt::format("--balance {} does not work on a network with shared parameters yet: the trainer "
+                                         "keeps one value and one momentum entry per parameter, and balancing moves weights",
+                                         s.balance));
+    if (o_.init_rescale > 0 && from == nullptr)
+      throw invalid_argument("--init-rescale draws one scale per unit, which would untie the shared parameters of this "
+                             "network");
+  }
   if (!net.has_weights()) init_weights(net, s.seed);
   if (o_.init_rescale > 0 && from == nullptr) net = apply_rescaling(net, random_scales(net, s.seed + 1, o_.init_rescale));
   net_ = std::make_shared<const network>(std::move(net));
@@ -237,6 +261,31 @@ checkpoint trainer<Scalar>::make_checkpoint(std::size_t epoch, std::size_t batch
 }
 
 template <class Scalar>
+train_result trainer<Scalar>::diverge(std::size_t step, std::string what) {
+  train_result r;
+  r.diverged = true;
+  r.step = step;
+  r.what = std::move(what);
+  // Back to the state before the last step taken: its loss was finite (the loss of a step is that
+  // of the state before it, and every step's loss is checked). Without a step, the start stays.
+  if (backup_.valid) {
+    params() = backup_.params;
+    opt_->state() = backup_.state;
+    start_epoch_ = backup_.epoch;
+    start_batch_ = backup_.batch;
+    --steps_;
+  }
+  if (!coords_->is_identity()) coords_->effective_weights(p_, w_);
+  r.epoch = start_epoch_;
+  r.batch = start_batch_;
+  if (!o_.checkpoint.empty()) {
+    r.checkpoint = o_.checkpoint;
+    write_file_atomic(r.checkpoint, write_checkpoint_json(make_checkpoint(r.epoch, r.batch)));
+  }
+  return r;
+}
+
+template <class Scalar>
 train_result trainer<Scalar>::run(const trainer_callbacks& cb) {
   const dataset& tr = data_->train;
   const std::size_t n = tr.size(), size_b = o_.settings.batch_size, batches = (n + size_b - 1) / size_b;
@@ -251,7 +300,11 @@ train_result trainer<Scalar>::run(const trainer_callbacks& cb) {
     std::size_t seen = 0;
     for (std::size_t b = epoch == start_epoch_ ? start_batch_ : 0; b < batches; ++b) {
       if ((cb.cancel != nullptr && cb.cancel->load()) || (o_.cancel_after_steps > 0 && steps_ == o_.cancel_after_steps)) {
-        train_result r{true, epoch, b, o_.checkpoint.empty() ? o_.cancel_checkpoint : o_.checkpoint};
+        train_result r;
+        r.cancelled = true;
+        r.epoch = epoch;
+        r.batch = b;
+        r.checkpoint = o_.checkpoint.empty() ? o_.cancel_checkpoint : o_.checkpoint;
         if (!identity) coords_->effective_weights(p_, w_);  // w is one step behind p here
         write_file_atomic(r.checkpoint, write_checkpoint_json(make_checkpoint(epoch, b)));
         start_epoch_ = epoch;
@@ -264,6 +317,14 @@ train_result trainer<Scalar>::run(const trainer_callbacks& cb) {
       const bool labels = tr.is_classification();
       const Scalar value = model_->loss_and_gradient(w_, bt.x, labels ? &bt.labels : nullptr, labels ? nullptr : &bt.t,
                                                      loss_, grad_);
+      if (!std::isfinite(static_cast<double>(value)))
+        return diverge(epoch * batches + b + 1, "the loss is " + non_finite_name(static_cast<double>(value)));
+      // The state before this step, whose loss was just found finite (assignment reuses the storage).
+      backup_.params = params();
+      backup_.state = opt_->state();
+      backup_.epoch = epoch;
+      backup_.batch = b;
+      backup_.valid = true;
       if (identity) {
         opt_->step(w_, grad_, lr);
       } else {
@@ -272,20 +333,26 @@ train_result trainer<Scalar>::run(const trainer_callbacks& cb) {
         opt_->step(p_, grad_p_, lr);
       }
       ++steps_;
+      if (!all_finite(params()) || !all_finite(opt_->state()))
+        return diverge(epoch * batches + b + 1, "a parameter or the optimizer's state became infinite or NaN");
       if (plan_.every > 0 && (epoch * batches + b + 1) % plan_.every == 0) rebalance();
       total += static_cast<double>(value) * static_cast<double>(size);
       seen += size;
       if (cb.on_batch) cb.on_batch({epoch + 1, o_.epochs, b + 1, batches, total / static_cast<double>(seen)});
     }
     if (!identity) coords_->effective_weights(p_, w_);
-    const evaluation test = evaluate_set(*model_, w_, data_->test, loss_);
     epoch_report rep;
+    if (data_->test.size() > 0) {
+      const evaluation test = evaluate_set(*model_, w_, data_->test, loss_);
+      if (!std::isfinite(test.loss))  // finite weights whose outputs overflow: back to before the epoch's last step
+        return diverge((epoch + 1) * batches, "the test loss after it is " + non_finite_name(test.loss));
+      rep.test_loss = test.loss;
+      if (tr.is_classification()) rep.test_accuracy = test.accuracy;
+    }
     rep.epoch = epoch + 1;
     rep.epochs = o_.epochs;
     rep.lr = lr;
     rep.train_loss = seen > 0 ? total / static_cast<double>(seen) : 0.0;
-    rep.test_loss = test.loss;
-    rep.test_accuracy = test.accuracy;
     rep.classification = tr.is_classification();
     rep.seconds = seconds_since(t0);
     rep.basis_paths = opt_->basis_size();

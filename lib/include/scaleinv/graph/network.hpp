@@ -107,7 +107,9 @@ class network {
   /// Every weight as a double / as an exact rational. @pre has_weights().
   const std::vector<double>& weights() const noexcept { return weights_; }
   std::vector<mpq_class> exact_weights() const;
-  /// Replaces all weights. @pre w.size() == num_edges().
+  /// Replaces all weights. @pre w.size() == num_edges(). @throws invalid_network when a weight is
+  /// not finite, or (finalized) when edges sharing a parameter get different weights; the weights
+  /// are then unchanged (set_weights).
   void set_weights(const std::vector<double>& w);
   void set_exact_weights(const std::vector<mpq_class>& w);
   void clear_weights();
@@ -124,6 +126,8 @@ class network {
 
  private:
   void require_mutable(const char* what) const;
+  /// @throws invalid_network when two edges of one shared parameter have different weights.
+  void check_ties() const;
 
   std::vector<node> nodes_;
   std::vector<edge> edges_;
@@ -141,5 +145,10 @@ class network {
   std::vector<node_id> topo_;
   std::vector<std::uint32_t> topo_rank_;
 };
+
+/// The first structural difference between a and b (nodes: id, kind, activation; edges: ends and
+/// shared parameter; weights are not compared), as a phrase naming the node or edge, or nullopt
+/// when they have the same structure.
+std::optional<std::string> structure_difference(const network& a, const network& b);
 
 }  // namespace scaleinv

@@ -75,6 +75,8 @@ struct optimizer_info {
   /// needs --param weights: why (a clause, "G-SGD trains its own coordinates ...").
   std::string_view own_coordinates;
   bool follows_balancing = false;  ///< rescaled() transforms its state: --balance works with it
+  /// Non-empty when it cannot train shared parameters (tied weights): why.
+  std::string_view no_sharing;
 };
 
 /// Every optimizer the trainer knows, in the order --help lists them. Adding an optimizer is one

@@ -72,8 +72,9 @@ struct epoch_report {
   std::size_t epoch = 0, epochs = 0;  ///< 1-based
   double lr = 0.0;
   double train_loss = 0.0;            ///< mean over the batches this run trained in the epoch
-  double test_loss = 0.0, test_accuracy = 0.0;
-  bool classification = false;        ///< test_accuracy is meaningful
+  std::optional<double> test_loss;    ///< nullopt when there is no test set
+  std::optional<double> test_accuracy;  ///< nullopt without a test set, or for regression
+  bool classification = false;
   double seconds = 0.0;
   std::optional<std::size_t> basis_paths;  ///< for optimizers in path coordinates
   // Balancing so far (when the run balances).
@@ -91,8 +92,14 @@ struct trainer_callbacks {
 
 struct train_result {
   bool cancelled = false;
-  std::size_t epoch = 0, batch = 0;  ///< where a cancelled run stopped (0-based epoch, batches done)
-  std::string checkpoint;            ///< the checkpoint a cancelled run wrote
+  /// The loss or a parameter stopped being finite at `step`. The trainer then holds the state
+  /// before the last step taken (whose loss was finite; the start when no step was taken), at
+  /// (epoch, batch), and has written it as the checkpoint when options().checkpoint is set.
+  bool diverged = false;
+  std::size_t epoch = 0, batch = 0;  ///< the state the run stopped with (0-based epoch, batches done in it)
+  std::size_t step = 0;  ///< diverged: the step that failed, counted from the start of training (1-based)
+  std::string what;                  ///< diverged: what stopped being finite, a clause
+  std::string checkpoint;            ///< the checkpoint written when the run stopped early, or empty
 };
 
 /// The training loop for networks in Scalar (float or double) precision.
@@ -116,7 +123,8 @@ class trainer {
   /// (checkpoint_mismatch); parse_error (naming `source`) when the saved state does not fit.
   trainer(checkpoint from, const std::string& source, std::shared_ptr<const data_split> data, trainer_options o);
 
-  /// Trains up to options().epochs. Returns early, with a checkpoint written, when cancelled.
+  /// Trains up to options().epochs. Returns early, with a checkpoint written, when cancelled; and
+  /// when the loss or a parameter becomes non-finite (diverged), keeping the last finite state.
   train_result run(const trainer_callbacks& cb = {});
 
   /// The network with the current effective weights.
@@ -135,6 +143,8 @@ class trainer {
  private:
   void setup(network net, const checkpoint* from, const std::string& source);
   balance_report rebalance();
+  /// Stops a diverged run, the state before the last step taken restored.
+  train_result diverge(std::size_t step, std::string what);
   std::vector<Scalar>& params() { return coords_->is_identity() ? w_ : p_; }
   const std::vector<Scalar>& params() const { return coords_->is_identity() ? w_ : p_; }
 
@@ -148,6 +158,11 @@ class trainer {
   std::unique_ptr<optimizer<Scalar>> opt_;
   schedule sched_;
   std::vector<Scalar> w_, p_, grad_, grad_p_;  // weights; parameters when not the weights
+  struct {
+    std::vector<Scalar> params, state;  // before the last step taken, at (epoch, batch)
+    std::size_t epoch = 0, batch = 0;
+    bool valid = false;
+  } backup_;
   std::size_t start_epoch_ = 0, start_batch_ = 0, steps_ = 0;
   std::optional<balance_report> start_balance_;
   std::size_t balancings_ = 0;
