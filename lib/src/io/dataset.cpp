@@ -17,6 +17,7 @@
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/random.hpp"
 #include "scaleinv/io/network_json.hpp"
+#include "scaleinv/io/spec.hpp"
 
 namespace scaleinv {
 namespace {
@@ -297,77 +298,6 @@ void standardize(data_split& s) {
   }
 }
 
-std::vector<std::string_view> split_on(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  for (;;) {
-    auto pos = s.find(sep, start);
-    out.push_back(s.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));
-    if (pos == std::string_view::npos) return out;
-    start = pos + 1;
-  }
-}
-
-struct spec_parser {
-  std::string spec;
-  [[noreturn]] void fail(const std::string& message) const { throw parse_error(fmt::format("data spec '{}'", spec), 0, 0, message); }
-  std::uint64_t integer(std::string_view text, std::string_view what) const {
-    std::uint64_t value = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec == std::errc::result_out_of_range) fail(fmt::format("{} '{}' is too large", what, text));
-    if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty())
-      fail(fmt::format("{} '{}' is not a non-negative integer", what, text));
-    return value;
-  }
-  std::size_t positive(std::string_view text, std::string_view what) const {
-    std::uint64_t v = integer(text, what);
-    if (v == 0) fail(fmt::format("{} must be at least 1", what));
-    if (v > std::numeric_limits<std::uint32_t>::max()) fail(fmt::format("{} '{}' is too large", what, text));
-    return static_cast<std::size_t>(v);
-  }
-  double nonnegative_real(std::string_view text, std::string_view what) const {
-    double value = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty() || !std::isfinite(value) || value < 0)
-      fail(fmt::format("{} '{}' is not a non-negative number", what, text));
-    return value;
-  }
-};
-
-// key=value options; `known` lists the keys for the message, `required` those that must appear.
-struct spec_options {
-  std::vector<std::pair<std::string_view, std::string_view>> items;
-  std::optional<std::string_view> get(std::string_view key) const {
-    for (const auto& [k, v] : items)
-      if (k == key) return v;
-    return std::nullopt;
-  }
-};
-
-spec_options parse_options(const spec_parser& p, const std::vector<std::string_view>& tokens, std::size_t first,
-                      std::string_view kind, const std::vector<std::string_view>& known,
-                      const std::vector<std::string_view>& required) {
-  spec_options o;
-  std::string known_list;
-  for (auto k : known) known_list += fmt::format("{}{}=...", known_list.empty() ? "" : ", ", k);
-  for (std::size_t i = first; i < tokens.size(); ++i) {
-    std::string_view t = tokens[i];
-    if (t.empty()) p.fail("empty option (a stray comma?)");
-    auto eq = t.find('=');
-    std::string_view key = t.substr(0, eq);
-    if (std::find(known.begin(), known.end(), key) == known.end())
-      p.fail(fmt::format("unknown option '{}' for {} (expected {})", t, kind, known_list));
-    if (eq == std::string_view::npos || eq + 1 == t.size()) p.fail(fmt::format("option '{}' needs a value ({}=...)", t, key));
-    if (o.get(key)) p.fail(fmt::format("option '{}' is given twice", key));
-    o.items.emplace_back(key, t.substr(eq + 1));
-  }
-  std::string missing;
-  for (auto k : required)
-    if (!o.get(k)) missing += fmt::format("{}{}=...", missing.empty() ? "" : ", ", k);
-  if (!missing.empty()) p.fail(fmt::format("{} needs {}", kind, missing));
-  return o;
-}
-
 constexpr const char* kFashionDefault = "/usr/share/datasets/fashion-mnist";
 constexpr const char* kFashionHelp =
     "the Debian package dataset-fashion-mnist provides the Fashion-MNIST files in /usr/share/datasets/fashion-mnist";
@@ -561,7 +491,7 @@ dataset make_blobs(std::size_t samples, std::size_t in, std::size_t classes, dou
 data_split load_data(const std::string& spec, std::uint64_t seed, double test_fraction) {
   if (!(test_fraction >= 0.0 && test_fraction < 1.0))
     throw invalid_argument(fmt::format("the test fraction {} is not in [0, 1)", test_fraction));
-  spec_parser p{spec};
+  spec_parser p{fmt::format("data spec '{}'", spec)};
   auto colon = spec.find(':');
   std::string_view kind = std::string_view(spec).substr(0, colon);
   std::vector<std::string_view> tokens;
@@ -591,7 +521,7 @@ data_split load_data(const std::string& spec, std::uint64_t seed, double test_fr
     own_split = true;
   } else if (kind == "idx") {
     if (tokens.size() < 2 || tokens[0].empty() || tokens[1].empty()) p.fail("expected idx:IMAGES,LABELS[,classes=C]");
-    spec_options o = parse_options(p, tokens, 2, "idx", {"classes"}, {});
+    spec_options o = p.options(tokens, 2, "idx", {"classes"}, {});
     std::size_t classes = 0;
     if (auto v = o.get("classes")) {
       classes = p.positive(*v, "classes");
@@ -617,17 +547,17 @@ data_split load_data(const std::string& spec, std::uint64_t seed, double test_fr
                                                       : kind == "spirals" ? "spirals:n=1000" : "blobs:n=1000,in=2,classes=3"));
     try {
       if (kind == "teacher") {
-        spec_options o = parse_options(p, tokens, 0, kind, {"n", "in", "hidden", "out", "seed"}, {"n", "in", "hidden", "out"});
+        spec_options o = p.options(tokens, 0, kind, {"n", "in", "hidden", "out", "seed"}, {"n", "in", "hidden", "out"});
         std::uint64_t data_seed = o.get("seed") ? p.integer(*o.get("seed"), "seed") : seed;
         s.train = make_teacher(p.positive(*o.get("n"), "n"), p.positive(*o.get("in"), "in"), p.positive(*o.get("hidden"), "hidden"),
                                p.positive(*o.get("out"), "out"), data_seed);
       } else if (kind == "spirals") {
-        spec_options o = parse_options(p, tokens, 0, kind, {"n", "noise", "seed"}, {"n"});
+        spec_options o = p.options(tokens, 0, kind, {"n", "noise", "seed"}, {"n"});
         std::uint64_t data_seed = o.get("seed") ? p.integer(*o.get("seed"), "seed") : seed;
         double noise = o.get("noise") ? p.nonnegative_real(*o.get("noise"), "noise") : 0.05;
         s.train = make_spirals(p.positive(*o.get("n"), "n"), noise, data_seed);
       } else {
-        spec_options o = parse_options(p, tokens, 0, kind, {"n", "in", "classes", "spread", "seed"}, {"n", "in", "classes"});
+        spec_options o = p.options(tokens, 0, kind, {"n", "in", "classes", "spread", "seed"}, {"n", "in", "classes"});
         std::uint64_t data_seed = o.get("seed") ? p.integer(*o.get("seed"), "seed") : seed;
         double spread = o.get("spread") ? p.nonnegative_real(*o.get("spread"), "spread") : 0.5;
         s.train = make_blobs(p.positive(*o.get("n"), "n"), p.positive(*o.get("in"), "in"), p.positive(*o.get("classes"), "classes"),
