@@ -1,6 +1,5 @@
 // tools/scaleinv/cmd_analyze.cpp: `scaleinv analyze NET`.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <map>
 #include <memory>
@@ -8,6 +7,7 @@
 #include "commands.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/io/load.hpp"
+#include "scaleinv/io/results_json.hpp"
 #include "scaleinv/paths/analysis.hpp"
 #include "scaleinv/paths/count.hpp"
 
@@ -34,49 +34,6 @@ std::string describe(const network& net, const rescaling_direction& dir, std::si
     out += fmt::format("{}{} on {}", out.empty() ? "" : "; ", k == 1 ? std::string("t") : fmt::format("t^{}", k), ids);
   }
   return out;
-}
-
-nlohmann::json shared_json(const network& net, const shared_analysis& s) {
-  nlohmann::json dirs = nlohmann::json::array();
-  for (const auto& d : s.surviving) {
-    nlohmann::json units = nlohmann::json::object();
-    for (const auto& [v, k] : d) units[net.node_at(v).id] = k;
-    dirs.push_back(units);
-  }
-  return {{"parameters", s.parameters},
-          {"unused_parameters", s.unused_parameters},
-          {"dimension", s.dimension},
-          {"method", s.method},
-          {"surviving_rescalings", s.surviving.size()},
-          {"surviving_checked", s.surviving_checked},
-          {"rescalings", dirs}};
-}
-
-nlohmann::json to_json(const analysis& r) {
-  nlohmann::json diags = nlohmann::json::array();
-  for (const auto& d : r.diagnostics)
-    diags.push_back({{"severity", d.severity}, {"code", d.code}, {"subject", d.subject}, {"message", d.message}});
-  return {{"inputs", r.inputs},
-          {"bias", r.bias},
-          {"hidden", r.hidden},
-          {"outputs", r.outputs},
-          {"edges", r.edges},
-          {"parameters", r.parameters},
-          {"paths", r.paths.get_str()},
-          {"active_edges", r.active_edges},
-          {"active_hidden", r.active_hidden},
-          {"nonhomogeneous_hidden", r.nonhomogeneous},
-          {"dimension", r.dimension},
-          {"unshared_dimension", r.unshared_dimension},
-          {"formula", r.formula},
-          {"theorem_holds", r.theorem_holds},
-          {"reasons", r.reasons},
-          {"certificate",
-           {{"valid", r.cert.valid},
-            {"basis_paths", r.cert.basis_size},
-            {"kernel_vectors", r.cert.kernel_size},
-            {"failure", r.cert.failure}}},
-          {"diagnostics", diags}};
 }
 
 std::string grouped(const mpz_class& n) {
@@ -159,16 +116,9 @@ action add_analyze(CLI::App& app) {
     analysis r = analyze(net);
     if (!r.cert.valid) throw error("internal error: the dimension certificate failed: " + r.cert.failure);
     if (o->json) {
-      nlohmann::json j = to_json(r);
-      j["network"] = o->net;
-      if (r.shared) j["shared"] = shared_json(net, *r.shared);
-      if (o->edge_paths) {
-        auto counts = edge_path_counts(net, count_paths(net));
-        nlohmann::json arr = nlohmann::json::array();
-        for (const auto& c : counts) arr.push_back(c.get_str());
-        j["edge_paths"] = arr;
-      }
-      out << j.dump(2) << "\n";
+      std::vector<mpz_class> counts;
+      if (o->edge_paths) counts = edge_path_counts(net, count_paths(net));
+      out << analysis_json(net, r, o->net, o->edge_paths ? &counts : nullptr).dump(2) << "\n";
     } else {
       out << report(net, o->net, r, o->show);
       if (o->edge_paths) {

@@ -4,17 +4,17 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cmath>
 #include <cstdlib>
-#include <map>
 #include <memory>
 
 #include "commands.hpp"
 #include "scaleinv/balance/balance.hpp"
+#include "scaleinv/balance/imbalance.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/builders.hpp"
 #include "scaleinv/io/load.hpp"
 #include "scaleinv/io/network_json.hpp"
+#include "scaleinv/io/results_json.hpp"
 
 namespace scaleinv::cli {
 namespace {
@@ -43,24 +43,6 @@ std::string iterations_text(const balance_report& r, balance_method m) {
     return fmt::format("{} Newton iterations ({} conjugate-gradient steps){}", r.iterations, r.unit_steps,
                        r.sweeps_first > 0 ? fmt::format(", after {} alternating sweeps", r.sweeps_first) : "");
   return fmt::format("{} sweeps ({} unit updates)", r.iterations, r.unit_steps);
-}
-
-nlohmann::ordered_json report_json(const balance_report& r, balance_method m, double seconds) {
-  nlohmann::ordered_json j;
-  j["order"] = to_string(m);
-  j["converged"] = r.converged;
-  j["iterations"] = r.iterations;
-  j[m == balance_method::newton ? "cg_steps" : "unit_updates"] = r.unit_steps;
-  if (m == balance_method::newton) j["sweeps_first"] = r.sweeps_first;
-  j["cost_before"] = r.cost_before;
-  j["cost_after"] = r.cost_after;
-  j["max_imbalance_before"] = r.max_imbalance_before;
-  j["max_imbalance_after"] = r.max_imbalance_after;
-  j["groups"] = r.groups;
-  j["live_groups"] = r.live_groups;
-  j["fast_path"] = r.fast_path;
-  j["seconds"] = seconds;
-  return j;
 }
 
 // Writes weights rounded to `digits` significant digits (0: unchanged).
@@ -142,7 +124,7 @@ action add_balance(CLI::App& app) {
     const double seconds = seconds_since(t1);
     if (!o->output.empty()) write_file_atomic(o->output, write_network_json(net));
     if (o->json) {
-      nlohmann::ordered_json j = report_json(r, bo.method, seconds);
+      nlohmann::ordered_json j = balance_report_json(r, bo.method, seconds);
       j["p"] = o->p;
       j["tolerance"] = o->tol;
       j["depth_factor"] = o->depth_factor;
@@ -152,8 +134,8 @@ action add_balance(CLI::App& app) {
       if (!o->output.empty()) j["output"] = o->output;
       if (o->compare) {
         nlohmann::ordered_json all = nlohmann::ordered_json::array();
-        all.push_back(report_json(r, bo.method, seconds));
-        for (const auto& [m, rs] : others) all.push_back(report_json(rs.first, m, rs.second));
+        all.push_back(balance_report_json(r, bo.method, seconds));
+        for (const auto& [m, rs] : others) all.push_back(balance_report_json(rs.first, m, rs.second));
         j["compare"] = all;
       }
       out << j.dump() << "\n";
@@ -231,7 +213,7 @@ action add_canonical(CLI::App& app) {
     }
     write_file_atomic(o->output, write_network_json(net));
     if (o->json) {
-      nlohmann::ordered_json j = report_json(r, balance_method::newton, seconds);
+      nlohmann::ordered_json j = balance_report_json(r, balance_method::newton, seconds);
       j["order"] = "newton, then alternating sweeps if needed";
       j["p"] = 2;
       j["tolerance"] = o->tol;
@@ -274,84 +256,28 @@ action add_imbalance(CLI::App& app) {
       "Example: scaleinv imbalance mlp:784-256-256-10,bias,init=1");
   return [o](std::ostream& out) {
     network net = load_weighted(o->net, "imbalance", o->seed);
-    const balance_structure s = make_balance_structure(net, o->depth_factor);
-    const auto gb = group_imbalance(net, s, net.weights(), o->p);
-    const double cost = balance_cost(net, s, net.weights(), o->p);
-    struct layer_stats {
-      std::size_t groups = 0, live = 0;
-      double in = 0, out = 0, worst = 0, mean_rel = 0, mean_log = 0;
-    };
-    std::map<std::uint32_t, layer_stats> layers;
-    double worst = 0;
-    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-    if (o->units && !o->json)
+    const imbalance_report r = imbalance(net, o->p, o->depth_factor);
+    if (o->json) {
+      out << imbalance_json(r, o->units).dump() << "\n";
+    } else if (o->units) {
       out << fmt::format("{:<16} {:>6} {:>5} {:>14} {:>14} {:>11} {:>10}\n", "unit", "depth", "live", "IN", "OUT",
                          "relative", "log(O/I)");
-    for (const auto& g : gb) {
-      const node_id first = s.members[g.group].front();
-      const std::uint32_t depth = s.depth[first];
-      layer_stats& ls = layers[depth];
-      ++ls.groups;
-      const double rel = g.relative();
-      const double lr = g.live ? std::log(g.out / g.in) : 0.0;
-      if (g.live) {
-        ++ls.live;
-        ls.in += g.in, ls.out += g.out, ls.worst = std::max(ls.worst, rel), ls.mean_rel += rel, ls.mean_log += std::abs(lr);
-        worst = std::max(worst, rel);
+      for (const auto& u : r.units) {
+        std::string name = u.unit;
+        if (u.members > 1) name += fmt::format(" (+{})", u.members - 1);
+        out << fmt::format("{:<16} {:>6} {:>5} {:>14.6e} {:>14.6e} {:>11.3e} {:>10.4f}\n", name, u.depth, u.live ? "yes" : "no",
+                           u.in, u.out, u.relative, u.log_ratio);
       }
-      if (o->units) {
-        std::string name = net.node_at(first).id;
-        if (s.members[g.group].size() > 1) name += fmt::format(" (+{})", s.members[g.group].size() - 1);
-        if (o->json) {
-          nlohmann::ordered_json j;
-          j["unit"] = net.node_at(first).id;
-          j["members"] = s.members[g.group].size();
-          j["depth"] = depth;
-          j["live"] = g.live;
-          j["in"] = g.in;
-          j["out"] = g.out;
-          j["relative"] = rel;
-          j["log_ratio"] = lr;
-          rows.push_back(j);
-        } else {
-          out << fmt::format("{:<16} {:>6} {:>5} {:>14.6e} {:>14.6e} {:>11.3e} {:>10.4f}\n", name, depth, g.live ? "yes" : "no",
-                             g.in, g.out, rel, lr);
-        }
-      }
-    }
-    if (!o->units) {
-      if (!o->json)
-        out << fmt::format("{:>5} {:>7} {:>6} {:>13} {:>13} {:>11} {:>11} {:>12}\n", "depth", "groups", "live", "mean IN",
-                           "mean OUT", "max rel", "mean rel", "mean |log|");
-      for (auto& [d, ls] : layers) {
-        const double n = ls.live > 0 ? static_cast<double>(ls.live) : 1.0;
-        if (o->json) {
-          nlohmann::ordered_json j;
-          j["depth"] = d;
-          j["groups"] = ls.groups;
-          j["live"] = ls.live;
-          j["mean_in"] = ls.in / n;
-          j["mean_out"] = ls.out / n;
-          j["max_relative"] = ls.worst;
-          j["mean_relative"] = ls.mean_rel / n;
-          j["mean_abs_log_ratio"] = ls.mean_log / n;
-          rows.push_back(j);
-        } else {
-          out << fmt::format("{:>5} {:>7} {:>6} {:>13.6e} {:>13.6e} {:>11.3e} {:>11.3e} {:>12.4f}\n", d, ls.groups, ls.live,
-                             ls.in / n, ls.out / n, ls.worst, ls.mean_rel / n, ls.mean_log / n);
-        }
-      }
-    }
-    if (o->json) {
-      nlohmann::ordered_json j;
-      j["p"] = o->p;
-      j["cost"] = cost;
-      j["max_relative"] = worst;
-      j[o->units ? "units" : "layers"] = rows;
-      out << j.dump() << "\n";
     } else {
-      out << fmt::format("cost sum |w|^{} over live edges: {:.10g}; largest relative imbalance {:.3e}\n", o->p, cost, worst);
+      out << fmt::format("{:>5} {:>7} {:>6} {:>13} {:>13} {:>11} {:>11} {:>12}\n", "depth", "groups", "live", "mean IN",
+                         "mean OUT", "max rel", "mean rel", "mean |log|");
+      for (const auto& l : r.layers)
+        out << fmt::format("{:>5} {:>7} {:>6} {:>13.6e} {:>13.6e} {:>11.3e} {:>11.3e} {:>12.4f}\n", l.depth, l.groups, l.live,
+                           l.mean_in, l.mean_out, l.max_relative, l.mean_relative, l.mean_abs_log_ratio);
     }
+    if (!o->json)
+      out << fmt::format("cost sum |w|^{} over live edges: {:.10g}; largest relative imbalance {:.3e}\n", o->p, r.cost,
+                         r.max_relative);
     return 0;
   };
 }

@@ -1,11 +1,11 @@
 // tools/scaleinv/cmd_basis.cpp: `scaleinv basis NET`.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <memory>
 
 #include "commands.hpp"
 #include "scaleinv/io/load.hpp"
+#include "scaleinv/io/results_json.hpp"
 #include "scaleinv/paths/basis.hpp"
 
 namespace scaleinv::cli {
@@ -41,13 +41,7 @@ action add_basis(CLI::App& app) {
     std::size_t n = o->limit == 0 ? basis.size() : std::min(o->limit, basis.size());
     std::string text;
     if (o->json) {
-      nlohmann::json paths = nlohmann::json::array(), owned = nlohmann::json::array();
-      for (std::size_t i = 0; i < n; ++i) {
-        paths.push_back(basis_path(net, basis, i));
-        owned.push_back(basis.free_edges[i]);
-      }
-      nlohmann::json j = {{"network", o->net}, {"dimension", basis.size()}, {"listed", n}, {"basis", paths}, {"owned", owned}};
-      text = j.dump() + "\n";
+      text = basis_json(net, basis, o->net, o->limit).dump() + "\n";
     } else {
       text = fmt::format("{} basis paths (the dimension){}\n", basis.size(),
                          n < basis.size() ? fmt::format(", first {} listed", n) : "");

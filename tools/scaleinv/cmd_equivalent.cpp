@@ -1,6 +1,5 @@
 // tools/scaleinv/cmd_equivalent.cpp: `scaleinv equivalent NET_A NET_B`: is B a positive rescaling of A?
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <memory>
@@ -11,6 +10,7 @@
 #include "scaleinv/exact/rational.hpp"
 #include "scaleinv/graph/equivalence.hpp"
 #include "scaleinv/io/load.hpp"
+#include "scaleinv/io/results_json.hpp"
 
 namespace scaleinv::cli {
 namespace {
@@ -106,31 +106,7 @@ action add_equivalent(CLI::App& app) {
     network b = load_network(o->b);
     equivalence_result r = rescaling_equivalence(a, b, options);
     if (o->json) {
-      nlohmann::ordered_json j;
-      j["network_a"] = o->a;
-      j["network_b"] = o->b;
-      j["equivalent"] = r.equivalent;
-      j["exact"] = r.exact;
-      j["tolerance"] = r.tolerance;
-      j["reason"] = r.reason;
-      j["failed_edge"] = r.failed_edge == npos ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.failed_edge);
-      j["scales"] = nlohmann::ordered_json::object();
-      if (r.equivalent) {
-        for (node_id v = 0; v < a.num_nodes(); ++v) {
-          if (a.node_at(v).kind != node_kind::hidden) continue;
-          if (r.exact) j["scales"][a.node_at(v).id] = to_string(r.exact_scales[v]);
-          else j["scales"][a.node_at(v).id] = r.scales[v];
-        }
-      }
-      auto ids = [&](const std::vector<node_id>& vs) {
-        auto list = nlohmann::ordered_json::array();
-        for (node_id v : vs) list.push_back(a.node_at(v).id);
-        return list;
-      };
-      j["undetermined"] = ids(r.undetermined);
-      j["undetermined_groups"] = nlohmann::ordered_json::array();
-      for (const auto& g : r.undetermined_groups) j["undetermined_groups"].push_back(ids(g));
-      out << j.dump() << "\n";
+      out << equivalence_json(a, r, o->a, o->b).dump() << "\n";
     } else if (r.equivalent) {
       out << fmt::format("equivalent: yes ({})\n", r.exact ? "exact rational arithmetic"
                                                            : fmt::format("floating point, relative tolerance {}", r.tolerance));

@@ -1,6 +1,5 @@
 // tools/scaleinv/cmd_express.cpp: `scaleinv express NET --path a,b,c`.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <charconv>
 #include <memory>
@@ -8,9 +7,9 @@
 #include "commands.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/exact/rational.hpp"
-#include "scaleinv/graph/evaluate.hpp"
 #include "scaleinv/io/load.hpp"
-#include "scaleinv/paths/basis.hpp"
+#include "scaleinv/io/results_json.hpp"
+#include "scaleinv/paths/express.hpp"
 
 namespace scaleinv::cli {
 namespace {
@@ -49,47 +48,19 @@ action add_express(CLI::App& app) {
   return [o](std::ostream& out) {
     std::vector<edge_id> path = parse_path(o->path);
     network net = load_network(o->net);
-    active_subgraph active = find_active(net);
-    path_basis basis = make_basis(net, active);
-    auto coords = path_coordinates(net, basis, path);
-    nlohmann::json j = {{"network", o->net}, {"path", path}, {"coefficients", nlohmann::json::array()}};
-    for (const auto& c : coords) j["coefficients"].push_back({{"basis", c.basis}, {"exponent", c.exponent}});
-    std::string check;
-    if (net.has_weights()) {
-      auto w = net.exact_weights();
-      std::span<const mpq_class> ws(w);
-      mpq_class value = path_value(ws, std::span<const edge_id>(path)), product = 1;
-      bool defined = true;
-      for (const auto& c : coords) {
-        mpq_class b = path_value(ws, std::span<const edge_id>(basis_path(net, basis, c.basis)));
-        if (b == 0) {
-          defined = false;
-          break;
-        }
-        mpz_class num = b.get_num(), den = b.get_den();
-        unsigned long k = static_cast<unsigned long>(c.exponent < 0 ? -c.exponent : c.exponent);
-        mpz_pow_ui(num.get_mpz_t(), num.get_mpz_t(), k);
-        mpz_pow_ui(den.get_mpz_t(), den.get_mpz_t(), k);
-        product *= c.exponent > 0 ? make_rational(num, den) : make_rational(den, num);
-      }
-      j["value"] = to_string(value);
-      if (defined) {
-        j["reconstructed"] = to_string(product);
-        j["values_agree"] = product == value;
-        check = fmt::format("value {} = product {} ({})\n", to_string(value), to_string(product),
-                            product == value ? "exact match" : "MISMATCH");
-      } else {
-        j["reconstructed"] = nullptr;
-        check = fmt::format("value {}; a basis path in the product has value 0, so the product is undefined\n",
-                            to_string(value));
-      }
-    }
+    path_expression x = express(net, path);
     if (o->json) {
-      out << j.dump() << "\n";
+      out << expression_json(x, o->net).dump() << "\n";
     } else {
       std::string terms;
-      for (const auto& c : coords) terms += fmt::format("{}B{}^{}", terms.empty() ? "" : " * ", c.basis, c.exponent);
-      out << fmt::format("path {} = {}\n", o->path, terms.empty() ? "1" : terms) << check;
+      for (const auto& c : x.coordinates) terms += fmt::format("{}B{}^{}", terms.empty() ? "" : " * ", c.basis, c.exponent);
+      out << fmt::format("path {} = {}\n", o->path, terms.empty() ? "1" : terms);
+      if (x.checked && x.reconstructed)
+        out << fmt::format("value {} = product {} ({})\n", to_string(x.value), to_string(*x.reconstructed),
+                           x.values_agree() ? "exact match" : "MISMATCH");
+      else if (x.checked)
+        out << fmt::format("value {}; a basis path in the product has value 0, so the product is undefined\n",
+                           to_string(x.value));
     }
     return 0;
   };

@@ -1,6 +1,5 @@
 // tools/scaleinv/cmd_fdim.cpp: `scaleinv fdim NET`: the functional dimension beside the path-space dimension.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <memory>
@@ -9,6 +8,7 @@
 #include "commands.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/io/load.hpp"
+#include "scaleinv/io/results_json.hpp"
 #include "scaleinv/paths/functional_dimension.hpp"
 
 namespace scaleinv::cli {
@@ -20,40 +20,12 @@ struct fdim_options {
   bool json = false;
 };
 
-nlohmann::json optional_number(const std::optional<double>& x) {
-  return x ? nlohmann::json(*x) : nlohmann::json(nullptr);
-}
-
-nlohmann::json node_names(const network& net, const std::vector<node_id>& nodes) {
-  nlohmann::json names = nlohmann::json::array();
-  for (node_id v : nodes) names.push_back(net.node_at(v).id);
-  return names;
-}
-
 std::string listed(const network& net, const std::vector<node_id>& nodes) {
   constexpr std::size_t kShown = 8;
   std::string s;
   for (std::size_t i = 0; i < nodes.size() && i < kShown; ++i) s += (i ? ", " : "") + net.node_at(nodes[i]).id;
   if (nodes.size() > kShown) s += fmt::format(" and {} more", nodes.size() - kShown);
   return s;
-}
-
-nlohmann::json to_json(const std::string& name, const network& net, const functional_dimension_result& r) {
-  return {{"network", name},
-          {"functional_dimension", r.functional_dimension},
-          {"path_dimension", r.path_dimension},
-          {"parameters", r.parameters},
-          {"outputs", r.outputs},
-          {"inputs", r.inputs},
-          {"rows", r.rows},
-          {"seed", r.seed},
-          {"weights", r.drawn_weights ? "he_normal" : "network"},
-          {"threshold", r.spectrum.threshold},
-          {"sigma_max", r.spectrum.sigma_max},
-          {"smallest_kept", optional_number(r.spectrum.smallest_kept)},
-          {"largest_dropped", optional_number(r.spectrum.largest_dropped)},
-          {"dead_units", node_names(net, r.dead_units)},
-          {"linear_units", node_names(net, r.linear_units)}};
 }
 
 std::string report(const std::string& name, const network& net, const functional_dimension_result& r) {
@@ -130,7 +102,7 @@ action add_fdim(CLI::App& app) {
     if (o->inputs > 0) options.inputs = o->inputs;
     options.seed = o->seed;
     functional_dimension_result r = functional_dimension(net, options);
-    if (o->json) out << to_json(o->net, net, r).dump(2) << "\n";
+    if (o->json) out << functional_dimension_json(net, r, o->net).dump(2) << "\n";
     else out << report(o->net, net, r);
     return 0;
   };

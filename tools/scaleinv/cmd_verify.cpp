@@ -1,18 +1,14 @@
-// tools/scaleinv/cmd_verify.cpp: `scaleinv verify NET`: the independent, enumerating check.
+// tools/scaleinv/cmd_verify.cpp: `scaleinv verify NET`: the independent, enumerating check (paths/verify.hpp).
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <memory>
 
 #include "cli.hpp"
 #include "commands.hpp"
-#include "scaleinv/exact/certified_rank.hpp"
 #include "scaleinv/io/load.hpp"
-#include "scaleinv/paths/analysis.hpp"
-#include "scaleinv/paths/basis.hpp"
-#include "scaleinv/paths/enumerate.hpp"
-#include "scaleinv/paths/shared.hpp"
+#include "scaleinv/io/results_json.hpp"
+#include "scaleinv/paths/verify.hpp"
 
 namespace scaleinv::cli {
 namespace {
@@ -39,91 +35,26 @@ action add_verify(CLI::App& app) {
   return [o](std::ostream& out) {
     auto start = std::chrono::steady_clock::now();
     network net = load_network(o->net);
-    active_subgraph active = find_active(net);
-    path_basis basis = make_basis(net, active);
-    const std::size_t dimension = active.active_edges - active.active_hidden;
-    const auto columns = static_cast<std::uint32_t>(net.num_edges());
-    std::vector<std::vector<edge_id>> basis_rows(basis.size());
-    for (std::size_t i = 0; i < basis.size(); ++i) basis_rows[i] = basis_path(net, basis, i);
-    int_matrix a;
-    a.cols = columns;
-    // With shared parameters, also A M: the same rows with each edge replaced by its parameter.
-    const bool shared = net.has_params();
-    std::vector<std::uint32_t> param_col = shared ? parameter_columns(net) : std::vector<std::uint32_t>{};
-    int_matrix am;
-    am.cols = static_cast<std::uint32_t>(net.num_parameters());
-    std::vector<std::uint32_t> mapped;
-    // Coordinates: sum_i exponent_i * row(B_i) must equal row(path), entry by entry. The scratch
-    // row is cleared through the list of entries touched, so a path costs O(its coordinates).
-    std::vector<std::int64_t> scratch(columns, 0);
-    std::vector<edge_id> touched;
-    std::uint64_t coordinates_ok = 0;
-    std::uint64_t paths = for_each_path(net, o->max_paths, [&](std::span<const edge_id> path) {
-      a.add_01_row(path);
-      if (shared) {
-        mapped.clear();
-        for (edge_id e : path) mapped.push_back(param_col[e]);
-        am.add_01_row(mapped);
-      }
-      touched.clear();
-      for (edge_id e : path) {
-        scratch[e] -= 1;
-        touched.push_back(e);
-      }
-      for (const auto& c : path_coordinates(net, basis, path)) {
-        for (edge_id e : basis_rows[c.basis]) {
-          scratch[e] += c.exponent;
-          touched.push_back(e);
-        }
-      }
-      bool zero = true;
-      for (edge_id e : touched) {
-        zero = zero && scratch[e] == 0;
-        scratch[e] = 0;
-      }
-      coordinates_ok += zero ? 1 : 0;
-    });
-    auto enumerated = std::chrono::steady_clock::now();
-    rank_certificate rank = certified_rank(a);
-    double rank_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - enumerated).count();
-    bool agree = rank.rank == dimension;
-    std::size_t shared_rank = 0, shared_dimension = 0;
-    if (shared) {
-      shared_rank = certified_rank(am).rank;
-      shared_dimension = analyze_shared(net, active, basis).dimension;
-      agree = agree && shared_rank == shared_dimension;
-    }
-    bool coords = coordinates_ok == paths;
-    // Every path is an integer combination of the basis paths, so they span the row space; there
-    // are as many as the rank, so they are a basis (independent), exactly.
-    bool independent = coords && basis.size() == rank.rank;
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    verify_result r = verify(net, o->max_paths);
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();  // loading too
     if (o->json) {
-      nlohmann::json j = {{"network", o->net},          {"paths", std::to_string(paths)}, {"rank", rank.rank},
-                          {"dimension", dimension},     {"agree", agree},                 {"basis_size", basis.size()},
-                          {"basis_independent", independent}, {"coordinates_ok", coords},
-                          {"rank_method", rank.method}, {"prime", rank.prime},            {"rank_seconds", rank_seconds},
-                          {"seconds", seconds}};
-      if (shared) {
-        j["shared_rank"] = shared_rank;
-        j["shared_dimension"] = shared_dimension;
-      }
-      out << j.dump(2) << "\n";
+      out << verify_json(r, o->net).dump(2) << "\n";
     } else {
-      out << fmt::format("paths            {}\n", paths);
-      out << fmt::format("rank of A        {}  (exact over Q: {}{})\n", rank.rank, rank.method,
-                         rank.prime != 0 ? fmt::format(", p = {}", rank.prime) : "");
-      out << fmt::format("E_on - H_on      {}\n", dimension);
-      if (shared) {
-        out << fmt::format("rank of A M      {}  (enumerated, exact)\n", shared_rank);
-        out << fmt::format("rank of B M      {}  (basis rows, exact: what analyze reports)\n", shared_dimension);
+      out << fmt::format("paths            {}\n", r.paths);
+      out << fmt::format("rank of A        {}  (exact over Q: {}{})\n", r.rank, r.rank_method,
+                         r.prime != 0 ? fmt::format(", p = {}", r.prime) : "");
+      out << fmt::format("E_on - H_on      {}\n", r.dimension);
+      if (r.shared) {
+        out << fmt::format("rank of A M      {}  (enumerated, exact)\n", r.shared_rank);
+        out << fmt::format("rank of B M      {}  (basis rows, exact: what analyze reports)\n", r.shared_dimension);
       }
-      out << fmt::format("agree            {}\n", agree ? "yes" : "NO");
-      out << fmt::format("basis            {} paths: {}\n", basis.size(), independent ? "a basis (spanning, as many as the rank)" : "NOT A BASIS");
-      out << fmt::format("coordinates      {} of {} paths rebuilt exactly\n", coordinates_ok, paths);
-      out << fmt::format("time             {:.3f} s (rank {:.3f} s)\n", seconds, rank_seconds);
+      out << fmt::format("agree            {}\n", r.agree ? "yes" : "NO");
+      out << fmt::format("basis            {} paths: {}\n", r.basis_size,
+                         r.basis_independent ? "a basis (spanning, as many as the rank)" : "NOT A BASIS");
+      out << fmt::format("coordinates      {} of {} paths rebuilt exactly\n", r.coordinates_ok, r.paths);
+      out << fmt::format("time             {:.3f} s (rank {:.3f} s)\n", r.seconds, r.rank_seconds);
     }
-    return agree && independent && coords ? ok : check_failed;
+    return r.passed() ? ok : check_failed;
   };
 }
 

@@ -3,12 +3,12 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <cmath>
 #include <string>
 
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/random.hpp"
+#include "scaleinv/io/spec.hpp"
 
 namespace scaleinv {
 namespace {
@@ -180,66 +180,22 @@ bool is_spec(std::string_view text) {
 }
 
 namespace {
-struct spec_parser {
-  std::string_view spec;
-  [[noreturn]] void fail(const std::string& message) const {
-    throw parse_error("network spec '" + std::string(spec) + "'", 0, 0, message);
-  }
-  std::uint64_t integer(std::string_view text, std::string_view what) const {
-    std::uint64_t value = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec == std::errc::result_out_of_range) fail(std::string(what) + " '" + std::string(text) + "' is too large");
-    if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty()) {
-      fail(std::string(what) + " '" + std::string(text) + "' is not a non-negative integer");
-    }
-    return value;
-  }
-  double real(std::string_view text, std::string_view what) const {
-    double value = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty() || !std::isfinite(value)) {
-      fail(std::string(what) + " '" + std::string(text) + "' is not a number");
-    }
-    return value;
-  }
-  activation act(std::string_view text) const {
-    try {
-      return activation::parse(text);
-    } catch (const invalid_argument& e) {
-      fail(e.what());
-    }
-  }
-};
-
-// One spec option: "KEY=VALUE", or a bare flag "KEY".
-struct spec_option {
-  std::string_view key, value;
-  bool is_flag;  ///< no '=' at all
-};
-spec_option split_option(std::string_view token) {
-  auto eq = token.find('=');
-  if (eq == std::string_view::npos) return {token, {}, true};
-  return {token.substr(0, eq), token.substr(eq + 1), false};
-}
-
-std::vector<std::string_view> split_on(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (true) {
-    auto pos = s.find(sep, start);
-    out.push_back(s.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));
-    if (pos == std::string_view::npos) return out;
-    start = pos + 1;
+// An activation named in a spec; a bad name fails with the spec's subject.
+activation parse_activation(const spec_parser& p, std::string_view text) {
+  try {
+    return activation::parse(text);
+  } catch (const invalid_argument& e) {
+    p.fail(e.what());
   }
 }
 }  // namespace
 
 network from_spec(std::string_view spec) {
-  spec_parser p{spec};
-  auto colon = spec.find(':');
-  if (colon == std::string_view::npos) p.fail("expected KIND:..., with KIND one of mlp, skip, random, example");
-  std::string_view kind = spec.substr(0, colon);
-  auto tokens = split_on(spec.substr(colon + 1), ',');
+  spec_parser p{"network spec '" + std::string(spec) + "'"};
+  const spec_parts parts = split_spec(spec);
+  if (!parts.has_colon) p.fail("expected KIND:..., with KIND one of mlp, skip, random, example");
+  std::string_view kind = parts.kind;
+  const std::vector<std::string_view>& tokens = parts.tokens;
   for (std::size_t i = 1; i < tokens.size(); ++i)
     if (tokens[i].empty()) p.fail("empty option (a stray comma?)");
   try {
@@ -256,7 +212,7 @@ network from_spec(std::string_view spec) {
       for (std::size_t i = 1; i < tokens.size(); ++i) {
         auto [key, value, is_flag] = split_option(tokens[i]);
         if (key == "bias" && is_flag) o.bias = true;
-        else if (key == "act" && !value.empty()) o.act = p.act(value);
+        else if (key == "act" && !value.empty()) o.act = parse_activation(p, value);
         else if (key == "init" && !value.empty()) o.init_seed = p.integer(value, "init seed");
         else if (key == "span" && kind == "skip" && !value.empty()) {
           o.skip_span = static_cast<std::size_t>(p.integer(value, "skip span"));
@@ -287,7 +243,7 @@ network from_spec(std::string_view spec) {
         } else if (key == "tanh") {
           o.nonhomogeneous = p.real(value, "tanh fraction");
           if (o.nonhomogeneous < 0 || o.nonhomogeneous > 1) p.fail("tanh = " + std::string(value) + " is not a fraction in [0, 1]");
-        } else if (key == "act") o.act = p.act(value);
+        } else if (key == "act") o.act = parse_activation(p, value);
         else if (key == "init") o.init_seed = p.integer(value, "init seed");
         else p.fail("unknown option '" + std::string(token) + "' (expected seed, inputs, hidden, outputs, p, bias, act, tanh, init)");
       }
@@ -307,7 +263,7 @@ network from_spec(std::string_view spec) {
           o.channels.clear();
           for (auto c : split_on(value, '-')) o.channels.push_back(static_cast<std::size_t>(p.integer(c, "channel count")));
           seen_ch = true;
-        } else if (key == "act") o.act = p.act(value);
+        } else if (key == "act") o.act = parse_activation(p, value);
         else if (key == "init") o.init_seed = p.integer(value, "init seed");
         else p.fail("unknown option '" + std::string(token) + "' (expected len, ch, k, bias, act, init)");
       }

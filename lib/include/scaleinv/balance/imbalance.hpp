@@ -1,0 +1,49 @@
+// scaleinv/balance/imbalance.hpp: how far a network is from balance, per unit group and per layer
+// (the statistics `scaleinv imbalance` prints).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "scaleinv/graph/network.hpp"
+
+namespace scaleinv {
+
+/// One unit group (balance_structure::members): IN and OUT over live edges (group_imbalance).
+struct unit_imbalance {
+  std::string unit;         ///< the id of the group's first member
+  std::size_t members = 0;  ///< units in the group (more than 1 for tied units)
+  std::uint32_t depth = 0;  ///< the depth of the first member: longest path from an input or bias
+  bool live = false;
+  double in = 0, out = 0;
+  double relative = 0;   ///< |IN - OUT| / max(IN, OUT); 0 when not live
+  double log_ratio = 0;  ///< log(OUT / IN); 0 when not live
+};
+
+/// One layer: the unit groups whose first member has this depth. Means are over its live groups
+/// (0 when none is live).
+struct layer_imbalance {
+  std::uint32_t depth = 0;
+  std::size_t groups = 0, live = 0;
+  double mean_in = 0, mean_out = 0;
+  double max_relative = 0, mean_relative = 0;
+  double mean_abs_log_ratio = 0;  ///< mean |log(OUT / IN)|
+};
+
+struct imbalance_report {
+  double p = 2.0;             ///< the cost's exponent
+  double cost = 0;            ///< balance_cost: sum of gamma_e |w_e|^p over the live edges
+  double max_relative = 0;    ///< the largest relative imbalance of a live group
+  std::vector<unit_imbalance> units;    ///< one per unit group, in group order
+  std::vector<layer_imbalance> layers;  ///< one per depth that has a group, increasing
+};
+
+/// The imbalance of net's own weights for the cost sum gamma_e |w_e|^p (balance/balance.hpp; gamma
+/// from depth_factor). @pre net.is_finalized().
+/// @throws invalid_network when net has edges but no weights; invalid_argument for a bad depth
+/// factor (make_balance_structure).
+imbalance_report imbalance(const network& net, double p = 2.0, double depth_factor = 1.0);
+
+}  // namespace scaleinv
