@@ -59,7 +59,8 @@ void canonicalize(std::vector<rescaling_direction>& dirs, std::size_t nodes) {
 }
 }  // namespace
 
-shared_analysis analyze_shared(const network& net, const active_subgraph& active, const path_basis& basis) {
+shared_analysis analyze_shared(const network& net, const active_subgraph& active, const path_basis& basis,
+                               const certified_rank_options& rank_options) {
   shared_analysis out;
   out.parameters = net.num_parameters();
   std::vector<std::uint32_t> col = parameter_columns(net);
@@ -76,20 +77,21 @@ shared_analysis analyze_shared(const network& net, const active_subgraph& active
     for (edge_id e : basis_path(net, basis, i)) row.push_back(col[e]);  // a parameter twice: entry 2
     bm.add_01_row(row);
   }
-  rank_certificate rank = certified_rank(bm, /*want_kernel=*/true);
+  rank_certificate rank = certified_rank(bm, /*want_kernel=*/true, rank_options);
   out.dimension = rank.rank;
   out.method = rank.method;
-  if (rank.kernel.empty() && out.parameters > rank.rank) return out;  // rational fallback: no kernel
+  if (!rank.has_kernel) return out;  // no verified kernel: the number of survivors is unknown
 
   // Each kernel vector theta: phi along the p() tree (phi = 0 at path sources and sinks), then
   // theta[col e] == phi(head) - phi(tail) on every active edge.
   const auto& order = net.topological_order();
   bool all_ok = true;
-  std::vector<std::int64_t> phi(net.num_nodes(), 0);
-  for (const auto& theta : rank.kernel) {
+  std::vector<std::int64_t> phi(net.num_nodes(), 0), theta(out.parameters, 0);
+  for (const auto& sparse_theta : rank.kernel) {
     bool touches_used = false;
-    for (std::size_t k = 0; k < theta.size(); ++k) touches_used = touches_used || (theta[k] != 0 && used[k] != 0);
+    for (const auto& [k, v] : sparse_theta) touches_used = touches_used || used[k] != 0;
     if (!touches_used) continue;  // an unused parameter, not a rescaling
+    for (const auto& [k, v] : sparse_theta) theta[k] = v;
     std::fill(phi.begin(), phi.end(), 0);
     for (node_id v : order) {
       edge_id p = basis.parent_edge[v];
@@ -104,6 +106,7 @@ shared_analysis analyze_shared(const network& net, const active_subgraph& active
     for (node_id v = 0; v < net.num_nodes(); ++v)
       if (phi[v] != 0) dir.emplace_back(v, phi[v]);
     out.surviving.push_back(std::move(dir));
+    for (const auto& [k, v] : sparse_theta) theta[k] = 0;
   }
   canonicalize(out.surviving, net.num_nodes());
   out.surviving_checked = all_ok &&
