@@ -99,3 +99,48 @@ TEST_CASE("rational_eliminator reports independence row by row", "[rank]") {
   REQUIRE(e.rank() == 2);
   REQUIRE(e.reduce(sparse_row{{0, mpq_class(1)}, {2, mpq_class(-1)}}).empty());  // r0 - r1
 }
+
+TEST_CASE("rational_eliminator's kernel: one vector per free column, exact, on random matrices", "[rank]") {
+  for (int it = 0; it < 200; ++it) {
+    std::uint64_t seed = 5000 + static_cast<std::uint64_t>(it);
+    splitmix64 rng(seed);
+    std::size_t rows = rng.below(20), cols = 1 + rng.below(20);
+    auto a = random_matrix(rng, rows, cols, 0.1 + 0.5 * rng.uniform(), it % 5 == 0);
+    rational_eliminator e(static_cast<std::uint32_t>(cols));
+    for (const auto& r : a) e.add(to_sparse(r));
+    std::vector<sparse_row> kernel = e.kernel();
+    INFO("seed " << seed << ", " << a.size() << "x" << cols);
+    REQUIRE(kernel.size() == cols - e.rank());
+    std::vector<bool> free_seen(cols, false);
+    for (const auto& k : kernel) {
+      // Sorted, nonzero; A k = 0 exactly.
+      for (std::size_t i = 1; i < k.size(); ++i) REQUIRE(k[i - 1].first < k[i].first);
+      std::vector<mpq_class> dense(cols, 0);
+      for (const auto& [c, v] : k) {
+        REQUIRE(v != 0);
+        dense[c] = v;
+      }
+      for (const auto& r : a) {
+        mpq_class s = 0;
+        for (std::size_t c = 0; c < cols; ++c) s += r[c] * dense[c];
+        REQUIRE(s == 0);
+      }
+      // Exactly one free column (no pivot: e_c reduces to itself), with entry 1, its own.
+      std::vector<std::size_t> free_cols;
+      for (const auto& [c, v] : k)
+        if (e.reduce(sparse_row{{c, mpq_class(1)}}) == sparse_row{{c, mpq_class(1)}}) {
+          free_cols.push_back(c);
+          REQUIRE(v == 1);
+        }
+      REQUIRE(free_cols.size() == 1);
+      REQUIRE_FALSE(free_seen[free_cols[0]]);
+      free_seen[free_cols[0]] = true;
+    }
+    // Independent, and with the rows a basis of the whole space: rank(rows + kernel) = cols.
+    std::vector<sparse_row> all;
+    for (const auto& r : a) all.push_back(to_sparse(r));
+    REQUIRE(exact_rank(kernel, static_cast<std::uint32_t>(cols)) == kernel.size());
+    for (const auto& k : kernel) all.push_back(k);
+    REQUIRE(exact_rank(all, static_cast<std::uint32_t>(cols)) == cols);
+  }
+}

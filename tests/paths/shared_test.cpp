@@ -3,6 +3,9 @@
 #include "catch_shim.hpp"
 
 #include <fmt/format.h>
+
+#include <algorithm>
+
 #include "support.hpp"
 
 #include "scaleinv/exact/certified_rank.hpp"
@@ -24,9 +27,16 @@ std::size_t enumerated_shared_rank(const network& net) {
   return exact_rank(rows, static_cast<std::uint32_t>(net.num_parameters()));
 }
 
-shared_analysis shared_of(const network& net) {
+shared_analysis shared_of(const network& net, const certified_rank_options& options = {}) {
   active_subgraph a = find_active(net);
-  return analyze_shared(net, a, make_basis(net, a));
+  return analyze_shared(net, a, make_basis(net, a), options);
+}
+
+// Every block of B M through the exact rational elimination instead of the modular path.
+certified_rank_options rational_only() {
+  certified_rank_options o;
+  o.max_dense_columns = 0;
+  return o;
 }
 
 // x -> h (relu) -> y style networks built edge by edge; params[i] names edge i's parameter ("" none).
@@ -63,6 +73,11 @@ TEST_CASE("rank(B M) from the basis rows equals the enumerated rank(A M) on rand
     REQUIRE(s.surviving_checked);
     REQUIRE(s.dimension + s.surviving.size() + s.unused_parameters == s.parameters);
     if (s.surviving.size() < find_active(shared).active_hidden) ++with_lost_rescalings;
+    // The rational path gives the same rank and the same (reduced echelon) surviving rescalings.
+    shared_analysis r = shared_of(shared, rational_only());
+    REQUIRE(r.dimension == s.dimension);
+    REQUIRE(r.surviving_checked);
+    REQUIRE(r.surviving == s.surviving);
   }
   CHECK(with_lost_rescalings > 50);  // the sample must include sharing that breaks rescalings
 }
@@ -162,6 +177,45 @@ TEST_CASE("convolutions: one surviving rescaling per hidden channel", "[shared]"
       }
     }
   }
+}
+
+TEST_CASE("convolutions through the rational elimination: the same rescalings", "[shared]") {
+  network net = from_spec("conv:len=9,ch=2-3-2-1,k=3,bias");
+  shared_analysis s = shared_of(net), r = shared_of(net, rational_only());
+  REQUIRE(s.surviving_checked);
+  REQUIRE(s.surviving.size() == 3 + 2);
+  REQUIRE(r.method == "rational-elimination");
+  REQUIRE(r.surviving_checked);
+  REQUIRE(r.dimension == s.dimension);
+  REQUIRE(r.surviving == s.surviving);
+}
+
+TEST_CASE("a conv net past the dense limit: one surviving rescaling per channel, verified", "[shared]") {
+  // 6400 parameters, more than certified_rank's dense limit: this used to fall back to the
+  // rational elimination without a kernel and report 0 survivors. B M splits into one block per
+  // channel, each decided modulo a prime, with the kernel.
+  const std::size_t channels = 1600;
+  network net = from_spec(fmt::format("conv:len=6,ch=1-{}-1,k=2", channels));
+  REQUIRE(net.num_parameters() > certified_rank_options{}.max_dense_columns);
+  shared_analysis s = shared_of(net);
+  REQUIRE(s.parameters == 4 * channels);
+  REQUIRE(s.dimension == 3 * channels);
+  REQUIRE(s.surviving_checked);
+  REQUIRE(s.surviving.size() == channels);
+  // Each direction scales exactly one channel's 5 units, all alike; every channel once.
+  std::vector<int> seen(channels, 0);
+  for (const auto& dir : s.surviving) {
+    REQUIRE(dir.size() == 5);
+    const std::string& first = net.node_at(dir.front().first).id;  // h1_<channel>_<position>
+    const std::string prefix = first.substr(0, first.rfind('_') + 1);
+    for (const auto& [v, k] : dir) {
+      REQUIRE(net.node_at(v).id.rfind(prefix, 0) == 0);
+      REQUIRE(k == dir.front().second);
+      REQUIRE((k == 1 || k == -1));
+    }
+    ++seen[std::stoul(prefix.substr(3))];
+  }
+  REQUIRE(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));
 }
 
 TEST_CASE("conv specs and their weights", "[shared][builders]") {

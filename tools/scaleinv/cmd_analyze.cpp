@@ -65,11 +65,12 @@ std::string report(const network& net, const std::string& name, const analysis& 
                        r.shared->method);
     out += fmt::format("unshared         {}  (E_on - H_on, {})\n", grouped(r.unshared_dimension),
                        r.cert.valid ? "certified" : "CERTIFICATE FAILED: " + r.cert.failure);
-    out += fmt::format("rescalings       {} of {} survive the sharing{}\n", r.shared->surviving.size(), grouped(r.active_hidden),
-                       r.shared->surviving_checked ? " (each checked on every edge)" : "");
-    for (std::size_t i = 0; i < r.shared->surviving.size() && i < show; ++i)
+    out += fmt::format("rescalings       {} of {} survive the sharing{}\n",
+                       r.shared->surviving_checked ? grouped(r.shared->surviving.size()) : "unknown", grouped(r.active_hidden),
+                       r.shared->surviving_checked ? " (each checked on every edge)" : " (no verified kernel)");
+    for (std::size_t i = 0; r.shared->surviving_checked && i < r.shared->surviving.size() && i < show; ++i)
       out += fmt::format("  {}: {}\n", i + 1, describe(net, r.shared->surviving[i], 4));
-    if (r.shared->surviving.size() > show)
+    if (r.shared->surviving_checked && r.shared->surviving.size() > show)
       out += fmt::format("  ... and {} more (all with --json)\n", r.shared->surviving.size() - show);
   } else {
     out += fmt::format("dimension        {}  (E_on - H_on, {})\n", grouped(r.dimension),

@@ -50,6 +50,11 @@ void check_ties(const network& net, const balance_structure& s) {
     for (node_id v : g) any = any || (active.reached[v] && active.coreached[v]);
     active_groups += any;
   }
+  if (!sh.surviving_checked)
+    throw invalid_argument(fmt::format(
+        "balance: the rescalings that this network's shared parameters allow could not be verified exactly (the exact "
+        "kernel needs entries beyond 64 bits), so tying units into {} groups cannot be checked against them",
+        active_groups));
   if (sh.surviving.size() != active_groups)
     throw invalid_argument(fmt::format(
         "balance: the shared parameters of this network allow {} independent rescalings, but tying units into groups "

@@ -51,6 +51,41 @@ bool rational_eliminator::add(sparse_row row) {
   return true;
 }
 
+std::vector<sparse_row> rational_eliminator::kernel() const {
+  const auto n = static_cast<std::uint32_t>(pivot_of_.size());
+  // Back substitution, pivot columns from the right: a reduced row keeps its pivot (1) and free
+  // columns only, so reducing a row by it creates no entry in another pivot column.
+  std::vector<sparse_row> reduced(pivots_.size());
+  for (std::uint32_t c = n; c-- > 0;) {
+    const std::int64_t p = pivot_of_[c];
+    if (p < 0) continue;
+    sparse_row row = pivots_[static_cast<std::size_t>(p)];
+    std::size_t pos = 1;
+    while (pos < row.size()) {
+      const std::int64_t q = pivot_of_[row[pos].first];
+      if (q < 0) {
+        ++pos;
+        continue;
+      }
+      mpq_class factor = -row[pos].second;
+      row = axpy(row, factor, reduced[static_cast<std::size_t>(q)]);  // zeroes row[pos]
+    }
+    reduced[static_cast<std::size_t>(p)] = std::move(row);
+  }
+  std::vector<std::int64_t> index(n, -1);  // free column -> its kernel vector
+  std::vector<sparse_row> out;
+  for (std::uint32_t c = 0; c < n; ++c) {
+    if (pivot_of_[c] >= 0) continue;
+    index[c] = static_cast<std::int64_t>(out.size());
+    out.push_back(sparse_row{{c, mpq_class(1)}});
+  }
+  for (const auto& row : reduced)
+    for (std::size_t t = 1; t < row.size(); ++t)
+      out[static_cast<std::size_t>(index[row[t].first])].emplace_back(row.front().first, -row[t].second);
+  for (auto& v : out) std::sort(v.begin(), v.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  return out;
+}
+
 sparse_row make_row(std::span<const std::uint32_t> columns) {
   std::vector<std::uint32_t> sorted(columns.begin(), columns.end());
   std::sort(sorted.begin(), sorted.end());

@@ -27,9 +27,9 @@ sorted_json shared_sorted(const network& net, const shared_analysis& s) {
           {"unused_parameters", s.unused_parameters},
           {"dimension", s.dimension},
           {"method", s.method},
-          {"surviving_rescalings", s.surviving.size()},
+          {"surviving_rescalings", s.surviving_checked ? nlohmann::json(s.surviving.size()) : nlohmann::json()},
           {"surviving_checked", s.surviving_checked},
-          {"rescalings", dirs}};
+          {"rescalings", s.surviving_checked ? dirs : nlohmann::json()}};  // unknown: null
 }
 
 sorted_json analysis_sorted(const analysis& r) {

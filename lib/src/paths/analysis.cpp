@@ -39,10 +39,12 @@ analysis analyze(const network& net) {
     if (dead_units > 0)
       r.reasons.push_back(fmt::format("{} hidden unit{} dead", dead_units, dead_units == 1 ? " is" : "s are"));
     if (r.shared) {
+      const std::size_t survivors = r.shared->surviving.size();
       r.reasons.push_back(fmt::format("weights are shared ({} parameters for {} edges): rank(A M) = {}, with {} "
                                       "rescaling{} surviving the sharing{}",
-                                      r.parameters, r.edges, r.dimension, r.shared->surviving.size(),
-                                      r.shared->surviving.size() == 1 ? "" : "s",
+                                      r.parameters, r.edges, r.dimension,
+                                      r.shared->surviving_checked ? std::to_string(survivors) : "an unknown number of",
+                                      r.shared->surviving_checked && survivors == 1 ? "" : "s",
                                       r.shared->unused_parameters > 0
                                           ? fmt::format(" and {} parameters on no path", r.shared->unused_parameters)
                                           : ""));

@@ -59,7 +59,8 @@ void canonicalize(std::vector<rescaling_direction>& dirs, std::size_t nodes) {
 }
 }  // namespace
 
-shared_analysis analyze_shared(const network& net, const active_subgraph& active, const path_basis& basis) {
+shared_analysis analyze_shared(const network& net, const active_subgraph& active, const path_basis& basis,
+                               const certified_rank_options& rank_options) {
   shared_analysis out;
   out.parameters = net.num_parameters();
   std::vector<std::uint32_t> col = parameter_columns(net);
@@ -76,34 +77,87 @@ shared_analysis analyze_shared(const network& net, const active_subgraph& active
     for (edge_id e : basis_path(net, basis, i)) row.push_back(col[e]);  // a parameter twice: entry 2
     bm.add_01_row(row);
   }
-  rank_certificate rank = certified_rank(bm, /*want_kernel=*/true);
+  rank_certificate rank = certified_rank(bm, /*want_kernel=*/true, rank_options);
   out.dimension = rank.rank;
   out.method = rank.method;
-  if (rank.kernel.empty() && out.parameters > rank.rank) return out;  // rational fallback: no kernel
+  if (!rank.has_kernel) return out;  // no verified kernel: the number of survivors is unknown
 
   // Each kernel vector theta: phi along the p() tree (phi = 0 at path sources and sinks), then
-  // theta[col e] == phi(head) - phi(tail) on every active edge.
-  const auto& order = net.topological_order();
+  // theta[col e] == phi(head) - phi(tail) on every active edge. phi is nonzero only below (in the
+  // p() tree) a tree edge with theta != 0, and an edge with theta == 0 between two units with
+  // phi == 0 passes trivially; so only those subtrees, their units' edges and the edges of the
+  // parameters in theta are visited: the cost follows theta's support, not the network's size.
+  const std::size_t nodes = net.num_nodes();
+  std::vector<std::size_t> child_start(nodes + 1, 0), edge_start(out.parameters + 1, 0);
+  for (node_id v = 0; v < nodes; ++v)
+    if (basis.parent_edge[v] != npos) ++child_start[net.edge_at(basis.parent_edge[v]).from + 1];
+  for (edge_id e = 0; e < net.num_edges(); ++e)
+    if (active.is_active_edge(e)) ++edge_start[col[e] + 1];
+  for (std::size_t v = 0; v < nodes; ++v) child_start[v + 1] += child_start[v];
+  for (std::size_t k = 0; k < out.parameters; ++k) edge_start[k + 1] += edge_start[k];
+  std::vector<node_id> children(child_start.back());
+  std::vector<edge_id> edges_of(edge_start.back());
+  {
+    std::vector<std::size_t> fill(child_start.begin(), child_start.end() - 1);
+    for (node_id v = 0; v < nodes; ++v)
+      if (basis.parent_edge[v] != npos) children[fill[net.edge_at(basis.parent_edge[v]).from]++] = v;
+    fill.assign(edge_start.begin(), edge_start.end() - 1);
+    for (edge_id e = 0; e < net.num_edges(); ++e)
+      if (active.is_active_edge(e)) edges_of[fill[col[e]]++] = e;
+  }
   bool all_ok = true;
-  std::vector<std::int64_t> phi(net.num_nodes(), 0);
-  for (const auto& theta : rank.kernel) {
+  std::vector<std::int64_t> phi(nodes, 0), theta(out.parameters, 0);
+  std::vector<std::uint8_t> in_tree(nodes, 0);
+  std::vector<node_id> below, stack;
+  auto edge_ok = [&](edge_id e) {
+    const edge& ed = net.edge_at(e);
+    return !active.is_active_edge(e) || theta[col[e]] == phi[ed.to] - phi[ed.from];
+  };
+  for (const auto& sparse_theta : rank.kernel) {
     bool touches_used = false;
-    for (std::size_t k = 0; k < theta.size(); ++k) touches_used = touches_used || (theta[k] != 0 && used[k] != 0);
+    for (const auto& [k, v] : sparse_theta) touches_used = touches_used || used[k] != 0;
     if (!touches_used) continue;  // an unused parameter, not a rescaling
-    std::fill(phi.begin(), phi.end(), 0);
-    for (node_id v : order) {
-      edge_id p = basis.parent_edge[v];
-      if (p != npos) phi[v] = phi[net.edge_at(p).from] + theta[col[p]];
+    for (const auto& [k, v] : sparse_theta) theta[k] = v;
+    // The units below tree edges with theta != 0, in topological order.
+    below.clear();
+    for (const auto& [k, v] : sparse_theta)
+      for (std::size_t t = edge_start[k]; t < edge_start[k + 1]; ++t) {
+        const node_id head = net.edge_at(edges_of[t]).to;
+        if (basis.parent_edge[head] != edges_of[t] || in_tree[head] != 0) continue;
+        in_tree[head] = 1;
+        stack.assign(1, head);
+        while (!stack.empty()) {
+          const node_id u = stack.back();
+          stack.pop_back();
+          below.push_back(u);
+          for (std::size_t c = child_start[u]; c < child_start[u + 1]; ++c)
+            if (in_tree[children[c]] == 0) {
+              in_tree[children[c]] = 1;
+              stack.push_back(children[c]);
+            }
+        }
+      }
+    std::sort(below.begin(), below.end(), [&](node_id a, node_id b) { return net.topo_rank(a) < net.topo_rank(b); });
+    for (node_id v : below) {
+      const edge_id p = basis.parent_edge[v];
+      all_ok = all_ok && !__builtin_add_overflow(phi[net.edge_at(p).from], theta[col[p]], &phi[v]);
     }
-    for (edge_id e = 0; e < net.num_edges() && all_ok; ++e) {
-      if (!active.is_active_edge(e)) continue;
-      const edge& ed = net.edge_at(e);
-      all_ok = theta[col[e]] == phi[ed.to] - phi[ed.from];
+    for (node_id v : below) {
+      for (edge_id e : net.in_edges(v)) all_ok = all_ok && edge_ok(e);
+      for (edge_id e : net.out_edges(v)) all_ok = all_ok && edge_ok(e);
     }
+    for (const auto& [k, v] : sparse_theta)
+      for (std::size_t t = edge_start[k]; t < edge_start[k + 1]; ++t) all_ok = all_ok && edge_ok(edges_of[t]);
+    std::sort(below.begin(), below.end());
     rescaling_direction dir;
-    for (node_id v = 0; v < net.num_nodes(); ++v)
+    for (node_id v : below)
       if (phi[v] != 0) dir.emplace_back(v, phi[v]);
     out.surviving.push_back(std::move(dir));
+    for (node_id v : below) {
+      phi[v] = 0;
+      in_tree[v] = 0;
+    }
+    for (const auto& [k, v] : sparse_theta) theta[k] = 0;
   }
   canonicalize(out.surviving, net.num_nodes());
   out.surviving_checked = all_ok &&

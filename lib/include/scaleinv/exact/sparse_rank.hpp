@@ -27,6 +27,11 @@ class rational_eliminator {
   std::size_t rank() const noexcept { return pivots_.size(); }
   /// Reduces row against the current pivots (without adding it); empty means dependent.
   sparse_row reduce(sparse_row row) const;
+  /// A basis of the null space {x : row . x = 0 for every row added}, read off the reduced row
+  /// echelon form: one vector per free column j (a column without a pivot), with x_j = 1, 0 in
+  /// every other free column, and x_c = -R[c][j] in each pivot column c. columns - rank() vectors,
+  /// each sorted by column; independent, since each is the only one nonzero in its free column.
+  std::vector<sparse_row> kernel() const;
 
  private:
   std::vector<std::int64_t> pivot_of_;

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "scaleinv/exact/certified_rank.hpp"
 #include "scaleinv/graph/network.hpp"
 #include "scaleinv/paths/active.hpp"
 #include "scaleinv/paths/basis.hpp"
@@ -29,8 +30,12 @@ struct shared_analysis {
   std::string method;                 ///< how the rank was certified (certified_rank's method)
   /// A basis of the rescalings that survive the sharing: dimension = parameters -
   /// unused_parameters - surviving.size() (math: ker(A M) = surviving rescalings + unused).
+  /// Meaningful only when surviving_checked; otherwise their number is unknown (not 0).
   std::vector<rescaling_direction> surviving;
-  bool surviving_checked = false;  ///< each direction verified exactly against every active edge
+  /// Each direction verified exactly against every active edge, and their number adds up as above.
+  /// False only when no verified kernel of B M was available (an entry past 64 bits); then report
+  /// the number of surviving rescalings as unknown.
+  bool surviving_checked = false;
 };
 
 /// Rank of B M for the basis rows B: the rows of B span those of A, so rank(B M) = rank(A M).
@@ -38,6 +43,7 @@ struct shared_analysis {
 /// parameter with M theta a potential difference on the active edges; the potential is read off
 /// along the p() tree and checked on every active edge.
 /// @pre net.is_finalized(); active and basis made for net.
-shared_analysis analyze_shared(const network& net, const active_subgraph& active, const path_basis& basis);
+shared_analysis analyze_shared(const network& net, const active_subgraph& active, const path_basis& basis,
+                               const certified_rank_options& rank_options = {});
 
 }  // namespace scaleinv
