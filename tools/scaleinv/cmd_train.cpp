@@ -191,15 +191,17 @@ int run_training(const train_options& o, std::ostream& out) {
                        result.epoch + 1, result.batch, result.checkpoint, result.checkpoint);
     return interrupted;
   }
-  if (!o.output.empty()) write_file_atomic(o.output, write_network_json(t.trained_network()));
+  if (!o.output.empty() && result.finite) write_file_atomic(o.output, write_network_json(t.trained_network()));
   if (result.diverged) {
     std::string kept;
-    for (const std::string& f : {o.output, result.checkpoint})
+    for (const std::string& f : {result.finite ? o.output : std::string(), result.checkpoint})
       if (!f.empty()) kept += (kept.empty() ? "" : " and ") + f;
     throw command_failure(
         diverged, fmt::format("training diverged at epoch {}, step {}: {}. {}; try a smaller learning rate than --lr {}",
                               result.epoch + 1, result.step, result.what,
-                              kept.empty() ? "Nothing was written (give -o or --checkpoint to keep the last finite state)"
+                              !result.finite ? "No finite state was kept (a parameter the loss does not see went bad "
+                                               "earlier in the epoch), nothing was written"
+                              : kept.empty() ? "Nothing was written (give -o or --checkpoint to keep the last finite state)"
                                            : fmt::format("The last state with a finite loss (epoch {} after {} batches, step "
                                                          "{}) is in {}",
                                                          result.epoch + 1, result.batch,

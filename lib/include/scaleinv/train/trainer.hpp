@@ -99,6 +99,9 @@ struct train_result {
   std::size_t epoch = 0, batch = 0;  ///< the state the run stopped with (0-based epoch, batches done in it)
   std::size_t step = 0;  ///< diverged: the step that failed, counted from the start of training (1-based)
   std::string what;                  ///< diverged: what stopped being finite, a clause
+  /// diverged: the state kept is finite (false only when a parameter the loss does not see went
+  /// bad before the last step; then trained_network() cannot be written and no checkpoint is).
+  bool finite = true;
   std::string checkpoint;            ///< the checkpoint written when the run stopped early, or empty
 };
 
