@@ -28,7 +28,11 @@ install(EXPORT scaleinvTargets NAMESPACE scaleinv:: DESTINATION ${SCALEINV_INSTA
 
 # Recorded in the package config for its dependencies and for consumers that want to match.
 get_target_property(SCALEINV_LIBRARY_TYPE scaleinv TYPE)
-set(SCALEINV_EIGEN_USE_BLAS ${OpenBLASSerial_FOUND})
+if(OpenBLASSerial_FOUND)
+  set(SCALEINV_EIGEN_USE_BLAS ON)
+else()
+  set(SCALEINV_EIGEN_USE_BLAS OFF)
+endif()
 configure_package_config_file(cmake/scaleinvConfig.cmake.in ${PROJECT_BINARY_DIR}/scaleinvConfig.cmake
                               INSTALL_DESTINATION ${SCALEINV_INSTALL_CMAKEDIR})
 # The version is project()'s, the one place it is written.
