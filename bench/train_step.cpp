@@ -1,5 +1,5 @@
-// bench/train_step.cpp: one training step (forward, backward, update) of scaleinv's SGD and
-// G-SGD, and of SGD in weight-norm and GmP coordinates (the map to the effective weights and its
+// bench/train_step.cpp: one training step (forward, backward, update) of scaleinv's SGD, G-SGD
+// (the authors' diagonal skeleton, the default, and the first-unit one) and Path-SGD, and of SGD in weight-norm and GmP coordinates (the map to the effective weights and its
 // chain rule included), float32, on a random batch; the PyTorch peer is bench/torch_step.py.
 // Usage: train_step SPEC [BATCH] [STEPS]   (run a Release build; Eigen is single-threaded here)
 #include <fmt/format.h>
@@ -18,6 +18,7 @@
 #include "scaleinv/train/gsgd.hpp"
 #include "scaleinv/train/optimizer.hpp"
 #include "scaleinv/train/parameterization.hpp"
+#include "scaleinv/train/path_sgd.hpp"
 
 using namespace scaleinv;
 
@@ -51,7 +52,9 @@ int main(int argc, char** argv) {
     return median(t);
   };
   train::sgd<float> sgd(w0.size(), {});
-  train::gsgd<float> gsgd(net, {});
+  train::gsgd<float> gsgd(net, {});  // diagonal skeleton
+  train::gsgd<float> gsgd_first(net, {0.0, 0.0, skeleton_kind::first});
+  train::path_sgd<float> pathsgd(net, w0.size(), {});
   // A step in other coordinates: effective weights, loss and gradient, chain rule, SGD on the
   // parameters (what `scaleinv train --param ...` does per batch).
   auto run_param = [&](train::param_kind kind) {
@@ -69,12 +72,13 @@ int main(int argc, char** argv) {
     }
     return median(t);
   };
-  double t_sgd = run(sgd), t_gsgd = run(gsgd), t_wn = run_param(train::param_kind::weightnorm),
+  double t_sgd = run(sgd), t_gsgd = run(gsgd), t_first = run(gsgd_first), t_path = run(pathsgd), t_wn = run_param(train::param_kind::weightnorm),
          t_gmp = run_param(train::param_kind::gmp);
   fmt::print("{{\"spec\": \"{}\", \"batch\": {}, \"fast_path\": {}, \"sgd_ms\": {:.3f}, \"gsgd_ms\": {:.3f}, "
-             "\"gsgd_over_sgd\": {:.3f}, \"basis_paths\": {}, \"weightnorm_ms\": {:.3f}, \"gmp_ms\": {:.3f}, "
+             "\"gsgd_over_sgd\": {:.3f}, \"gsgd_first_ms\": {:.3f}, \"pathsgd_ms\": {:.3f}, \"pathsgd_over_sgd\": {:.3f}, "
+             "\"basis_paths\": {}, \"weightnorm_ms\": {:.3f}, \"gmp_ms\": {:.3f}, "
              "\"weightnorm_over_sgd\": {:.3f}, \"gmp_over_sgd\": {:.3f}}}\n",
-             spec, batch, m.is_fast(), 1e3 * t_sgd, 1e3 * t_gsgd, t_gsgd / t_sgd, *gsgd.basis_size(), 1e3 * t_wn,
-             1e3 * t_gmp, t_wn / t_sgd, t_gmp / t_sgd);
+             spec, batch, m.is_fast(), 1e3 * t_sgd, 1e3 * t_gsgd, t_gsgd / t_sgd, 1e3 * t_first, 1e3 * t_path,
+             t_path / t_sgd, *gsgd.basis_size(), 1e3 * t_wn, 1e3 * t_gmp, t_wn / t_sgd, t_gmp / t_sgd);
   return 0;
 }
