@@ -267,6 +267,30 @@ TEST_CASE("basis example:demo table and example:mixed", "[cli]") {
   CHECK(j.at("owned") == json::array({1, 3, 4, 5, 7, 8, 9, 10}));
 }
 
+// Issue 11 item 10: on a shared network the basis paths are those of the unshared path space
+// (E_on - H_on), not the network's dimension rank(A M): the output says which is which, and the
+// JSON carries the shared dimension beside them, equal to what analyze reports.
+TEST_CASE("basis on a shared network names the unshared basis and the shared dimension", "[cli]") {
+  const std::string conv = "conv:len=8,ch=1-3-2,k=3";
+  json a = run_json_line({"analyze", conv, "--json"});
+  REQUIRE(a.at("dimension") == 24);
+  REQUIRE(a.at("unshared_dimension") == 108);
+  json j = run_json_line({"basis", conv, "--json"});
+  CHECK(j.at("dimension") == 108);
+  CHECK(j.at("basis").size() == 108);
+  CHECK(j.at("shared_dimension") == a.at("dimension"));
+  cli_result r = run({"basis", conv, "--limit", "1"});
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK(starts_with(r.out, "108 basis paths (the unshared dimension E_on - H_on: a basis of the path space as if every "
+                           "edge had its own weight), first 1 listed\n"));
+  CHECK(contains(r.out, "\nshared parameters: the network's dimension is rank(A M) = 24 over its 27 parameters, what "
+                        "`analyze` reports\n"));
+  CHECK_FALSE(contains(r.out, "(the dimension)"));
+  // Without sharing nothing changes: no shared_dimension key, the old first line.
+  CHECK_FALSE(run_json_line({"basis", "example:demo", "--json"}).contains("shared_dimension"));
+}
+
 TEST_CASE("basis -o writes the file and nothing else", "[cli]") {
   temp_dir dir;
   const fs::path out = dir.path() / "basis.json";

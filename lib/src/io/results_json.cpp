@@ -7,6 +7,8 @@
 #include <string>
 
 #include "scaleinv/exact/rational.hpp"
+#include "scaleinv/paths/active.hpp"
+#include "scaleinv/paths/shared.hpp"
 
 namespace scaleinv {
 namespace {
@@ -94,6 +96,9 @@ nlohmann::ordered_json basis_json(const network& net, const path_basis& basis, s
     owned.push_back(basis.free_edges[i]);
   }
   sorted_json j = {{"network", name}, {"dimension", basis.size()}, {"listed", n}, {"basis", paths}, {"owned", owned}};
+  // The basis paths are those of the unshared path space; with shared parameters the network's
+  // dimension is rank(A M), which the key names beside them.
+  if (net.has_params()) j["shared_dimension"] = analyze_shared(net, find_active(net), basis).dimension;
   return nlohmann::ordered_json(j);
 }
 
