@@ -311,7 +311,7 @@ TEST_CASE("CSV: a first row with a number is data, and NaN, inf, 1e400 are error
 
 // Issue 11 item 6: every number in a data spec, out of range or not finite, is a parse_error naming
 // the spec; and a huge but finite noise no longer standardizes to zeros (its squares overflowed).
-TEST_CASE("data specs: numbers out of range are errors; huge noise standardizes", "[dataset]") {
+TEST_CASE("data specs: numbers out of range are errors, and huge noise standardizes", "[dataset]") {
   CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,noise=1e400", 1),
                 "data spec 'spirals:n=10,noise=1e400': noise '1e400' is out of the range of a double");
   CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,noise=inf", 1), "data spec 'spirals:n=10,noise=inf': noise 'inf' is not finite");
