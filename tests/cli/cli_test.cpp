@@ -379,7 +379,7 @@ TEST_CASE("verify example:demo --json", "[cli]") {
   CHECK(j.at("dimension") == 6);
   CHECK(j.at("agree") == true);
   CHECK(j.at("basis_size") == 6);
-  CHECK(j.at("rank_method") == "modular-gram");
+  CHECK(j.at("rank_method") == "path-gram");
   CHECK(j.at("basis_independent") == true);
   CHECK(j.at("coordinates_ok") == true);
 }
@@ -411,6 +411,22 @@ TEST_CASE("verify refuses networks with more paths than --max-paths", "[cli]") {
   // Exactly at the limit is fine.
   cli_result r = run({"verify", "mlp:6-6-6", "--max-paths", "216"});
   CHECK(r.code == 0);
+}
+
+// Issue 11 item 3: verify had no time bound. What the estimate puts past --max-seconds is refused
+// before any work, with the estimate and the flag that overrides it.
+TEST_CASE("verify refuses up front what it estimates to pass --max-seconds", "[cli]") {
+  cli_result r = run({"verify", "mlp:8-128-128-128-4", "--max-paths", "100000000", "--json"});
+  INFO(r.err);
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK(contains(r.err, "scaleinv: error: mlp:8-128-128-128-4: the check would take about "));
+  CHECK(r.err.ends_with(" or more to run it anyway\n"));
+  CHECK(contains(r.err, " MiB (67108864 paths"));
+  CHECK(contains(r.err, "then 17920 densely), more than the limit of 60 s; pass --max-seconds "));
+  require_usage_error({"verify", "mlp:6-6-6", "--max-seconds", "0.000001"}, "more than the limit of 1e-06 s");
+  require_usage_error({"verify", "mlp:6-6-6", "--max-seconds", "0"}, "--max-seconds");
+  CHECK(run({"verify", "mlp:6-6-6", "--max-seconds", "1000"}).code == 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,7 +552,7 @@ TEST_CASE("help (--help) for the program and for each subcommand", "[cli]") {
       {"analyze", {"NET", "--json", "--edge-paths", "--show"}},
       {"basis", {"NET", "--json", "--limit", "--output"}},
       {"express", {"NET", "--path", "--json"}},
-      {"verify", {"NET", "--json", "--max-paths"}},
+      {"verify", {"NET", "--json", "--max-paths", "--max-seconds"}},
       {"convert", {"NET", "--to", "--output", "--basis", "--json"}},
   };
   for (const auto& s : subs) {
