@@ -11,6 +11,7 @@
 
 #include "cli.hpp"
 #include "cli/cli_support.hpp"
+#include "scaleinv/io/network_json.hpp"
 #include "scaleinv/graph/equivalence.hpp"
 #include "scaleinv/io/load.hpp"
 
@@ -94,6 +95,38 @@ TEST_CASE("imbalance: per layer and per unit, before and after balancing", "[cli
   cli_result r = run({"imbalance", "conv:len=8,ch=1-2-1,k=3,init=1", "--units"});
   CHECK(r.code == 0);
   CHECK(contains(r.out, "(+5)"));  // a channel of 6 positions is one group
+}
+
+// Issue 11 item 9: on weights of 1e300, imbalance printed inf/nan and "largest relative imbalance
+// 0.000e+00". The sums are printed from their logarithms now, and the imbalance is the true one.
+TEST_CASE("imbalance: weights of 1e300 give the true imbalance, printed without inf or nan", "[cli][balance]") {
+  temp_dir dir;
+  scaleinv::network net = scaleinv::load_network("mlp:3-4-2");
+  net.set_weights(std::vector<double>(net.num_edges(), 1e300));
+  const std::string file = dir.write("big.json", scaleinv::write_network_json(net));
+  cli_result r = run({"imbalance", file, "--units"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_FALSE(contains(r.out, "inf"));
+  CHECK_FALSE(contains(r.out, "nan"));
+  // IN = 3e600, OUT = 2e600, relative 1/3, log(2/3); the cost 20e600.
+  CHECK(contains(r.out, "h1_0                  1   yes  3.000000e+600  2.000000e+600   3.333e-01    -0.4055\n"));
+  CHECK(contains(r.out, "cost sum |w|^2 over live edges: 2.000000000e+601 (beyond the range of a double); "
+                        "largest relative imbalance 3.333e-01\n"));
+  json j = run_json_line({"imbalance", file, "--json", "--units"});
+  CHECK(j["wide"] == true);
+  CHECK(j["cost"].is_null());
+  CHECK(j["log10_cost"].get<double>() == Approx(600 + std::log10(20.0)).epsilon(1e-12));
+  CHECK(j["max_relative"].get<double>() == Approx(1.0 / 3).epsilon(1e-12));
+  CHECK(j["units"][0]["in"].is_null());
+  CHECK(j["units"][0]["log10_in"].get<double>() == Approx(600 + std::log10(3.0)).epsilon(1e-12));
+  json layers = run_json_line({"imbalance", file, "--json"});
+  CHECK(layers["layers"][0]["mean_in"].is_null());
+  CHECK(layers["layers"][0]["log10_mean_in"].get<double>() == Approx(600 + std::log10(3.0)).epsilon(1e-12));
+  // An ordinary net: plain numbers, not wide.
+  json plain = run_json_line({"imbalance", "mlp:3-4-2,init=1", "--json"});
+  CHECK(plain["wide"] == false);
+  CHECK(plain["cost"].is_number());
 }
 
 TEST_CASE("balance, canonical, imbalance: bad input and usage errors", "[cli][balance][errors]") {

@@ -267,6 +267,32 @@ TEST_CASE("basis example:demo table and example:mixed", "[cli]") {
   CHECK(j.at("owned") == json::array({1, 3, 4, 5, 7, 8, 9, 10}));
 }
 
+// Issue 11 item 10: on a shared network the basis paths are those of the unshared path space
+// (E_on - H_on), not the network's dimension rank(A M): the output says which is which, and the
+// JSON carries the shared dimension beside them, equal to what analyze reports.
+TEST_CASE("basis on a shared network names the unshared basis and the shared dimension", "[cli]") {
+  const std::string conv = "conv:len=8,ch=1-3-2,k=3";
+  json a = run_json_line({"analyze", conv, "--json"});
+  REQUIRE(a.at("dimension") == 24);
+  REQUIRE(a.at("unshared_dimension") == 108);
+  json j = run_json_line({"basis", conv, "--json"});
+  CHECK(j.at("dimension") == 108);
+  CHECK(j.at("basis").size() == 108);
+  CHECK(j.at("shared_dimension") == a.at("dimension"));
+  cli_result r = run({"basis", conv, "--limit", "1"});
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK(starts_with(r.out, "108 basis paths (the unshared dimension E_on - H_on: a basis of the path space as if every "
+                           "edge had its own weight), diagonal skeleton, first 1 listed\n"));
+  CHECK(contains(r.out, "\nshared parameters: the network's dimension is rank(A M) = 24 over its 27 parameters, what "
+                        "`analyze` reports\n"));
+  CHECK_FALSE(contains(r.out, "(the dimension)"));
+  CHECK(contains(r.out, "\nB0  edges "));  // the paths are listed as without sharing
+  CHECK_FALSE(contains(r.out, "\nB1  "));    // --limit 1
+  // Without sharing nothing changes: no shared_dimension key, the old first line.
+  CHECK_FALSE(run_json_line({"basis", "example:demo", "--json"}).contains("shared_dimension"));
+}
+
 TEST_CASE("basis -o writes the file and nothing else", "[cli]") {
   temp_dir dir;
   const fs::path out = dir.path() / "basis.json";
@@ -353,7 +379,7 @@ TEST_CASE("verify example:demo --json", "[cli]") {
   CHECK(j.at("dimension") == 6);
   CHECK(j.at("agree") == true);
   CHECK(j.at("basis_size") == 6);
-  CHECK(j.at("rank_method") == "modular-gram");
+  CHECK(j.at("rank_method") == "path-gram");
   CHECK(j.at("basis_independent") == true);
   CHECK(j.at("coordinates_ok") == true);
 }
@@ -385,6 +411,22 @@ TEST_CASE("verify refuses networks with more paths than --max-paths", "[cli]") {
   // Exactly at the limit is fine.
   cli_result r = run({"verify", "mlp:6-6-6", "--max-paths", "216"});
   CHECK(r.code == 0);
+}
+
+// Issue 11 item 3: verify had no time bound. What the estimate puts past --max-seconds is refused
+// before any work, with the estimate and the flag that overrides it.
+TEST_CASE("verify refuses up front what it estimates to pass --max-seconds", "[cli]") {
+  cli_result r = run({"verify", "mlp:8-128-128-128-4", "--max-paths", "100000000", "--json"});
+  INFO(r.err);
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK(contains(r.err, "scaleinv: error: mlp:8-128-128-128-4: the check would take about "));
+  CHECK(r.err.ends_with(" or more to run it anyway\n"));
+  CHECK(contains(r.err, " MiB (67108864 paths"));
+  CHECK(contains(r.err, "then 17920 densely), more than the limit of 60 s; pass --max-seconds "));
+  require_usage_error({"verify", "mlp:6-6-6", "--max-seconds", "0.000001"}, "more than the limit of 1e-06 s");
+  require_usage_error({"verify", "mlp:6-6-6", "--max-seconds", "0"}, "--max-seconds");
+  CHECK(run({"verify", "mlp:6-6-6", "--max-seconds", "1000"}).code == 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,7 +552,7 @@ TEST_CASE("help (--help) for the program and for each subcommand", "[cli]") {
       {"analyze", {"NET", "--json", "--edge-paths", "--show"}},
       {"basis", {"NET", "--json", "--limit", "--output"}},
       {"express", {"NET", "--path", "--json"}},
-      {"verify", {"NET", "--json", "--max-paths"}},
+      {"verify", {"NET", "--json", "--max-paths", "--max-seconds"}},
       {"convert", {"NET", "--to", "--output", "--basis", "--json"}},
   };
   for (const auto& s : subs) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -274,6 +275,69 @@ TEST_CASE("CSV files: header, labels, targets, and file:line errors", "[dataset]
     CHECK_MESSAGE(scaleinv::read_csv(csv("head.csv", "a,b\n"), true), "head.csv: no data rows after the header");
     CHECK_MESSAGE(scaleinv::read_csv(csv("void.csv", "\n\n"), true), "void.csv: no data rows (the file is empty)");
     CHECK_MESSAGE(scaleinv::read_csv(dir.file("missing.csv"), true), "missing.csv: cannot open");
+  }
+}
+
+// Issue 11 item 6: a first row with a bad value was taken for a header and dropped without a word.
+// A first row is a header only when none of its fields reads as a number; NaN, infinities and
+// numbers out of the range of a double are errors wherever they are, located by line and column.
+TEST_CASE("CSV: a first row with a number is data, and NaN, inf, 1e400 are errors anywhere", "[dataset]") {
+  temp_dir dir;
+  auto csv = [&](const std::string& name, const std::string& text) {
+    write_plain(dir.file(name), text);
+    return dir.file(name);
+  };
+  const std::string rest = "1,2,0\n3,4,1\n2,2,0\n5,1,1\n";
+  std::string f = csv("nan1.csv", "0.5,NaN,1\n" + rest);
+  CHECK(parse_error_of([&] { scaleinv::read_csv(f, true); }) == f + ":1:5: field 2 is 'NaN', not a finite number");
+  f = csv("big1.csv", "0.5,1e400,1\n" + rest);
+  CHECK(parse_error_of([&] { scaleinv::read_csv(f, true); }) == f + ":1:5: field 2 is '1e400', out of the range of a double");
+  f = csv("tiny1.csv", "-1e-400, 2,1\n" + rest);
+  CHECK(parse_error_of([&] { scaleinv::read_csv(f, true); }) == f + ":1:1: field 1 is '-1e-400', out of the range of a double");
+  f = csv("inf1.csv", "x,inf,1\n" + rest);  // 'x' is text, but 'inf' reads as a number: data, not a header
+  CHECK(parse_error_of([&] { scaleinv::read_csv(f, true); }) == f + ":1:1: field 1 is 'x', not a finite number");
+  // Later rows, named by the header.
+  f = csv("inf3.csv", "a,b,y\n1,2,3\n4,-Infinity,6\n");
+  CHECK(parse_error_of([&] { scaleinv::read_csv(f, false); }) == f + ":3:3: field 2 ('b') is '-Infinity', not a finite number");
+  f = csv("big3.csv", "a,b,y\n1,2,3\n4,5,1.8e308\n");
+  CHECK(parse_error_of([&] { scaleinv::read_csv(f, false); }) == f + ":3:5: field 3 ('y') is '1.8e308', out of the range of a double");
+  // A header stays a header, names and all; the largest double is a number like any other.
+  f = csv("ok.csv", "a,b,label\n1.7976931348623157e308,4.9e-324,1\n" + rest);
+  scaleinv::dataset d = scaleinv::read_csv(f, true);
+  REQUIRE(d.size() == 5);
+  CHECK(d.x(0, 0) == std::numeric_limits<double>::max());
+  CHECK(d.x(1, 0) == std::numeric_limits<double>::denorm_min());
+}
+
+// Issue 11 item 6: every number in a data spec, out of range or not finite, is a parse_error naming
+// the spec; and a huge but finite noise no longer standardizes to zeros (its squares overflowed).
+TEST_CASE("data specs: numbers out of range are errors, and huge noise standardizes", "[dataset]") {
+  CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,noise=1e400", 1),
+                "data spec 'spirals:n=10,noise=1e400': noise '1e400' is out of the range of a double");
+  CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,noise=inf", 1), "data spec 'spirals:n=10,noise=inf': noise 'inf' is not finite");
+  CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,noise=nan", 1), "noise 'nan' is not a non-negative number");
+  CHECK_MESSAGE(scaleinv::load_data("blobs:n=10,in=2,classes=2,spread=1e-400", 1),
+                "data spec 'blobs:n=10,in=2,classes=2,spread=1e-400': spread '1e-400' is out of the range of a double");
+  CHECK_MESSAGE(scaleinv::load_data("blobs:n=10,in=2,classes=2,spread=-inf", 1), "spread '-inf' is not finite");
+  CHECK_MESSAGE(scaleinv::load_data("blobs:n=10,in=99999999999999999999,classes=2", 1), "in '99999999999999999999' is too large");
+  CHECK_MESSAGE(scaleinv::load_data("teacher:n=10,in=2,hidden=3,out=1,seed=99999999999999999999", 1),
+                "seed '99999999999999999999' is too large");
+  CHECK_MESSAGE(scaleinv::load_data("csv:x.csv,regression,targets=99999999999999999999", 1),
+                "targets '99999999999999999999' is too large");
+  CHECK_MESSAGE(scaleinv::load_data("idx:a,b,classes=1e3", 1), "classes '1e3' is not a non-negative integer");
+  temp_dir dir;
+  std::string text;  // columns of magnitude 1e300 and 1e-300: their squares leave the range of a double
+  for (int i = 0; i < 50; ++i) text += fmt::format("{}e300,{}e-300,{}\n", (i * 7) % 13 - 6, (i * 5) % 11 + 1, i % 2);
+  write_plain(dir.file("wide.csv"), text);
+  for (const std::string spec : {std::string("spirals:n=200,noise=1e300,seed=2"),
+                                 std::string("blobs:n=200,in=3,classes=2,spread=1e300,seed=2"), "csv:" + dir.file("wide.csv")}) {
+    INFO(spec);
+    scaleinv::data_split s = scaleinv::load_data(spec, 1, 0.0);
+    for (Eigen::Index row = 0; row < s.train.x.rows(); ++row) {
+      CHECK(s.train.x.row(row).allFinite());
+      CHECK(std::abs(mean_of(s.train.x, row)) < 1e-9);
+      CHECK(std::abs(std_of(s.train.x, row) - 1.0) < 1e-9);
+    }
   }
 }
 

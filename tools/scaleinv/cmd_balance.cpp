@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 
@@ -231,6 +232,17 @@ action add_canonical(CLI::App& app) {
 }
 
 namespace {
+// A positive statistic and its base-10 logarithm: the double in %e form when it holds the number
+// (a normal double, or an exact 0), else mantissa and exponent from the logarithm ("3.000000e+600"):
+// weights of 1e300 give sums no double holds (imbalance_report::wide).
+std::string sci(double value, double log10_value, int digits) {
+  if (std::isnormal(value) || (value == 0 && std::isinf(log10_value))) return fmt::format("{:.{}e}", value, digits);
+  if (!std::isfinite(log10_value)) return fmt::format("{}", value);
+  double e = std::floor(log10_value), m = std::pow(10.0, log10_value - e);
+  if (std::stod(fmt::format("{:.{}f}", m, digits)) >= 10.0) m /= 10, e += 1;  // 9.9999999 rounds up to 10
+  return fmt::format("{:.{}f}e{}{:02.0f}", m, digits, e < 0 ? '-' : '+', std::abs(e));
+}
+
 struct imbalance_cli {
   std::uint64_t seed = 1;
   std::string net;
@@ -252,7 +264,8 @@ action add_imbalance(CLI::App& app) {
       "Per layer (units grouped by depth: the longest path from an input or bias), the number of unit groups, how\n"
       "many are live, the mean IN and OUT (sums of |w|^p over incoming and outgoing live edges), the largest and\n"
       "the mean relative imbalance |IN - OUT| / max(IN, OUT), and the mean |log(OUT / IN)|. A tied group (a\n"
-      "convolution channel) counts once, at the depth of its first unit.\n"
+      "convolution channel) counts once, at the depth of its first unit. Sums that no double holds (weights of\n"
+      "1e300) are computed from logarithms and printed from them; the relative imbalance is right to rounding either way.\n"
       "Example: scaleinv imbalance mlp:784-256-256-10,bias,init=1");
   return [o](std::ostream& out) {
     network net = load_weighted(o->net, "imbalance", o->seed);
@@ -265,19 +278,23 @@ action add_imbalance(CLI::App& app) {
       for (const auto& u : r.units) {
         std::string name = u.unit;
         if (u.members > 1) name += fmt::format(" (+{})", u.members - 1);
-        out << fmt::format("{:<16} {:>6} {:>5} {:>14.6e} {:>14.6e} {:>11.3e} {:>10.4f}\n", name, u.depth, u.live ? "yes" : "no",
-                           u.in, u.out, u.relative, u.log_ratio);
+        out << fmt::format("{:<16} {:>6} {:>5} {:>14} {:>14} {:>11.3e} {:>10.4f}\n", name, u.depth, u.live ? "yes" : "no",
+                           sci(u.in, u.log10_in, 6), sci(u.out, u.log10_out, 6), u.relative, u.log_ratio);
       }
     } else {
       out << fmt::format("{:>5} {:>7} {:>6} {:>13} {:>13} {:>11} {:>11} {:>12}\n", "depth", "groups", "live", "mean IN",
                          "mean OUT", "max rel", "mean rel", "mean |log|");
       for (const auto& l : r.layers)
-        out << fmt::format("{:>5} {:>7} {:>6} {:>13.6e} {:>13.6e} {:>11.3e} {:>11.3e} {:>12.4f}\n", l.depth, l.groups, l.live,
-                           l.mean_in, l.mean_out, l.max_relative, l.mean_relative, l.mean_abs_log_ratio);
+        out << fmt::format("{:>5} {:>7} {:>6} {:>13} {:>13} {:>11.3e} {:>11.3e} {:>12.4f}\n", l.depth, l.groups, l.live,
+                           sci(l.mean_in, l.log10_mean_in, 6), sci(l.mean_out, l.log10_mean_out, 6), l.max_relative,
+                           l.mean_relative, l.mean_abs_log_ratio);
     }
-    if (!o->json)
-      out << fmt::format("cost sum |w|^{} over live edges: {:.10g}; largest relative imbalance {:.3e}\n", o->p, r.cost,
+    if (!o->json) {
+      const bool held = std::isnormal(r.cost) || (r.cost == 0 && std::isinf(r.log10_cost));
+      out << fmt::format("cost sum |w|^{} over live edges: {}; largest relative imbalance {:.3e}\n", o->p,
+                         held ? fmt::format("{:.10g}", r.cost) : sci(r.cost, r.log10_cost, 9) + " (beyond the range of a double)",
                          r.max_relative);
+    }
     return 0;
   };
 }

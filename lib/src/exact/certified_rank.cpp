@@ -34,8 +34,6 @@ namespace detail {
 // Three primes just below 2^25 (2^25 - 39, - 49, - 61; tests/exact/certified_rank_test.cpp checks
 // that they are prime). Below 2^25, n * p^2 < 2^64 for n <= 8192, which the lazy reduction needs.
 constexpr std::array<std::uint64_t, 3> kPrimes{33554393ULL, 33554383ULL, 33554371ULL};
-// The dense path's hard limit whatever certified_rank_options says: the lazy reduction's bound.
-constexpr std::size_t kMaxLazyColumns = 8192;
 }  // namespace detail
 
 namespace {

@@ -6,9 +6,9 @@
 #include <numeric>
 
 #include "rank_internal.hpp"
+#include "scaleinv/exact/modular_rank.hpp"
 
 namespace scaleinv::detail {
-namespace {
 using u64 = std::uint64_t;
 __extension__ typedef __int128 i128;  // GCC/Clang extension, for exact checks
 
@@ -75,7 +75,6 @@ bool reconstruct(u64 a, u64 p, std::int64_t bound, std::int64_t& num, std::int64
   return true;
 }
 
-}  // namespace
 
 // One attempt with prime p: the rank of G mod p and, if every kernel vector verifies, true.
 bool modular_gram_attempt(const compact_matrix& a, u64 p, std::size_t& rank, std::vector<std::vector<std::int64_t>>& kernel) {
@@ -117,70 +116,17 @@ bool modular_gram_attempt(const compact_matrix& a, u64 p, std::size_t& rank, std
     }
   }
   }
-  // Symmetric Gaussian elimination mod p (LDL^T, diagonal pivots, upper triangle only: n^3 / 6
-  // word operations) with lazy reduction: g_ij += (p - f) * u_j without a modulo. Each entry
-  // receives at most n such additions of < p^2 before it is read, and n * p^2 < 2^64 (n <= 8192,
-  // p < 2^25). Over Q a PSD matrix whose diagonal entry is 0 has a zero row, so skipping it loses
-  // nothing; modulo p a diagonal entry may vanish by accident, and then the pivots found are still
-  // the nonsingular (mod p) principal minor of the lower bound, while the kernel vector of the
-  // skipped column fails the exact check below and another prime is tried.
   std::vector<std::uint32_t> pivot_col;
-  std::vector<std::uint32_t> prow(n);
-  const barrett br(p);
-  std::size_t r = 0;
-  for (std::size_t c = 0; c < n; ++c) {
-    u64* pr = g.data() + c * n;
-    u64 d = br.reduce(pr[c]);
-    if (d == 0) continue;
-    u64 inv = inverse(d, p);
-    for (std::size_t j = c + 1; j < n; ++j) {
-      u64 x = br.reduce(pr[j]);
-      pr[j] = x;                                             // g_cj, reduced: the multipliers below
-      prow[j] = static_cast<std::uint32_t>(br.reduce(x * inv));  // u_cj = g_cj / g_cc
-    }
-    for (std::size_t i = c + 1; i < n; ++i) {
-      u64 f = pr[i];  // g_ci = g_ic by symmetry
-      if (f == 0) continue;
-      lazy_axpy(g.data() + i * n + i, prow.data() + i, static_cast<std::uint32_t>(p - f), n - i);
-    }
-    // The echelon row used by the back substitution: u_cj for j > c (row c is final now).
-    for (std::size_t j = c + 1; j < n; ++j) pr[j] = prow[j];
-    pivot_col.push_back(static_cast<std::uint32_t>(c));
-    ++r;
-  }
-  rank = r;
-  // Kernel vectors mod p, one per non-pivot column, by back substitution on the echelon rows.
+  rank = symmetric_rank_mod(g, n, p, pivot_col);
+  // Kernel vectors mod p, one per non-pivot column, lifted to integers by rational reconstruction.
   std::vector<std::uint8_t> is_pivot(n, 0);
   for (auto c : pivot_col) is_pivot[c] = 1;
-  const auto bound = static_cast<std::int64_t>(1) << 12;  // sqrt(p / 2) > 2^12
-  std::vector<u64> x(n);
   kernel.clear();
+  std::vector<std::int64_t> k_vec;
   for (std::size_t j = 0; j < n; ++j) {
     if (is_pivot[j] != 0) continue;
-    std::fill(x.begin(), x.end(), 0);
-    x[j] = 1;
-    for (std::size_t i = r; i-- > 0;) {
-      const u64* ui = g.data() + static_cast<std::size_t>(pivot_col[i]) * n;  // pivot i's row: no row swaps
-      u64 s = 0;  // terms < 2^50: reduce after every block of 4096
-      for (std::size_t k0 = pivot_col[i] + 1; k0 < n; k0 += 4096) {
-        const std::size_t k1 = std::min(n, k0 + 4096);
-        for (std::size_t k = k0; k < k1; ++k) s += ui[k] * x[k];
-        s = br.reduce(s);
-      }
-      x[pivot_col[i]] = (p - s) % p;
-    }
-    // Rational reconstruction, then clear denominators.
-    std::vector<std::int64_t> num(n, 0), den(n, 1);
-    std::int64_t lcm = 1;
-    for (std::size_t k = 0; k < n; ++k) {
-      if (x[k] == 0) continue;
-      if (!reconstruct(x[k], p, bound, num[k], den[k])) return false;
-      lcm = std::lcm(lcm, den[k]);
-      if (lcm > (static_cast<std::int64_t>(1) << 30)) return false;
-    }
-    std::vector<std::int64_t> k_vec(n, 0);
-    for (std::size_t k = 0; k < n; ++k) k_vec[k] = num[k] * (lcm / den[k]);
-    kernel.push_back(std::move(k_vec));
+    if (!reconstruct_integer_vector(modular_kernel_vector(g, n, p, pivot_col, j), p, k_vec)) return false;
+    kernel.push_back(k_vec);
   }
   // The certificate: A k = 0 exactly, for every row and every kernel vector. Entries of k are
   // below 2^42 and of A below 2^40 (checked by the caller), so each product fits in 128 bits and
@@ -223,3 +169,84 @@ bool modular_gram_attempt(const compact_matrix& a, u64 p, std::size_t& rank, std
 }
 
 }  // namespace scaleinv::detail
+
+namespace scaleinv {
+using detail::barrett;
+
+std::size_t symmetric_rank_mod(std::vector<std::uint64_t>& g, std::size_t n, std::uint64_t p,
+                               std::vector<std::uint32_t>& pivots) {
+  // Symmetric Gaussian elimination mod p (LDL^T, diagonal pivots, upper triangle only: n^3 / 6
+  // word operations) with lazy reduction: g_ij += (p - f) * u_j without a modulo. An entry receives
+  // one addition of < p^2 < 2^50 per pivot before it is read; after kMaxLazyColumns (8192) pivots
+  // the trailing entries are reduced, so no sum passes 8192 * 2^50 + p < 2^64. Over Q a PSD matrix
+  // whose diagonal entry is 0 has a zero row, so skipping it loses nothing; modulo p a diagonal
+  // entry may vanish by accident, and then the pivots found are still those of a nonsingular (mod p)
+  // principal minor, a lower bound, while the kernel vector of the skipped column fails an exact check.
+  pivots.clear();
+  std::vector<std::uint32_t> prow(n);
+  const barrett br(p);
+  std::size_t lazy = 0;
+  for (std::size_t c = 0; c < n; ++c) {
+    std::uint64_t* pr = g.data() + c * n;
+    std::uint64_t d = br.reduce(pr[c]);
+    if (d == 0) continue;
+    std::uint64_t inv = detail::inverse(d, p);
+    for (std::size_t j = c + 1; j < n; ++j) {
+      std::uint64_t x = br.reduce(pr[j]);
+      pr[j] = x;                                                 // g_cj, reduced: the multipliers below
+      prow[j] = static_cast<std::uint32_t>(br.reduce(x * inv));  // u_cj = g_cj / g_cc
+    }
+    for (std::size_t i = c + 1; i < n; ++i) {
+      std::uint64_t f = pr[i];  // g_ci = g_ic by symmetry
+      if (f == 0) continue;
+      detail::lazy_axpy(g.data() + i * n + i, prow.data() + i, static_cast<std::uint32_t>(p - f), n - i);
+    }
+    // The echelon row used by the back substitution: u_cj for j > c (row c is final now).
+    for (std::size_t j = c + 1; j < n; ++j) pr[j] = prow[j];
+    pivots.push_back(static_cast<std::uint32_t>(c));
+    if (++lazy == detail::kMaxLazyColumns) {
+      lazy = 0;
+      for (std::size_t i = c + 1; i < n; ++i)
+        for (std::size_t j = i; j < n; ++j) g[i * n + j] = br.reduce(g[i * n + j]);
+    }
+  }
+  return pivots.size();
+}
+
+std::vector<std::uint64_t> modular_kernel_vector(const std::vector<std::uint64_t>& g, std::size_t n, std::uint64_t p,
+                                                 const std::vector<std::uint32_t>& pivots, std::size_t j) {
+  const barrett br(p);
+  std::vector<std::uint64_t> x(n, 0);
+  x[j] = 1;
+  for (std::size_t i = pivots.size(); i-- > 0;) {
+    const std::uint64_t* ui = g.data() + static_cast<std::size_t>(pivots[i]) * n;  // pivot i's row: no row swaps
+    std::uint64_t s = 0;  // terms < 2^50: reduce after every block of 4096
+    for (std::size_t k0 = pivots[i] + 1; k0 < n; k0 += 4096) {
+      const std::size_t k1 = std::min(n, k0 + 4096);
+      for (std::size_t k = k0; k < k1; ++k) s += ui[k] * x[k];
+      s = br.reduce(s);
+    }
+    x[pivots[i]] = (p - s) % p;
+  }
+  return x;
+}
+
+std::uint64_t inverse_mod(std::uint64_t a, std::uint64_t p) { return detail::inverse(a % p, p); }
+
+bool reconstruct_integer_vector(const std::vector<std::uint64_t>& x, std::uint64_t p, std::vector<std::int64_t>& out) {
+  const auto bound = static_cast<std::int64_t>(1) << 12;  // sqrt(p / 2) > 2^12
+  const std::size_t n = x.size();
+  std::vector<std::int64_t> num(n, 0), den(n, 1);
+  std::int64_t lcm = 1;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (x[k] == 0) continue;
+    if (!detail::reconstruct(x[k], p, bound, num[k], den[k])) return false;
+    lcm = std::lcm(lcm, den[k]);
+    if (lcm > (static_cast<std::int64_t>(1) << 30)) return false;
+  }
+  out.assign(n, 0);
+  for (std::size_t k = 0; k < n; ++k) out[k] = num[k] * (lcm / den[k]);
+  return true;
+}
+
+}  // namespace scaleinv

@@ -7,6 +7,10 @@
 
 namespace scaleinv::detail {
 
+// The dense path's hard limit whatever certified_rank_options says (memory: 8 c^2 bytes), and the
+// number of pivots after which symmetric_rank_mod reduces its lazy sums.
+inline constexpr std::size_t kMaxLazyColumns = 8192;
+
 // A with repeated columns summed, zeros dropped, columns renumbered to the used ones.
 struct compact_matrix {
   std::vector<std::uint32_t> used;      // compact column -> original column

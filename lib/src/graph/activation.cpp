@@ -2,6 +2,8 @@
 #include "scaleinv/graph/activation.hpp"
 
 #include <array>
+#include <cmath>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -40,9 +42,18 @@ mpq_class slope(std::string_view text, std::string_view whole) {
     throw invalid_argument("activation '" + std::string(whole) + "': slope '" + std::string(text) +
                            "' is not a number (expected a decimal such as 0.1 or a rational such as 1/10)");
   }
+  if (const char* why = slope_range_problem(*q))
+    throw invalid_argument("activation '" + std::string(whole) + "': slope '" + std::string(text) + "' " + why);
   return *q;
 }
 }  // namespace
+
+const char* slope_range_problem(const mpq_class& q) {
+  const double d = q.get_d();
+  if (!std::isfinite(d) || std::abs(d) > std::numeric_limits<double>::max()) return "is beyond the range of a double";
+  if (d == 0 && q != 0) return "is too small for a double (it would round to 0)";
+  return nullptr;
+}
 
 bool activation_kind_from_name(std::string_view name, activation_kind& out) {
   for (const auto& [kind, n] : kNames) {

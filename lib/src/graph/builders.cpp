@@ -28,18 +28,18 @@ network make_mlp(const mlp_options& o) {
   for (std::size_t w : o.widths)
     if (w == 0) throw invalid_argument("an MLP layer has width 0");
   if (o.skip_span == 1) throw invalid_argument("skip span 1 would duplicate the dense edges; use 2 or more");
-  // Count edges before allocating anything.
-  double edges = 0;
+  // Count edges before allocating anything, exactly: widths near 2^64 overflow any fixed width.
+  mpz_class edges = 0;
+  auto big = [](std::size_t n) { return mpz_class(static_cast<unsigned long>(n)); };
   for (std::size_t l = 1; l < L; ++l) {
-    edges += static_cast<double>(o.widths[l]) * static_cast<double>(o.widths[l - 1] + (o.bias ? 1 : 0));
+    edges += big(o.widths[l]) * (big(o.widths[l - 1]) + (o.bias ? 1 : 0));
     if (o.skip_span >= 2 && l >= o.skip_span) {
       std::size_t from = o.widths[l - o.skip_span];
-      edges += from == o.widths[l] ? static_cast<double>(from) : static_cast<double>(from) * static_cast<double>(o.widths[l]);
+      edges += from == o.widths[l] ? big(from) : big(from) * big(o.widths[l]);
     }
   }
-  if (edges > static_cast<double>(kMaxEdges)) {
-    throw invalid_argument("the network would have " + std::to_string(static_cast<unsigned long long>(edges)) +
-                           " edges; the limit is " + std::to_string(kMaxEdges));
+  if (edges > big(kMaxEdges)) {
+    throw invalid_argument("the network would have " + edges.get_str() + " edges; the limit is " + std::to_string(kMaxEdges));
   }
   network net;
   std::vector<std::vector<node_id>> layer(L);
@@ -75,7 +75,12 @@ network make_random_dag(const random_dag_options& o) {
   if (!(o.p >= 0.0 && o.p <= 1.0)) throw invalid_argument("random DAG: p must lie in [0, 1]");
   if (!(o.nonhomogeneous >= 0.0 && o.nonhomogeneous <= 1.0))
     throw invalid_argument("random DAG: the tanh fraction must lie in [0, 1]");
-  double pairs = static_cast<double>(o.inputs + o.hidden + (o.bias ? 1 : 0)) * static_cast<double>(o.hidden + o.outputs);
+  // In doubles: sums of counts near 2^64 would wrap around in size_t.
+  const double tails = static_cast<double>(o.inputs) + static_cast<double>(o.hidden) + (o.bias ? 1.0 : 0.0);
+  const double nodes = tails + static_cast<double>(o.outputs);
+  if (nodes > static_cast<double>(kMaxEdges))
+    throw invalid_argument(fmt::format("random DAG: {:.0f} nodes; the limit is {}", nodes, kMaxEdges));
+  const double pairs = tails * (static_cast<double>(o.hidden) + static_cast<double>(o.outputs));
   if (pairs * o.p > static_cast<double>(kMaxEdges)) throw invalid_argument("random DAG: too many edges expected");
   splitmix64 rng(o.seed);
   network net;
@@ -110,13 +115,20 @@ network make_conv1d(const conv_options& o) {
   if (o.kernel == 0 || o.length == 0) throw invalid_argument("conv: length and kernel must be positive");
   for (std::size_t c : o.channels)
     if (c == 0) throw invalid_argument("conv: a layer has 0 channels");
-  if ((L - 1) * (o.kernel - 1) >= o.length)
+  __extension__ typedef unsigned __int128 u128;  // (L - 1) (K - 1) of two 64-bit numbers
+  if (static_cast<u128>(L - 1) * (o.kernel - 1) >= o.length)
     throw invalid_argument(fmt::format("conv: length {} leaves no positions after {} layers of kernel {}", o.length, L - 1, o.kernel));
-  double edges = 0;
-  for (std::size_t l = 1; l < L; ++l)
-    edges += static_cast<double>(o.length - l * (o.kernel - 1)) * static_cast<double>(o.channels[l]) *
-             static_cast<double>(o.channels[l - 1] * o.kernel + (o.bias ? 1 : 0));
-  if (edges > static_cast<double>(kMaxEdges)) throw invalid_argument("conv: too many edges");
+  // In doubles: products of counts near 2^64 would wrap around in size_t.
+  double edges = 0, nodes = 0;
+  for (std::size_t l = 0; l < L; ++l) {
+    const double positions = static_cast<double>(o.length - l * (o.kernel - 1));
+    nodes += positions * static_cast<double>(o.channels[l]);
+    if (l > 0)
+      edges += positions * static_cast<double>(o.channels[l]) *
+               (static_cast<double>(o.channels[l - 1]) * static_cast<double>(o.kernel) + (o.bias ? 1.0 : 0.0));
+  }
+  if (edges > static_cast<double>(kMaxEdges) || nodes > static_cast<double>(kMaxEdges))
+    throw invalid_argument("conv: too many edges");
   network net;
   std::vector<std::vector<std::vector<node_id>>> unit(L);  // [layer][channel][position]
   for (std::size_t l = 0; l < L; ++l) {

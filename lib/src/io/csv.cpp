@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <optional>
 #include <string_view>
 
 #include "scaleinv/error.hpp"
@@ -21,12 +20,18 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::optional<double> to_number(std::string_view s) {
+// What a field holds: a finite number, something that reads as a number but no double holds (NaN,
+// infinities, and magnitudes beyond the range of a double, which from_chars reports as out of
+// range), or text.
+enum class field_kind { finite, not_finite, out_of_range, text };
+
+field_kind classify_field(std::string_view s, double& v) {
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  double v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || ptr != s.data() + s.size() || s.empty() || !std::isfinite(v)) return std::nullopt;
-  return v;
+  if (s.empty() || ptr != s.data() + s.size()) return field_kind::text;
+  if (ec == std::errc::result_out_of_range) return field_kind::out_of_range;
+  if (ec != std::errc{}) return field_kind::text;
+  return std::isfinite(v) ? field_kind::finite : field_kind::not_finite;
 }
 
 struct csv_field {
@@ -83,8 +88,13 @@ dataset read_csv(const std::string& path, bool classify, std::size_t targets) {
                                    : fmt::format("has {} field{}: need at least one feature and {} target{}", width,
                                                  width == 1 ? "" : "s", targets, targets == 1 ? "" : "s"));
       }
-      bool numeric = std::all_of(fields.begin(), fields.end(), [](const csv_field& f) { return to_number(f.text).has_value(); });
-      if (!numeric) {
+      // A header has no field that reads as a number: a first row with one (even NaN or 1e400) is
+      // data, and its bad fields are reported below like those of any other row.
+      bool header = std::none_of(fields.begin(), fields.end(), [](const csv_field& f) {
+        double v = 0;
+        return classify_field(f.text, v) != field_kind::text;
+      });
+      if (header) {
         for (const auto& f : fields) names.emplace_back(f.text);
         continue;
       }
@@ -103,9 +113,17 @@ dataset read_csv(const std::string& path, bool classify, std::size_t targets) {
         labels.push_back(label);
         continue;
       }
-      std::optional<double> v = to_number(f.text);
-      if (!v) throw parse_error(path, line_no, f.column, fmt::format("{} is '{}', not a finite number", field_name(k), f.text));
-      values.push_back(*v);
+      double v = 0;
+      switch (classify_field(f.text, v)) {
+        case field_kind::finite: break;
+        case field_kind::out_of_range:
+          throw parse_error(path, line_no, f.column,
+                            fmt::format("{} is '{}', out of the range of a double", field_name(k), f.text));
+        case field_kind::not_finite:
+        case field_kind::text:
+          throw parse_error(path, line_no, f.column, fmt::format("{} is '{}', not a finite number", field_name(k), f.text));
+      }
+      values.push_back(v);
     }
     ++rows;
   }

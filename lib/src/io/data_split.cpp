@@ -1,6 +1,7 @@
 // data_split.cpp: the shuffled train/test split and the standardization of features.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -50,15 +51,20 @@ data_split shuffle_split(const dataset& d, std::uint64_t seed, double test_fract
 }
 
 // Standardizes both sets' features with the training set's per-feature mean and (population)
-// standard deviation; a feature constant on the training set is only centred.
+// standard deviation; a feature constant on the training set is only centred. A feature whose
+// magnitudes pass 2^480 (or stay below 2^-480) is scaled by a power of two first, exactly, so that
+// its sum and squares stay within the range of a double (1e300 spirals noise, tiny CSV columns);
+// every other feature is untouched by the scaling (a factor 1), so its result is the same to the bit.
 void standardize(data_split& s) {
   const auto f = static_cast<std::size_t>(s.train.x.rows()), n = static_cast<std::size_t>(s.train.x.cols());
   if (n == 0) return;
   // Raw pointers: this runs over 47 million pixels for Fashion-MNIST, also in Debug builds.
-  std::vector<double> mean_v(f, 0.0), var_v(f, 0.0);
+  std::vector<double> mean_v(f, 0.0), var_v(f, 0.0), amax_v(f, 0.0), scale_v(f, 1.0);
   std::vector<unsigned char> constant_v(f, 1);
   double* mean = mean_v.data();
   double* var = var_v.data();
+  double* amax = amax_v.data();
+  double* scale = scale_v.data();
   unsigned char* constant = constant_v.data();
   const double* x = s.train.x.data();  // column-major: sample j is x[j * f .. j * f + f)
   const double* first = x;
@@ -66,20 +72,30 @@ void standardize(data_split& s) {
     const double* col = x + j * f;
     for (std::size_t i = 0; i < f; ++i) {
       mean[i] += col[i];
+      amax[i] = std::max(amax[i], std::abs(col[i]));
       constant[i] &= static_cast<unsigned char>(col[i] == first[i]);
     }
+  }
+  const double huge = std::ldexp(1.0, 480), tiny = std::ldexp(1.0, -480);
+  for (std::size_t i = 0; i < f; ++i) {
+    if (constant[i] || !(amax[i] > huge || (amax[i] > 0 && amax[i] < tiny))) continue;
+    int e = 0;
+    (void)std::frexp(amax[i], &e);  // amax = m 2^e, m in [0.5, 1)
+    scale[i] = std::ldexp(1.0, -e);
+    mean[i] = 0;
+    for (std::size_t j = 0; j < n; ++j) mean[i] += x[j * f + i] * scale[i];
   }
   for (std::size_t i = 0; i < f; ++i) mean[i] /= static_cast<double>(n);
   for (std::size_t j = 0; j < n; ++j) {
     const double* col = x + j * f;
     for (std::size_t i = 0; i < f; ++i) {
-      double dev = col[i] - mean[i];
+      double dev = col[i] * scale[i] - mean[i];
       var[i] += dev * dev;
     }
   }
   for (std::size_t i = 0; i < f; ++i) {
     // A constant feature is centred on its exact value, so it becomes exactly 0. mean and var
-    // now hold the shift and the scale.
+    // now hold the shift and the scale (of the feature times scale[i]).
     if (constant[i]) {
       mean[i] = first[i];
       var[i] = 1.0;
@@ -92,7 +108,7 @@ void standardize(data_split& s) {
     const std::size_t cols = static_cast<std::size_t>(d->x.cols());
     for (std::size_t j = 0; j < cols; ++j) {
       double* col = y + j * f;
-      for (std::size_t i = 0; i < f; ++i) col[i] = (col[i] - mean[i]) * var[i];
+      for (std::size_t i = 0; i < f; ++i) col[i] = (col[i] * scale[i] - mean[i]) * var[i];
     }
   }
 }

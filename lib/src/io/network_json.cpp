@@ -149,6 +149,7 @@ network read_network_json(std::string_view text, const std::string& source) {
         if (!one) r.fail(where, fmt::format("\"slope\" belongs to leaky_relu and prelu, not {}", act.name()));
         if (name.find(':') != std::string::npos) r.fail(where, "the slope is given twice (in \"activation\" and \"slope\")");
         act.neg = r.rational(nd["slope"], where, "slope");
+        if (const char* why = slope_range_problem(act.neg)) r.fail(where, fmt::format("slope {} {}", nd["slope"].dump(), why));
       }
       if (nd.contains("slopes")) {
         if (!two) r.fail(where, fmt::format("\"slopes\" belongs to bilu, not {}", act.name()));
@@ -157,6 +158,8 @@ network read_network_json(std::string_view text, const std::string& source) {
         if (!s.is_array() || s.size() != 2) r.fail(where, "\"slopes\" must be an array [a, b] (x < 0: a x; x >= 0: b x)");
         act.neg = r.rational(s[0], where, "slope a");
         act.pos = r.rational(s[1], where, "slope b");
+        if (const char* why = slope_range_problem(act.neg)) r.fail(where, fmt::format("slope a {} {}", s[0].dump(), why));
+        if (const char* why = slope_range_problem(act.pos)) r.fail(where, fmt::format("slope b {} {}", s[1].dump(), why));
       } else if (two && name.find(':') == std::string::npos) {
         r.fail(where, "bilu needs \"slopes\": [a, b]");
       }

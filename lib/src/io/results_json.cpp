@@ -3,10 +3,13 @@
 #include "scaleinv/io/results_json.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 
 #include "scaleinv/exact/rational.hpp"
+#include "scaleinv/paths/active.hpp"
+#include "scaleinv/paths/shared.hpp"
 
 namespace scaleinv {
 namespace {
@@ -95,6 +98,9 @@ nlohmann::ordered_json basis_json(const network& net, const path_basis& basis, s
   }
   sorted_json j = {{"network", name}, {"dimension", basis.size()}, {"listed", n},
                    {"basis", paths},   {"owned", owned},        {"skeleton", std::string(to_string(basis.skeleton))}};
+  // The basis paths are those of the unshared path space; with shared parameters the network's
+  // dimension is rank(A M), which the key names beside them.
+  if (net.has_params()) j["shared_dimension"] = analyze_shared(net, find_active(net), basis).dimension;
   return nlohmann::ordered_json(j);
 }
 
@@ -203,6 +209,20 @@ nlohmann::ordered_json balance_report_json(const balance_report& r, balance_meth
   return j;
 }
 
+namespace {
+// A statistic that a double holds (a normal double, or an exact 0) as a number, else null; its
+// base-10 logarithm is printed beside it.
+nlohmann::ordered_json held_or_null(double value, double log10_value) {
+  if (std::isnormal(value) || (value == 0 && std::isinf(log10_value))) return value;
+  return nullptr;
+}
+// A base-10 logarithm as a number; null for the logarithm of 0.
+nlohmann::ordered_json log10_or_null(double log10_value) {
+  if (std::isfinite(log10_value)) return log10_value;
+  return nullptr;
+}
+}  // namespace
+
 nlohmann::ordered_json imbalance_json(const imbalance_report& r, bool units) {
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   if (units) {
@@ -212,8 +232,10 @@ nlohmann::ordered_json imbalance_json(const imbalance_report& r, bool units) {
       j["members"] = u.members;
       j["depth"] = u.depth;
       j["live"] = u.live;
-      j["in"] = u.in;
-      j["out"] = u.out;
+      j["in"] = held_or_null(u.in, u.log10_in);
+      j["out"] = held_or_null(u.out, u.log10_out);
+      j["log10_in"] = log10_or_null(u.log10_in);
+      j["log10_out"] = log10_or_null(u.log10_out);
       j["relative"] = u.relative;
       j["log_ratio"] = u.log_ratio;
       rows.push_back(j);
@@ -224,8 +246,10 @@ nlohmann::ordered_json imbalance_json(const imbalance_report& r, bool units) {
       j["depth"] = l.depth;
       j["groups"] = l.groups;
       j["live"] = l.live;
-      j["mean_in"] = l.mean_in;
-      j["mean_out"] = l.mean_out;
+      j["mean_in"] = held_or_null(l.mean_in, l.log10_mean_in);
+      j["mean_out"] = held_or_null(l.mean_out, l.log10_mean_out);
+      j["log10_mean_in"] = log10_or_null(l.log10_mean_in);
+      j["log10_mean_out"] = log10_or_null(l.log10_mean_out);
       j["max_relative"] = l.max_relative;
       j["mean_relative"] = l.mean_relative;
       j["mean_abs_log_ratio"] = l.mean_abs_log_ratio;
@@ -234,7 +258,9 @@ nlohmann::ordered_json imbalance_json(const imbalance_report& r, bool units) {
   }
   nlohmann::ordered_json j;
   j["p"] = r.p;
-  j["cost"] = r.cost;
+  j["cost"] = held_or_null(r.cost, r.log10_cost);
+  j["log10_cost"] = log10_or_null(r.log10_cost);
+  j["wide"] = r.wide;
   j["max_relative"] = r.max_relative;
   j[units ? "units" : "layers"] = rows;
   return j;

@@ -62,19 +62,31 @@ std::size_t spec_parser::positive(std::string_view text, std::string_view what) 
   return static_cast<std::size_t>(v);
 }
 
+namespace {
+// A spec's real number: the double, or why there is none ("is not a number", "is out of the range
+// of a double", "is not finite").
+const char* read_real(std::string_view text, double& value) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ptr != text.data() + text.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range) ||
+      (ec == std::errc{} && std::isnan(value)))
+    return "is not a number";
+  if (ec == std::errc::result_out_of_range) return "is out of the range of a double";
+  if (!std::isfinite(value)) return "is not finite";
+  return nullptr;
+}
+}  // namespace
+
 double spec_parser::real(std::string_view text, std::string_view what) const {
   double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty() || !std::isfinite(value))
-    fail(fmt::format("{} '{}' is not a number", what, text));
+  if (const char* why = read_real(text, value)) fail(fmt::format("{} '{}' {}", what, text, why));
   return value;
 }
 
 double spec_parser::nonnegative_real(std::string_view text, std::string_view what) const {
   double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty() || !std::isfinite(value) || value < 0)
-    fail(fmt::format("{} '{}' is not a non-negative number", what, text));
+  const char* why = read_real(text, value);
+  if (why != nullptr && std::string_view(why) != "is not a number") fail(fmt::format("{} '{}' {}", what, text, why));
+  if (why != nullptr || value < 0) fail(fmt::format("{} '{}' is not a non-negative number", what, text));
   return value;
 }
 

@@ -1,28 +1,64 @@
-// verify.cpp: enumerate every path, build A, rank it exactly, check every path's coordinates.
+// verify.cpp: rank A exactly from its Gram matrix, enumerate every path and check its coordinates.
 #include "scaleinv/paths/verify.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <chrono>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "scaleinv/exact/certified_rank.hpp"
 #include "scaleinv/paths/active.hpp"
 #include "scaleinv/paths/basis.hpp"
+#include "scaleinv/paths/count.hpp"
 #include "scaleinv/paths/enumerate.hpp"
 #include "scaleinv/paths/shared.hpp"
 
 namespace scaleinv {
+namespace {
+// Entries of A per second that the enumeration with its coordinate check lists (Release, the
+// development machine, rounded down: docs/benchmarks.md, "issue 11: verify"), and multiply-adds
+// per second of a dense modular elimination (certified_rank on A M).
+constexpr double kEntryRate = 2.0e7;
+constexpr double kEliminationRate = 1.0e9;
+}  // namespace
 
-verify_result verify(const network& net, std::uint64_t max_paths) {
+verify_cost estimate_verify(const network& net) {
+  const active_subgraph active = find_active(net);
+  const path_counts counts = count_paths(net);
+  mpz_class entries = 0;
+  for (const mpz_class& n : edge_path_counts(net, counts)) entries += n;
+  verify_cost c;
+  c.paths = counts.total.get_str();
+  c.entries = entries.get_d();
+  c.gram = plan_path_gram(net, active);
+  c.parameters = net.has_params() ? net.num_parameters() : 0;
+  const double cols = static_cast<double>(c.parameters);
+  c.seconds = c.gram.seconds + c.entries / kEntryRate + cols * cols * cols / 6 / kEliminationRate;
+  // The shared case keeps A M (12 bytes an entry) and its dense Gram matrix.
+  c.bytes = std::max(c.gram.bytes, c.parameters > 0 ? 12 * c.entries + 8 * cols * cols : 0.0);
+  return c;
+}
+
+verify_result verify(const network& net, std::uint64_t max_paths, double max_seconds) {
   auto start = std::chrono::steady_clock::now();
+  const verify_cost cost = estimate_verify(net);
+  // More paths than max_paths: for_each_path refuses below, with its own message.
+  if (mpz_class(cost.paths) <= mpz_class(static_cast<unsigned long>(max_paths)) && cost.seconds > max_seconds)
+    throw too_costly(fmt::format("the check would take about {:.0f} s and {:.0f} MiB ({} paths with {:.3g} entries to "
+                                 "list; the rank of A: {} edges eliminated by their path counts, then {} densely), "
+                                 "more than the limit of {:g} s",
+                                 cost.seconds, cost.bytes / (1024.0 * 1024.0), cost.paths, cost.entries, cost.gram.diagonal,
+                                 cost.gram.dense, max_seconds),
+                     cost.seconds, cost.bytes);
   active_subgraph active = find_active(net);
   path_basis basis = make_basis(net, active);
   const std::size_t dimension = active.active_edges - active.active_hidden;
   const auto columns = static_cast<std::uint32_t>(net.num_edges());
   std::vector<std::vector<edge_id>> basis_rows(basis.size());
   for (std::size_t i = 0; i < basis.size(); ++i) basis_rows[i] = basis_path(net, basis, i);
-  int_matrix a;
-  a.cols = columns;
   // With shared parameters, also A M: the same rows with each edge replaced by its parameter.
   const bool shared = net.has_params();
   std::vector<std::uint32_t> param_col = shared ? parameter_columns(net) : std::vector<std::uint32_t>{};
@@ -35,7 +71,6 @@ verify_result verify(const network& net, std::uint64_t max_paths) {
   std::vector<edge_id> touched;
   std::uint64_t coordinates_ok = 0;
   std::uint64_t paths = for_each_path(net, max_paths, [&](std::span<const edge_id> path) {
-    a.add_01_row(path);
     if (shared) {
       mapped.clear();
       for (edge_id e : path) mapped.push_back(param_col[e]);
@@ -59,10 +94,14 @@ verify_result verify(const network& net, std::uint64_t max_paths) {
     }
     coordinates_ok += zero ? 1 : 0;
   });
-  auto enumerated = std::chrono::steady_clock::now();
-  rank_certificate rank = certified_rank(a);
+  // The rank, from path counts: no enumeration (the listing above is bounded by max_paths).
+  const auto rank_start = std::chrono::steady_clock::now();
+  const path_gram_rank rank = rank_by_path_gram(net, active, max_seconds - cost.entries / kEntryRate);
+  if (!rank.certified)
+    throw std::runtime_error(fmt::format("verify: none of the {} primes certified the rank of A", rank.primes_tried));
+  const double rank_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - rank_start).count();
   verify_result r;
-  r.rank_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - enumerated).count();
+  r.rank_seconds = rank_seconds;
   bool agree = rank.rank == dimension;
   if (shared) {
     r.shared_rank = certified_rank(am).rank;
@@ -71,7 +110,7 @@ verify_result verify(const network& net, std::uint64_t max_paths) {
   }
   r.paths = paths;
   r.rank = rank.rank;
-  r.rank_method = rank.method;
+  r.rank_method = "path-gram";
   r.prime = rank.prime;
   r.dimension = dimension;
   r.shared = shared;

@@ -42,13 +42,20 @@ struct activation {
 
   /// Reads "relu", "leaky_relu:0.1", "prelu:0.25", "bilu:A:B", "linear", "tanh", "sigmoid",
   /// "max_pool", "avg_pool".
-  /// Slopes are exact decimals or rationals. @throws invalid_argument naming the bad part.
+  /// Slopes are exact decimals or rationals whose double is finite, and nonzero unless the slope
+  /// is 0 (slope_range_problem). @throws invalid_argument naming the bad part.
   static activation parse(std::string_view text);
 
   friend bool operator==(const activation& a, const activation& b) {
     return a.kind == b.kind && a.neg == b.neg && a.pos == b.pos;
   }
 };
+
+/// Why no double stands for the exact slope q, or nullptr when one does: "is beyond the range of a
+/// double" (the double would be infinite), "is too small for a double (it would round to 0)".
+/// Evaluation and training use the double, the exact analysis the rational: they must agree on
+/// what the unit is.
+const char* slope_range_problem(const mpq_class& q);
 
 /// The kind named by "relu", "leaky_relu", ...; false when the name is unknown.
 bool activation_kind_from_name(std::string_view name, activation_kind& out);

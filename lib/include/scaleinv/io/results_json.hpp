@@ -36,7 +36,9 @@ nlohmann::ordered_json analysis_json(const network& net, const analysis& r, std:
 nlohmann::ordered_json shared_analysis_json(const network& net, const shared_analysis& s);
 
 /// `basis --json`: {"basis": [[edge, ...], ...], "dimension", "listed", "network", "owned"}, the
-/// first `limit` basis paths (0: all).
+/// first `limit` basis paths (0: all). "dimension" is the number of basis paths, E_on - H_on; with
+/// shared parameters also "shared_dimension", rank(A M) (analyze_shared): the network's dimension,
+/// which analyze reports.
 nlohmann::ordered_json basis_json(const network& net, const path_basis& basis, std::string_view name,
                                   std::size_t limit = 0);
 

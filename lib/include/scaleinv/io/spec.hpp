@@ -52,9 +52,11 @@ class spec_parser {
   std::uint64_t integer(std::string_view text, std::string_view what) const;
   /// An integer in [1, 2^32). @throws parse_error as integer, or "WHAT must be at least 1", "... is too large".
   std::size_t positive(std::string_view text, std::string_view what) const;
-  /// A finite number. @throws parse_error "WHAT 'TEXT' is not a number".
+  /// A finite number. @throws parse_error "WHAT 'TEXT' is not a number" (NaN too), "... is out of
+  /// the range of a double" (1e400, 1e-400), "... is not finite" (inf).
   double real(std::string_view text, std::string_view what) const;
-  /// A finite number >= 0. @throws parse_error "WHAT 'TEXT' is not a non-negative number".
+  /// A finite number >= 0. @throws parse_error "WHAT 'TEXT' is not a non-negative number", or as
+  /// real for a number out of range or infinite.
   double nonnegative_real(std::string_view text, std::string_view what) const;
   /// tokens[first..] as KEY=VALUE options of `kind`: each key in `known` (listed in the message
   /// otherwise), given once, with a nonempty value; every key in `required` present.

@@ -1,6 +1,6 @@
-// scaleinv/paths/verify.hpp: the independent, enumerating check of the structural answers: every
-// path listed, the path-edge incidence matrix A built, its rank computed exactly over Q, and every
-// path's basis coordinates checked against its row of A.
+// scaleinv/paths/verify.hpp: the independent check of the structural answers: the rank of the
+// path-edge incidence matrix A computed exactly over Q (from its Gram matrix of path counts), and
+// every path listed and its basis coordinates checked against its row of A.
 #pragma once
 
 #include <cstddef>
@@ -8,15 +8,16 @@
 #include <string>
 
 #include "scaleinv/graph/network.hpp"
+#include "scaleinv/paths/path_gram.hpp"
 
 namespace scaleinv {
 
 /// What `scaleinv verify` reports.
 struct verify_result {
   std::uint64_t paths = 0;         ///< paths enumerated (rows of A)
-  std::size_t rank = 0;            ///< rank of A over Q, exact (certified_rank)
-  std::string rank_method;         ///< how the rank was certified (rank_certificate::method)
-  std::uint64_t prime = 0;         ///< the prime of a modular-gram rank, else 0
+  std::size_t rank = 0;            ///< rank of A over Q, exact (rank_by_path_gram)
+  std::string rank_method;         ///< how the rank was certified: "path-gram"
+  std::uint64_t prime = 0;         ///< the prime that certified the rank
   std::size_t dimension = 0;       ///< the structural answer E_on - H_on
   /// With shared parameters: rank(A M) from the enumerated rows, and rank(B M) from the basis rows
   /// (what analyze reports); both 0 without.
@@ -36,11 +37,28 @@ struct verify_result {
   bool passed() const noexcept { return agree && coordinates_exact && basis_independent; }
 };
 
-/// Enumerates every path of net (for_each_path), builds A (and A M with shared parameters),
-/// computes the ranks exactly, and checks every path's coordinates (path_coordinates) against its
-/// row of A. A failed check is a result (passed() false), not a throw.
+/// What verify will cost, before any of it is done. O(V + E) plus big-integer path counts.
+struct verify_cost {
+  std::string paths;         ///< the exact number of paths (decimal: it may pass 2^64)
+  double entries = 0;        ///< entries of A (the sum of the path lengths), listed by the coordinate check
+  path_gram_plan gram;       ///< the rank of A
+  std::size_t parameters = 0;  ///< with shared parameters, the columns of A M (else 0)
+  double seconds = 0;        ///< estimated wall time (the development machine, one core)
+  double bytes = 0;          ///< estimated peak memory
+};
+
 /// @pre net.is_finalized().
-/// @throws invalid_argument, before enumerating, when net has more than max_paths paths.
-verify_result verify(const network& net, std::uint64_t max_paths = 1000000);
+verify_cost estimate_verify(const network& net);
+
+/// Computes rank A exactly over Q from its Gram matrix without enumeration (rank_by_path_gram),
+/// then enumerates every path of net (for_each_path), checks its coordinates (path_coordinates)
+/// against its row of A, and with shared parameters builds A M and ranks it (certified_rank).
+/// A failed check is a result (passed() false), not a throw.
+/// @pre net.is_finalized().
+/// @throws invalid_argument, before enumerating, when net has more than max_paths paths;
+/// too_costly, before the expensive work, when the estimated time (estimate_verify, then the
+/// Schur complement's size) passes max_seconds; std::runtime_error in the unheard-of case that none
+/// of the primes certifies the rank.
+verify_result verify(const network& net, std::uint64_t max_paths = 1000000, double max_seconds = 60);
 
 }  // namespace scaleinv
