@@ -42,6 +42,7 @@ sorted_json analysis_sorted(const analysis& r) {
           {"outputs", r.outputs},
           {"edges", r.edges},
           {"parameters", r.parameters},
+          {"constant_edges", r.constants},
           {"paths", r.paths.get_str()},
           {"active_edges", r.active_edges},
           {"active_hidden", r.active_hidden},

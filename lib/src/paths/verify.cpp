@@ -23,8 +23,9 @@ verify_result verify(const network& net, std::uint64_t max_paths) {
   for (std::size_t i = 0; i < basis.size(); ++i) basis_rows[i] = basis_path(net, basis, i);
   int_matrix a;
   a.cols = columns;
-  // With shared parameters, also A M: the same rows with each edge replaced by its parameter.
-  const bool shared = net.has_params();
+  // With shared parameters or constant edges, also A M: the same rows with each edge replaced by
+  // its parameter (a constant edge has no column).
+  const bool shared = net.has_parameter_map();
   std::vector<std::uint32_t> param_col = shared ? parameter_columns(net) : std::vector<std::uint32_t>{};
   int_matrix am;
   am.cols = static_cast<std::uint32_t>(net.num_parameters());
@@ -38,7 +39,8 @@ verify_result verify(const network& net, std::uint64_t max_paths) {
     a.add_01_row(path);
     if (shared) {
       mapped.clear();
-      for (edge_id e : path) mapped.push_back(param_col[e]);
+      for (edge_id e : path)
+        if (param_col[e] != npos) mapped.push_back(param_col[e]);
       am.add_01_row(mapped);
     }
     touched.clear();
