@@ -43,7 +43,10 @@ action add_basis(CLI::App& app) {
     if (o->json) {
       text = basis_json(net, basis, o->net, o->limit).dump() + "\n";
     } else {
-      text = fmt::format("{} basis paths (the dimension){}\n", basis.size(),
+      text = fmt::format("{} basis paths ({}){}\n", basis.size(),
+                         net.has_parameter_map() ? "E_on - H_on, of the path-edge matrix A; over the parameters (shared "
+                                                   "or constant edges) the dimension is rank(A M): see analyze"
+                                                 : "the dimension",
                          n < basis.size() ? fmt::format(", first {} listed", n) : "");
       for (std::size_t i = 0; i < n; ++i) {
         auto path = basis_path(net, basis, i);

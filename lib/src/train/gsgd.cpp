@@ -13,6 +13,10 @@ namespace scaleinv::train {
 template <class Scalar>
 gsgd<Scalar>::gsgd(std::shared_ptr<const network> shared, sgd_options o, bool fast) : net_(std::move(shared)), o_(o) {
   const network& net = *net_;
+  // The chart re-allocates every free edge; one that keeps constant edges fixed is not built yet.
+  if (net.has_constants())
+    throw invalid_argument("G-SGD does not train a network with constant edges yet: its chart could make a constant "
+                           "edge free and move it");
   active_ = find_active(net);
   basis_ = make_basis(net, active_);
   is_free_.assign(net.num_edges(), 0);

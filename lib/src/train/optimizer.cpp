@@ -64,12 +64,14 @@ std::unique_ptr<optimizer<Scalar>> make_gsgd(std::shared_ptr<const network> net,
 
 const std::vector<registry_entry>& entries() {
   static const std::vector<registry_entry> table{
-      {{"sgd", "SGD on the trained parameters (weights, weight norm or GmP coordinates)", "", true, ""},
+      {{"sgd", "SGD on the trained parameters (weights, weight norm or GmP coordinates)", "", true, "", ""},
        &make_sgd<float>, &make_sgd<double>},
       {{"gsgd", "G-SGD on the basis-path values (Meng et al., ICLR 2019)",
         "G-SGD trains its own coordinates (the basis-path values)", false,
-        "G-SGD's coordinates for shared parameters (EC-SGD) are not built yet"}, &make_gsgd<float>,
-       &make_gsgd<double>},
+        "G-SGD's coordinates for shared parameters (EC-SGD) are not built yet",
+        "G-SGD's chart re-allocates every free edge, and a chart that never makes a constant edge free (with "
+        "path values that are not independent over the parameters) is not built yet (EC-SGD)"},
+       &make_gsgd<float>, &make_gsgd<double>},
   };
   return table;
 }
