@@ -11,15 +11,19 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
 #include "cli/cli_support.hpp"
+#include "scaleinv/graph/evaluate.hpp"
 #include "scaleinv/io/load.hpp"
 #include "scaleinv/io/network_json.hpp"
+#include "scaleinv/paths/enumerate.hpp"
 
 using nlohmann::json;
+using namespace scaleinv;
 using namespace scaleinv::test;
 
 namespace {
@@ -164,7 +168,7 @@ TEST_CASE("fdim counts the parameters, not the constant edges", "[cli][constant]
   CHECK(contains(t.out, "(rank(A M) over the parameters, the upper bound)"));
 }
 
-TEST_CASE("train a network with constant edges: -o reads back with its constants; G-SGD refused", "[cli][constant][train]") {
+TEST_CASE("train a network with constant edges: -o reads back with its constants and G-SGD is refused", "[cli][constant][train]") {
   temp_dir dir;
   const std::string out = dir.file("trained.json");
   auto args = std::vector<std::string>{"train", "example:pool", "--data", "teacher:n=200,in=4,hidden=3,out=1,seed=2",
@@ -177,4 +181,37 @@ TEST_CASE("train a network with constant edges: -o reads back with its constants
   CHECK(json::parse(read_file(out))["edges"][0]["weight"].dump() != "0.5");  // trained
   require_usage_error({"train", "example:pool", "--data", "teacher:n=200,in=4,hidden=3,out=1", "--optimizer", "gsgd"},
                       "--optimizer gsgd does not train a network with constant edges");
+}
+
+TEST_CASE("train --optimizer pathsgd and analyze --path-norm with constant edges", "[cli][constant][pathsgd]") {
+  temp_dir dir;
+  const std::string out = dir.file("trained.json");
+  auto args = std::vector<std::string>{"train", "example:pool", "--data", "teacher:n=200,in=4,hidden=3,out=1,seed=2",
+                                       "--optimizer", "pathsgd", "--epochs", "3", "--lr", "0.01", "--quiet", "-o", out};
+  cli_result r = run(args);
+  INFO(describe_run(args, r));
+  REQUIRE(r.code == 0);
+  require_constants(out);
+  CHECK(json::parse(read_file(out))["edges"][0]["weight"].dump() != "\"1/2\"");  // trained
+
+  // example:pool's 20 paths, each with its constant edges as factors: the exact squared norm.
+  json a = run_json_line({"analyze", "example:pool", "--path-norm", "--json"});
+  const network net = load_network("example:pool");
+  const std::vector<mpq_class> w = net.exact_weights();
+  mpq_class squared = 0;
+  for (const auto& path : enumerate_paths(net, 1000)) {
+    const mpq_class v = path_value(std::span<const mpq_class>(w), std::span<const edge_id>(path));
+    squared += v * v;
+  }
+  CHECK(a.at("path_norm").at("squared") == squared.get_str());
+  // A constant edge of 1/2 counts: with every constant read as 1 the norm would differ.
+  std::vector<mpq_class> ones = w;
+  for (edge_id e = 0; e < net.num_edges(); ++e)
+    if (net.is_constant(e)) ones[e] = 1;
+  mpq_class without = 0;
+  for (const auto& path : enumerate_paths(net, 1000)) {
+    const mpq_class v = path_value(std::span<const mpq_class>(ones), std::span<const edge_id>(path));
+    without += v * v;
+  }
+  CHECK(squared != without);
 }

@@ -171,11 +171,15 @@ TEST_CASE("training with constant edges: resume is bit-identical", "[constant][t
   CHECK(write_network_json(second.trained_network()) == write_network_json(straight.trained_network()));
 }
 
-TEST_CASE("training with constant edges: what would move a constant is refused; --init-rescale keeps them",
+TEST_CASE("training with constant edges: what would move a constant is refused and --init-rescale keeps them",
           "[constant][train]") {
   CHECK_THROWS_WITH(train::trainer<float>(pooling_net(), spirals(), options("gsgd")),
                     Catch::Matchers::Contains("--optimizer gsgd does not train a network with constant edges"));
-  CHECK_THROWS_WITH(train::gsgd<float>(pooling_net(), {}), Catch::Matchers::Contains("constant edges"));
+  for (skeleton_kind k : {skeleton_kind::diagonal, skeleton_kind::first}) {
+    train::sgd_options so;
+    so.skeleton = k;
+    CHECK_THROWS_WITH(train::gsgd<float>(pooling_net(), so), Catch::Matchers::Contains("constant edges"));
+  }
   auto o = options();
   o.settings.balance = "before";
   CHECK_THROWS_WITH(train::trainer<float>(pooling_net(), spirals(), o),

@@ -128,6 +128,7 @@ void check_trainer_options(const trainer_options& o) {
   const training_settings& s = o.settings;
   const optimizer_info& info = find_optimizer(s.optimizer);
   const param_kind kind = parse_param_kind(s.param);
+  parse_skeleton(s.skeleton);
   if (kind != param_kind::weights && !info.own_coordinates.empty())
     throw invalid_argument(fmt::format("--param {} works with --optimizer {} only: {}", s.param,
                                        names_where([](const optimizer_info& i) { return i.own_coordinates.empty(); }),
@@ -139,6 +140,17 @@ void check_trainer_options(const trainer_options& o) {
                                        "rescaling of the weights",
                                        s.balance, names_where([](const optimizer_info& i) { return i.follows_balancing; }),
                                        s.optimizer, s.param));
+}
+
+void set_skeleton_one(network& net, skeleton_kind skeleton) {
+  const active_subgraph active = find_active(net);
+  const path_basis basis = make_basis(net, active, skeleton);
+  std::vector<double> w = net.weights();
+  for (node_id v = 0; v < net.num_nodes(); ++v) {
+    if (basis.parent_edge[v] != npos) w[basis.parent_edge[v]] = 1.0;
+    if (basis.child_edge[v] != npos) w[basis.child_edge[v]] = 1.0;
+  }
+  net.set_weights(w);
 }
 
 template <class Scalar>
@@ -193,6 +205,8 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
     if (o_.init_rescale > 0 && from == nullptr)
       throw invalid_argument("--init-rescale draws one scale per unit, which would untie the shared parameters of this "
                              "network");
+    if (s.skeleton_one)
+      throw invalid_argument("--skeleton-one sets single edges to 1, which would untie the shared parameters of this network");
   }
   if (net.has_constants()) {
     // Constant edges keep their weights: trained as tied_weights coordinates without them;
@@ -200,7 +214,7 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
     const optimizer_info& info = find_optimizer(s.optimizer);
     if (!info.no_constants.empty())
       throw invalid_argument(fmt::format("--optimizer {} does not train a network with constant edges (fixed weights such "
-                                         "as pooling or identity shortcuts), and this network has {}: {}; use --optimizer sgd",
+                                         "as pooling or identity shortcuts), and this network has {}: {}; use --optimizer sgd or pathsgd",
                                          s.optimizer, net.num_constants(), info.no_constants));
     if (s.balance != "none")
       throw invalid_argument(fmt::format("--balance {} does not work on a network with constant edges yet: the trainer "
@@ -209,6 +223,7 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
   }
   if (!net.has_weights()) init_weights(net, s.seed);
   if (o_.init_rescale > 0 && from == nullptr) net = apply_rescaling(net, random_scales(net, s.seed + 1, o_.init_rescale));
+  if (s.skeleton_one && from == nullptr) set_skeleton_one(net, parse_skeleton(s.skeleton));
   net_ = std::make_shared<const network>(std::move(net));
   model_ = std::make_unique<model<Scalar>>(net_);
   w_.assign(net_->weights().begin(), net_->weights().end());
@@ -229,7 +244,7 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
     }
     coords_->effective_weights(p_, w_);
   }
-  const optimizer_options oo{s.momentum, coords_->is_identity() ? s.weight_decay : 0.0};
+  const optimizer_options oo{s.momentum, coords_->is_identity() ? s.weight_decay : 0.0, parse_skeleton(s.skeleton)};
   opt_ = make_optimizer<Scalar>(s.optimizer, net_, params().size(), oo);
   if (from != nullptr) {
     std::vector<Scalar>& state = opt_->state();
@@ -254,7 +269,7 @@ balance_report trainer<Scalar>::rebalance() {
 
 template <class Scalar>
 std::string trainer<Scalar>::coordinates_summary() const {
-  if (auto n = opt_->basis_size()) return fmt::format("{} basis paths", *n);
+  if (auto n = opt_->basis_size()) return fmt::format("{} basis paths, {} skeleton", *n, o_.settings.skeleton);
   if (!coords_->is_identity()) return fmt::format("{}: {} parameters for {} weights", o_.settings.param, p_.size(), w_.size());
   return "weights";
 }
