@@ -90,4 +90,7 @@ inline enumerated enumerate_and_rank(const network& net, std::uint64_t max_paths
   return r;
 }
 
+/// s contains part.
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
 }  // namespace scaleinv::test

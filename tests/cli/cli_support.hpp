@@ -17,6 +17,7 @@
 
 #include "catch_shim.hpp"
 #include "cli.hpp"
+#include "support.hpp"
 
 namespace scaleinv::test {
 
@@ -43,7 +44,6 @@ inline std::string joined(const std::vector<std::string>& args) {
   return s;
 }
 
-inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 inline bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }

@@ -11,6 +11,7 @@
 #include "scaleinv/graph/evaluate.hpp"
 
 using namespace scaleinv;
+using scaleinv::test::contains;
 
 namespace {
 network with_weights(network net, const std::vector<mpq_class>& w) {
@@ -23,8 +24,6 @@ equivalence_options exact_mode() {
   o.exact = true;
   return o;
 }
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 const std::vector<activation>& homogeneous_activations() {
   static const std::vector<activation> acts = {

@@ -57,7 +57,10 @@ std::string report(const network& net, const std::string& name, const analysis& 
                      r.nonhomogeneous ? fmt::format(" ({} not homogeneous)", r.nonhomogeneous) : "");
   out += fmt::format("outputs          {}\n", grouped(r.outputs));
   out += fmt::format("weights (edges)  {}\n", grouped(r.edges));
-  out += fmt::format("parameters       {}\n", grouped(r.parameters));
+  out += fmt::format("parameters       {}{}\n", grouped(r.parameters),
+                     r.constants > 0 ? fmt::format("  (+{} constant edge{}, not parameters)", grouped(r.constants),
+                                                   r.constants == 1 ? "" : "s")
+                                     : "");
   std::string sci;
   if (r.paths >= 1000000) {
     sci = fmt::format(" ({:.3g})", r.paths.get_d());
@@ -69,8 +72,11 @@ std::string report(const network& net, const std::string& name, const analysis& 
                        r.shared->method);
     out += fmt::format("unshared         {}  (E_on - H_on, {})\n", grouped(r.unshared_dimension),
                        r.cert.valid ? "certified" : "CERTIFICATE FAILED: " + r.cert.failure);
-    out += fmt::format("rescalings       {} of {} survive the sharing{}\n",
+    out += fmt::format("rescalings       {} of {} survive the {}{}\n",
                        r.shared->surviving_checked ? grouped(r.shared->surviving.size()) : "unknown", grouped(r.active_hidden),
+                       net.has_params() && r.constants > 0 ? "sharing and the constant edges"
+                       : net.has_params()                   ? "sharing"
+                                                            : "constant edges",
                        r.shared->surviving_checked ? " (each checked on every edge)" : " (no verified kernel)");
     for (std::size_t i = 0; r.shared->surviving_checked && i < r.shared->surviving.size() && i < show; ++i)
       out += fmt::format("  {}: {}\n", i + 1, describe(net, r.shared->surviving[i], 4));

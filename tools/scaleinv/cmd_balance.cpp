@@ -51,6 +51,7 @@ void round_weights(network& net, int digits) {
   if (digits <= 0) return;
   std::vector<double> w = net.weights();
   for (double& x : w) x = std::strtod(fmt::format("{:.{}e}", x, digits - 1).c_str(), nullptr);  // subnormals too
+  net.put_constants(w);  // constant edges keep their exact weights
   net.set_weights(w);
 }
 
@@ -90,7 +91,8 @@ action add_balance(CLI::App& app) {
       "Balancing rescales each hidden unit v by c = (OUT(v) / IN(v))^(1/(2p)), IN and OUT the sums of |w|^p over\n"
       "its incoming (bias included) and outgoing edges (Baldi et al., 2024). The function is unchanged and the cost\n"
       "R drops by (sqrt IN - sqrt OUT)^2 per step; every order converges to the same balanced network. Units tied\n"
-      "by shared parameters (conv: channels, param groups) are balanced as one. Units that are not live (no path\n"
+      "by shared parameters (conv: channels, param groups) or joined by constant edges (fixed weights: pooling,\n"
+      "identity shortcuts; never changed, not counted in R) are balanced as one. Units that are not live (no path\n"
       "of nonzero weights from an input or bias, or none to an output) are left alone: see docs/balance.md.\n"
       "Example: scaleinv balance mlp:784-256-256-10,bias,init=1 --compare -o balanced.json\n"
       "Exit codes: 0 converged, 1 not converged within --max-iterations (the network is still written), 2 usage,\n"

@@ -55,7 +55,7 @@ action add_basis(CLI::App& app) {
     // them), while the network's dimension is rank(A M): say both, so that the number printed here
     // is not mistaken for what analyze reports.
     std::optional<std::size_t> shared_dimension;
-    if (net.has_params() && !o->json) shared_dimension = analyze_shared(net, active, basis).dimension;
+    if (net.has_parameter_map() && !o->json) shared_dimension = analyze_shared(net, active, basis).dimension;
     std::string text;
     if (o->json) {
       text = basis_json(net, basis, o->net, o->limit).dump() + "\n";  // shared_dimension too
@@ -65,7 +65,7 @@ action add_basis(CLI::App& app) {
         text = fmt::format(
             "{} basis paths (the unshared dimension E_on - H_on: a basis of the path space as if every edge had its "
             "own weight), {} skeleton{}\n"
-            "shared parameters: the network's dimension is rank(A M) = {} over its {} parameters, what `analyze` "
+            "shared parameters or constant edges: the network's dimension is rank(A M) = {} over its {} parameters, what `analyze` "
             "reports\n",
             basis.size(), to_string(basis.skeleton), listed, *shared_dimension, net.num_parameters());
       } else {

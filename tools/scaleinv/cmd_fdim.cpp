@@ -34,7 +34,7 @@ std::string report(const std::string& name, const network& net, const functional
   out += fmt::format("functional dimension {}  (numerical rank of the {} x {} Jacobian)\n", r.functional_dimension,
                      r.rows, r.parameters);
   out += fmt::format("path dimension       {}  ({}, the upper bound)\n", r.path_dimension,
-                     net.has_params() ? "rank(A M) with the shared parameters" : "E_on - H_on");
+                     net.has_parameter_map() ? "rank(A M) over the parameters" : "E_on - H_on");
   out += fmt::format("parameters           {}\n", r.parameters);
   out += fmt::format("rows                 {}  ({} input sample{} x {} output{})\n", r.rows, r.inputs,
                      r.inputs == 1 ? "" : "s", r.outputs, r.outputs == 1 ? "" : "s");

@@ -108,7 +108,9 @@ action add_rescale(CLI::App& app) {
       "scales. The result is exact (rational weights) when NET has exact rational weights or a --scales\n"
       "value is a string; otherwise it is computed in double precision. With shared parameters (conv:)\n"
       "the scales must keep every shared parameter shared (one scale per channel); --seed draws one per\n"
-      "unit, so there it fails (exit 2) naming the parameter.\n"
+      "unit, so there it fails (exit 2) naming the parameter. A constant edge keeps its weight: its ends\n"
+      "need one scale (1 when one end is an input, bias or output). --seed draws scales that respect that;\n"
+      "--scales that change a constant edge are refused (exit 2) naming the edge.\n"
       "Example: scaleinv rescale example:demo --seed 3 -o b.json && scaleinv equivalent example:demo b.json\n"
       "Exit codes: 0 done, 2 usage error, 3 bad input (unreadable NET or scales file, a network without\n"
       "weights, a scale that is not positive or names no hidden homogeneous unit).");

@@ -171,10 +171,10 @@ class mlp_solver {
   std::vector<vec> bias_, a_;
 };
 
-// The MLP path applies when the net is a plain layered MLP with homogeneous hidden layers and no
-// shared parameters: then every hidden unit is its own group.
+// The MLP path applies when the net is a plain layered MLP with homogeneous hidden layers, no
+// shared parameters and no constant edges: then every hidden unit is its own group.
 std::optional<layer_layout> mlp_path(const network& net, const balance_structure& s) {
-  if (s.tied || net.has_params()) return std::nullopt;
+  if (s.tied || net.has_parameter_map()) return std::nullopt;
   auto lay = find_layers(net);
   if (!lay) return std::nullopt;
   for (std::size_t l = 1; l + 1 < lay->num_layers(); ++l)

@@ -35,7 +35,7 @@ void wide_stats(const network& net, const balance_structure& s, const std::vecto
   std::vector<long double> in(ng, 0.0L), out(ng, 0.0L);
   long double total = 0;
   for (edge_id e = 0; e < net.num_edges(); ++e) {
-    if (w[e] == 0) continue;
+    if (w[e] == 0 || net.is_constant(e)) continue;  // a constant edge is not counted (make_problem)
     const std::uint32_t t = s.group_of[net.edge_at(e).from], h = s.group_of[net.edge_at(e).to];
     if ((t != kFixed && !pr.live[t]) || (h != kFixed && !pr.live[h])) continue;
     const long double v = std::exp(static_cast<long double>(p) * std::log(static_cast<long double>(std::abs(w[e]))) +

@@ -42,7 +42,9 @@ problem make_problem(const network& net, const balance_structure& s, const std::
   pr.live.assign(pr.ng, 0);
   for (std::size_t g = 0; g < pr.ng; ++g) pr.live[g] = fed[g] && drains[g];
   for (edge_id e = 0; e < net.num_edges(); ++e) {
-    if (w[e] == Scalar(0)) continue;
+    // A constant edge lies inside a group (or joins fixed nodes): it cannot change and is not a
+    // parameter, so it is not counted in R.
+    if (w[e] == Scalar(0) || net.is_constant(e)) continue;
     const std::uint32_t t = gof(net.edge_at(e).from), h = gof(net.edge_at(e).to);
     if ((t != ng && !pr.live[t]) || (h != ng && !pr.live[h])) continue;
     if (t == h) {  // fixed to fixed, or inside a group: no rescaling changes it

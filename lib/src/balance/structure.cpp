@@ -1,5 +1,5 @@
 // structure.cpp: the balancing orders by name, the option checks, the tie groups (union-find over
-// shared parameters) with depths and cost factors, and the check that the tie groups are all the
+// shared parameters and constant edges) with depths and cost factors, and the check that the tie groups are all the
 // rescalings the sharing allows.
 #include <fmt/format.h>
 
@@ -40,6 +40,9 @@ void check_options(const balance_options& o) {
 }
 
 void check_ties(const network& net, const balance_structure& s) {
+  // Constant edges alone need no check: the rescalings that keep every constant edge are exactly
+  // one scale per class of nodes joined by constant edges (1 for a class with a fixed node), the
+  // tie groups. Shared parameters can allow more than their tie groups.
   if (!net.has_params()) return;
   const active_subgraph active = find_active(net);
   const path_basis basis = make_basis(net, active);
@@ -50,18 +53,21 @@ void check_ties(const network& net, const balance_structure& s) {
     for (node_id v : g) any = any || (active.reached[v] && active.coreached[v]);
     active_groups += any;
   }
+  const char* what = net.has_constants() ? "shared parameters and constant edges" : "shared parameters";
   if (!sh.surviving_checked)
     throw invalid_argument(fmt::format(
-        "balance: the rescalings that this network's shared parameters allow could not be verified exactly (the exact "
+        "balance: the rescalings that this network's {} allow could not be verified exactly (the exact "
         "kernel needs entries beyond 64 bits), so tying units into {} groups cannot be checked against them",
-        active_groups));
+        what, active_groups));
   if (sh.surviving.size() != active_groups)
     throw invalid_argument(fmt::format(
-        "balance: the shared parameters of this network allow {} independent rescalings, but tying units into groups "
-        "(equal scales for the heads of each parameter, and for its tails) gives {}: some parameter is shared "
-        "between edges whose ends need not share a scale (across layers, or with an input or output). Balancing is "
+        "balance: the {} of this network allow {} independent rescalings, but tying units into groups "
+        "(equal scales for the heads of each parameter, and for its tails{}) gives {}: {}. Balancing is "
         "supported when the two agree, as for every conv: network (see docs/balance.md, Tied units)",
-        sh.surviving.size(), active_groups));
+        what, sh.surviving.size(), net.has_constants() ? "; one scale for the ends of each constant edge" : "",
+        active_groups,
+        "some parameter is shared between edges whose ends need not share a scale (across layers, or with an input "
+        "or output)"));
 }
 
 }  // namespace detail
@@ -102,6 +108,9 @@ balance_structure make_balance_structure(const network& net, double depth_factor
       else uf.unite(first_tail[q], ed.from), uf.unite(first_head[q], ed.to);
     }
   }
+  // A constant edge keeps its weight: its head and tail share one scale (math.md section 9).
+  for (edge_id e = 0; e < net.num_edges() && net.has_constants(); ++e)
+    if (net.is_constant(e)) uf.unite(net.edge_at(e).from, net.edge_at(e).to);
   std::vector<std::uint8_t> frozen(n, 0);
   for (node_id v = 0; v < n; ++v)
     if (!net.is_scalable(v)) frozen[uf.find(v)] = 1;

@@ -182,6 +182,7 @@ void init_weights(network& net, std::uint64_t seed) {
       else w[e] = w[first[k]];  // tied: the draw is made (same sequence as without sharing), its first edge's kept
     }
   }
+  net.put_constants(w);  // a constant edge keeps its constant (its draw is made all the same)
   net.set_weights(w);
 }
 

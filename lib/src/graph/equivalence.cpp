@@ -54,6 +54,10 @@ void require_same_graph(const network& a, const network& b) {
     not_same_graph(fmt::format("A has {} edges, B has {} (edge {} is {} in {} only)", a.num_edges(), b.num_edges(), m,
                                arrow(longer, static_cast<edge_id>(m)), &longer == &a ? "A" : "B"));
   }
+  for (edge_id e = 0; e < m; ++e)
+    if (a.is_constant(e) != b.is_constant(e))
+      not_same_graph(fmt::format("edge {} ({}) is {} in A but {} in B", e, arrow(a, e),
+                                 a.is_constant(e) ? "constant" : "not constant", b.is_constant(e) ? "constant" : "not constant"));
   for (const auto& [net, name] : {std::pair{&a, "A"}, std::pair{&b, "B"}})
     if (!net->has_weights() && net->num_edges() > 0)  // an edgeless network has its (empty) weights
       throw invalid_network(fmt::format("network {} has no weights: equivalence compares two weight settings", name));
@@ -71,6 +75,7 @@ struct exact_policy {
   std::string text_a(edge_id e) const { return to_string(wa[e]); }
   std::string text_b(edge_id e) const { return to_string(wb[e]); }
   void prepare(edge_id e) { r[e] = wb[e] / wa[e]; }
+  void link(edge_id e) { r[e] = 1; }  // a constant edge: its ends share one scale
   static value one() { return 1; }
   value head_from_tail(edge_id e, const value& tail) const { return tail * r[e]; }
   value tail_from_head(edge_id e, const value& head) const { return head / r[e]; }
@@ -105,6 +110,7 @@ struct log_policy {
   std::string text_a(edge_id e) const { return fmt::format("{}", wa[e]); }
   std::string text_b(edge_id e) const { return fmt::format("{}", wb[e]); }
   void prepare(edge_id e) { r[e] = std::log(std::abs(wb[e])) - std::log(std::abs(wa[e])); }
+  void link(edge_id e) { r[e] = 0.0; }  // a constant edge: its ends share one scale
   static value one() { return 0.0; }
   value head_from_tail(edge_id e, value tail) const { return tail + r[e]; }
   value tail_from_head(edge_id e, value head) const { return head - r[e]; }
@@ -133,7 +139,7 @@ std::string edge_list(const std::vector<edge_id>& edges) {
 }
 
 template <class Policy>
-equivalence_result decide(const network& net, Policy& p, equivalence_result result) {
+equivalence_result decide(const network& net, const network& b, Policy& p, equivalence_result result) {
   using value = typename Policy::value;
   const std::size_t n = net.num_nodes(), m = net.num_edges();
   auto fail = [&](edge_id e, std::string reason) {
@@ -143,9 +149,18 @@ equivalence_result decide(const network& net, Policy& p, equivalence_result resu
     return result;
   };
 
-  // Zeros and signs: a rescaling multiplies by a positive number.
+  // Zeros and signs: a rescaling multiplies by a positive number. A constant edge keeps its
+  // weight: equal in both networks, and a link that gives its ends one scale (even when it is 0).
   std::vector<char> nonzero(m, 0);
   for (edge_id e = 0; e < m; ++e) {
+    if (net.is_constant(e)) {
+      if (net.constant_value(e) != b.constant_value(e))
+        return fail(e, fmt::format("{}: constant weight {} in A but {} in B: constant edges never change",
+                                   net.describe_edge(e), to_string(net.constant_value(e)), to_string(b.constant_value(e))));
+      nonzero[e] = 1;
+      p.link(e);
+      continue;
+    }
     const int sa = p.sign_a(e), sb = p.sign_b(e);
     if (sa == 0 && sb == 0) continue;
     if (sa == 0 || sb == 0)
@@ -231,6 +246,11 @@ equivalence_result decide(const network& net, Policy& p, equivalence_result resu
     if (!nonzero[e]) continue;
     const node_id t = net.edge_at(e).from, h = net.edge_at(e).to;
     if (p.holds(e, c[t], c[h])) continue;
+    if (net.is_constant(e))
+      return fail(e, fmt::format("{} is constant, so c({}) must equal c({}), but c({})/c({}) = {}{}, where {} and {}",
+                                 net.describe_edge(e), net.node_at(h).id, net.node_at(t).id, net.node_at(h).id,
+                                 net.node_at(t).id, Policy::quotient_text(c[t], c[h]), p.mismatch_note(e, c[t], c[h]),
+                                 explain(t), explain(h)));
     return fail(e, fmt::format("{}: ratio B/A = {} contradicts c({})/c({}) = {}{}, where {} and {}",
                                net.describe_edge(e), p.ratio_text(e), net.node_at(h).id, net.node_at(t).id,
                                Policy::quotient_text(c[t], c[h]), p.mismatch_note(e, c[t], c[h]), explain(t),
@@ -272,12 +292,45 @@ equivalence_result rescaling_equivalence(const network& a, const network& b, con
   result.exact = options.exact || (options.tolerance == 0.0 && a.has_exact_weights() && b.has_exact_weights());
   if (result.exact) {
     exact_policy p(a, b);
-    return decide(a, p, std::move(result));
+    return decide(a, b, p, std::move(result));
   }
   result.tolerance = options.tolerance > 0.0 ? options.tolerance : default_equivalence_tolerance;
   log_policy p(a, b, result.tolerance);
-  return decide(a, p, std::move(result));
+  return decide(a, b, p, std::move(result));
 }
+
+std::vector<node_id> constant_classes(const network& net) {
+  const std::size_t n = net.num_nodes();
+  std::vector<node_id> parent(n);
+  for (node_id v = 0; v < n; ++v) parent[v] = v;
+  auto find = [&](node_id v) {
+    while (parent[v] != v) v = parent[v] = parent[parent[v]];
+    return v;
+  };
+  for (edge_id e = 0; e < net.num_edges(); ++e) {
+    if (!net.is_constant(e)) continue;
+    const node_id a = find(net.edge_at(e).from), b = find(net.edge_at(e).to);
+    if (a != b) parent[std::max(a, b)] = std::min(a, b);  // the root is the smallest id
+  }
+  std::vector<std::uint8_t> fixed(n, 0);
+  for (node_id v = 0; v < n; ++v)
+    if (!net.is_scalable(v)) fixed[find(v)] = 1;
+  std::vector<node_id> out(n);
+  for (node_id v = 0; v < n; ++v) out[v] = fixed[find(v)] ? npos : find(v);
+  return out;
+}
+
+namespace {
+// Random scales drawn per unit; with constant edges, every unit then takes the draw of its
+// class's first unit (1 for a class with a node of fixed scale), so no constant edge changes.
+template <class T>
+void respect_constants(const network& net, std::vector<T>& scale) {
+  if (!net.has_constants()) return;
+  const std::vector<node_id> cls = constant_classes(net);
+  for (node_id v = 0; v < net.num_nodes(); ++v)
+    if (net.is_scalable(v)) scale[v] = cls[v] == npos ? T(1) : scale[cls[v]];
+}
+}  // namespace
 
 std::vector<mpq_class> random_rational_scales(const network& net, std::uint64_t seed) {
   splitmix64 rng(seed);
@@ -288,6 +341,7 @@ std::vector<mpq_class> random_rational_scales(const network& net, std::uint64_t 
     const long q = static_cast<long>(rng.below(9)) + 1;
     scale[v] = make_rational(p, q);
   }
+  respect_constants(net, scale);
   return scale;
 }
 
@@ -298,6 +352,7 @@ std::vector<double> random_scales(const network& net, std::uint64_t seed, double
   std::vector<double> scale(net.num_nodes(), 1.0);
   for (node_id v = 0; v < net.num_nodes(); ++v)
     if (net.is_scalable(v)) scale[v] = std::exp(spread * rng.normal());
+  respect_constants(net, scale);
   return scale;
 }
 

@@ -5,6 +5,7 @@
 #include <boost/graph/depth_first_search.hpp>
 #include <boost/graph/topological_sort.hpp>
 #include <boost/iterator/transform_iterator.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -26,6 +27,8 @@ std::string_view to_string(node_kind kind) {
 }
 
 namespace {
+std::string fmt_double(double w) { return fmt::format("{}", w); }
+
 using csr_graph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property, boost::no_property,
                                                      boost::no_property, std::uint32_t, std::uint32_t>;
 using csr_vertex = boost::graph_traits<csr_graph>::vertex_descriptor;
@@ -76,6 +79,10 @@ edge_id network::add_edge(node_id from, node_id to) {
 
 void network::set_weight(edge_id e, double w) {
   if (!std::isfinite(w)) throw invalid_network(describe_edge(e) + " has a non-finite weight");
+  if (is_constant(e)) {  // its weight is the constant, written by finalize()
+    check_constant_weight(e, w == constant_value(e).get_d(), fmt_double(w));
+    return;
+  }
   if (weights_.size() < edges_.size()) weights_.resize(edges_.size(), 0.0);
   if (!finalized_) {
     if (weighted_.size() < edges_.size()) weighted_.resize(edges_.size(), 0);
@@ -89,6 +96,10 @@ void network::set_weight(edge_id e, double w) {
 }
 
 void network::set_exact_weight(edge_id e, const mpq_class& w) {
+  if (is_constant(e)) {
+    check_constant_weight(e, w == constant_value(e), to_string(w));
+    return;
+  }
   double d = w.get_d();
   if (!is_exact_double(w) && exact_.empty()) {
     exact_.resize(edges_.size());
@@ -103,6 +114,79 @@ void network::set_param(edge_id e, std::string_view param) {
   if (inserted) param_names_.emplace_back(param);
   if (param_of_.size() < edges_.size()) param_of_.resize(edges_.size(), npos);
   param_of_[e] = it->second;
+}
+
+void network::set_constant(edge_id e, const mpq_class& value) {
+  require_mutable("set_constant");
+  if (e >= edges_.size()) throw invalid_argument("network::set_constant: no edge " + std::to_string(e));
+  mpq_class v = value;
+  v.canonicalize();
+  if (e < weighted_.size() && weighted_[e] != 0) {
+    const bool same = exact_.empty() ? mpq_class(weights_[e]) == v : exact_[e] == v;
+    if (!same)
+      throw invalid_network(describe_edge(e) + " is constant with weight " + to_string(v) + " but was given weight " +
+                            (exact_.empty() ? fmt_double(weights_[e]) : to_string(exact_[e])));
+    weighted_[e] = 0;  // a constant's weight does not count for "every edge or none"
+  }
+  if (const_of_.size() < edges_.size()) const_of_.resize(edges_.size(), npos);
+  if (const_of_[e] != npos) {
+    constants_[const_of_[e]] = v;
+    return;
+  }
+  const_of_[e] = static_cast<std::uint32_t>(constants_.size());
+  constants_.push_back(v);
+}
+
+void network::set_constant(edge_id e, double value) {
+  if (!std::isfinite(value)) throw invalid_network(describe_edge(e) + " has a non-finite constant weight");
+  set_constant(e, mpq_class(value));
+}
+
+void network::check_constant_weight(edge_id e, bool equal, const std::string& given) const {
+  if (!equal)
+    throw invalid_network(describe_edge(e) + " is constant with weight " + to_string(constant_value(e)) +
+                          ", which no weight setting changes, but was given weight " + given);
+}
+
+void network::check_constants(const std::vector<double>& w) const {
+  for (edge_id e = 0; e < const_of_.size(); ++e)
+    if (const_of_[e] != npos) check_constant_weight(e, w[e] == constant_value(e).get_d(), fmt_double(w[e]));
+}
+
+void network::check_constants(const std::vector<mpq_class>& w) const {
+  for (edge_id e = 0; e < const_of_.size(); ++e)
+    if (const_of_[e] != npos) check_constant_weight(e, w[e] == constant_value(e), to_string(w[e]));
+}
+
+void network::put_constants(std::vector<double>& w) const {
+  for (edge_id e = 0; e < const_of_.size(); ++e)
+    if (const_of_[e] != npos) w[e] = constant_value(e).get_d();
+}
+
+void network::put_constants(std::vector<mpq_class>& w) const {
+  for (edge_id e = 0; e < const_of_.size(); ++e)
+    if (const_of_[e] != npos) w[e] = constant_value(e);
+}
+
+void network::restore_exact_constants() {
+  if (constants_.empty() || weights_.empty()) return;
+  const bool needed = std::any_of(constants_.begin(), constants_.end(), [](const mpq_class& c) { return !is_exact_double(c); });
+  if (exact_.empty() && !needed) return;
+  if (exact_.empty()) {
+    exact_.reserve(weights_.size());
+    for (double w : weights_) exact_.emplace_back(w);
+  }
+  put_constants(exact_);
+}
+
+void network::fill_constant_weights() {
+  if (constants_.empty() || edges_.empty()) return;
+  if (weights_.empty()) {
+    if (constants_.size() != edges_.size()) return;  // some edge is a parameter without a weight
+    weights_.assign(edges_.size(), 0.0);
+  }
+  put_constants(weights_);
+  restore_exact_constants();
 }
 
 void network::set_activation(node_id v, activation act) { nodes_[v].act = std::move(act); }
@@ -146,24 +230,30 @@ void network::set_weights(const std::vector<double>& w) {
   if (w.size() != edges_.size()) throw invalid_argument("set_weights: expected one weight per edge");
   for (std::size_t e = 0; e < w.size(); ++e)
     if (!std::isfinite(w[e])) throw invalid_network(describe_edge(static_cast<edge_id>(e)) + " has a non-finite weight");
+  check_constants(w);
   if (finalized_ && !param_of_.empty()) {
     std::vector<double> old = std::move(weights_);
+    std::vector<mpq_class> old_exact = std::move(exact_);
     weights_ = w;
     exact_.clear();
     try {
       check_ties();
     } catch (...) {
       weights_ = std::move(old);
+      exact_ = std::move(old_exact);
       throw;
     }
+    restore_exact_constants();
     return;
   }
   weights_ = w;
   exact_.clear();
+  restore_exact_constants();
 }
 
 void network::set_exact_weights(const std::vector<mpq_class>& w) {
   if (w.size() != edges_.size()) throw invalid_argument("set_exact_weights: expected one weight per edge");
+  check_constants(w);
   weights_.resize(w.size());
   bool all_double = true;
   for (std::size_t e = 0; e < w.size(); ++e) {
@@ -179,11 +269,13 @@ void network::clear_weights() {
   weights_.clear();
   exact_.clear();
   weighted_.clear();
+  if (finalized_) fill_constant_weights();
 }
 
 std::size_t network::num_parameters() const {
-  if (param_of_.empty()) return edges_.size();
-  std::size_t own = static_cast<std::size_t>(std::count(param_of_.begin(), param_of_.end(), npos));
+  if (param_of_.empty() && constants_.empty()) return edges_.size();
+  std::size_t own = 0;
+  for (edge_id e = 0; e < edges_.size(); ++e) own += param(e) == npos && !is_constant(e) ? 1 : 0;
   return own + param_names_.size();
 }
 
@@ -214,22 +306,41 @@ void network::finalize() {
                             "'; outputs have no outgoing edges");
     }
   }
-  if (!weights_.empty() || !weighted_.empty()) {
-    weighted_.resize(m, 0);
-    auto with = std::find(weighted_.begin(), weighted_.end(), 1);
-    auto without = std::find(weighted_.begin(), weighted_.end(), 0);
-    if (with != weighted_.end() && without != weighted_.end()) {
-      throw invalid_network(describe_edge(static_cast<edge_id>(without - weighted_.begin())) +
-                            " has no weight, but " +
-                            describe_edge(static_cast<edge_id>(with - weighted_.begin())) +
-                            " has one: give every edge a weight, or none");
-    }
+  if (!const_of_.empty()) const_of_.resize(m, npos);
+  if (!param_of_.empty()) param_of_.resize(m, npos);
+  for (edge_id e = 0; e < m && has_constants() && has_params(); ++e)
+    if (is_constant(e) && param_of_[e] != npos)
+      throw invalid_network(describe_edge(e) + " is constant and has shared parameter '" + param_names_[param_of_[e]] +
+                            "': a constant edge is not a parameter");
+  if (weighted_.empty() && !weights_.empty()) {  // set_weights() before finalize(): every edge has one
     weights_.resize(m, 0.0);
     if (!exact_.empty()) exact_.resize(m);
+    if (exact_.empty()) check_constants(weights_);
+    else check_constants(exact_);
+  } else if (!weighted_.empty()) {
+    // Constant edges take their constant; the others have a weight each, or none has.
+    weighted_.resize(m, 0);
+    edge_id with = npos, without = npos;
+    for (edge_id e = 0; e < m && (with == npos || without == npos); ++e) {
+      if (is_constant(e)) continue;
+      if (weighted_[e] != 0 && with == npos) with = e;
+      if (weighted_[e] == 0 && without == npos) without = e;
+    }
+    if (with != npos && without != npos) {
+      throw invalid_network(describe_edge(without) + " has no weight, but " + describe_edge(with) + " has one: give every " +
+                            (has_constants() ? "edge that is not constant" : "edge") + " a weight, or none");
+    }
+    if (with == npos) {
+      weights_.clear();
+      exact_.clear();
+    } else {
+      weights_.resize(m, 0.0);
+      if (!exact_.empty()) exact_.resize(m);
+    }
   }
   weighted_.clear();
   weighted_.shrink_to_fit();
-  if (!param_of_.empty()) param_of_.resize(m, npos);
+  fill_constant_weights();
   check_ties();
 
   // Adjacency by counting sort; each list ends up in increasing edge id.
@@ -300,6 +411,12 @@ std::optional<std::string> structure_difference(const network& a, const network&
     if (x.from != y.from || x.to != y.to || param_a != param_b)
       return "it has " + a.describe_edge(e) + (param_a.empty() ? "" : " (parameter '" + param_a + "')") + ", the other " +
              b.describe_edge(e) + (param_b.empty() ? "" : " (parameter '" + param_b + "')");
+    if (a.is_constant(e) != b.is_constant(e) || (a.is_constant(e) && a.constant_value(e) != b.constant_value(e))) {
+      auto what = [e](const network& n) {
+        return n.is_constant(e) ? " (constant, weight " + to_string(n.constant_value(e)) + ")" : " (not constant)";
+      };
+      return "it has " + a.describe_edge(e) + what(a) + ", the other " + b.describe_edge(e) + what(b);
+    }
   }
   return std::nullopt;
 }

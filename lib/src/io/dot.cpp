@@ -45,7 +45,8 @@ std::string write_dot(const network& net, bool show_basis) {
   for (edge_id e = 0; e < net.num_edges(); ++e) {
     const edge& ed = net.edge_at(e);
     std::string label = fmt::format("e{}", e);
-    if (net.has_weights()) label += fmt::format(": {:.4g}", net.weight(e));
+    if (net.is_constant(e)) label += fmt::format(": {:.4g} const", net.constant_value(e).get_d());
+    else if (net.has_weights()) label += fmt::format(": {:.4g}", net.weight(e));
     if (net.param(e) != npos) label += " [" + net.param_names()[net.param(e)] + "]";
     std::string attrs;
     if (!active.is_active_edge(e)) {
@@ -60,6 +61,7 @@ std::string write_dot(const network& net, bool show_basis) {
         attrs = ", color=blue, penwidth=2";
       }
     }
+    if (net.is_constant(e) && active.is_active_edge(e)) attrs += ", style=dashed";  // fixed weight, not a parameter
     out += fmt::format("  {} -> {} [label={}{}];\n", quoted(net.node_at(ed.from).id), quoted(net.node_at(ed.to).id),
                        quoted(label), attrs);
   }

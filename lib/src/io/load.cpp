@@ -16,7 +16,12 @@ namespace {
 // x1 -> y0, and a dead unit h2 (no outgoing edge). E = 10, H = 3, 8 paths; edges 8 and 9 are on
 // no path, so E_on = 8, H_on = 2 and the dimension is 6, not E - H = 7.
 // mixed: a tanh unit t is a path end and start; E = 11, H = 4, E_on = 11, H_on = 3: dimension 8.
-// Both are checked by tests/cli/cli_test.cpp.
+// pool: constant edges (math.md section 9): h0, h1 feed an average pool a (a linear unit with
+// constant edges 1/2) and a max pool m (constant edges 1); g mixes them; s adds g to a through an
+// identity shortcut (constant 1). E = 17 (5 constant), 12 parameters, H = 6, E_on - H_on = 11;
+// the constant edges join h0, h1, a, m and s into one scale class, so 2 rescalings survive and
+// the dimension is rank(A M) = 12 - 2 = 10.
+// All three are checked by tests/cli/cli_test.cpp and tests/cli/constant_cli_test.cpp.
 const std::pair<const char*, const char*> kExamples[] = {
     {"demo", R"({
   "format": "scaleinv.network", "version": 1,
@@ -54,6 +59,29 @@ const std::pair<const char*, const char*> kExamples[] = {
     {"from": "t", "to": "h2", "weight": 2}, {"from": "h0", "to": "h2", "weight": "-1/5"},
     {"from": "h2", "to": "y0", "weight": 1}, {"from": "h2", "to": "y1", "weight": -1},
     {"from": "h1", "to": "y1", "weight": "7/4"}
+  ]
+})"},
+    {"pool", R"({
+  "format": "scaleinv.network", "version": 1,
+  "name": "pool: average and max pooling and an identity shortcut, as constant edges",
+  "nodes": [
+    {"id": "x0", "kind": "input"}, {"id": "x1", "kind": "input"}, {"id": "x2", "kind": "input"},
+    {"id": "x3", "kind": "input"}, {"id": "b", "kind": "bias"},
+    {"id": "h0", "kind": "hidden", "activation": "relu"}, {"id": "h1", "kind": "hidden", "activation": "relu"},
+    {"id": "a", "kind": "hidden", "activation": "linear"}, {"id": "m", "kind": "hidden", "activation": "max_pool"},
+    {"id": "g", "kind": "hidden", "activation": "relu"}, {"id": "s", "kind": "hidden", "activation": "linear"},
+    {"id": "y0", "kind": "output"}
+  ],
+  "edges": [
+    {"from": "x0", "to": "h0", "weight": "1/2"}, {"from": "x1", "to": "h0", "weight": -1},
+    {"from": "b", "to": "h0", "weight": "1/4"}, {"from": "x2", "to": "h1", "weight": "3/2"},
+    {"from": "x3", "to": "h1", "weight": "-2/3"}, {"from": "b", "to": "h1", "weight": "1/8"},
+    {"from": "h0", "to": "a", "constant": true, "weight": "1/2"}, {"from": "h1", "to": "a", "constant": true, "weight": "1/2"},
+    {"from": "h0", "to": "m", "constant": true}, {"from": "h1", "to": "m", "constant": true},
+    {"from": "a", "to": "g", "weight": 2}, {"from": "m", "to": "g", "weight": "-1/3"},
+    {"from": "b", "to": "g", "weight": "1/5"}, {"from": "g", "to": "s", "weight": "3/4"},
+    {"from": "a", "to": "s", "constant": true}, {"from": "s", "to": "y0", "weight": "5/3"},
+    {"from": "m", "to": "y0", "weight": "-1/2"}
   ]
 })"},
 };

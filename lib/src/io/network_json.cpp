@@ -178,14 +178,31 @@ network read_network_json(std::string_view text, const std::string& source) {
     const json& ed = edges[i];
     std::string where = fmt::format("edges[{}]", i);
     if (!ed.is_object()) r.fail(where, fmt::format("must be an object, not {}", ed.type_name()));
-    r.check_keys(ed, {"from", "to", "weight", "param", "comment"}, where);
+    r.check_keys(ed, {"from", "to", "weight", "param", "constant", "comment"}, where);
     std::string from = r.string_field(ed, "from", where), to = r.string_field(ed, "to", where);
     where = fmt::format("edges[{}] ({} -> {})", i, from, to);
     auto u = net.find_node(from), v = net.find_node(to);
     if (!u) r.fail(where, fmt::format("unknown node \"{}\" in \"from\"", from));
     if (!v) r.fail(where, fmt::format("unknown node \"{}\" in \"to\"", to));
     edge_id e = net.add_edge(*u, *v);
-    if (ed.contains("weight")) {
+    bool constant = false;
+    if (ed.contains("constant")) {
+      if (!ed["constant"].is_boolean())
+        r.fail(where, fmt::format("\"constant\" must be true or false, not {}", ed["constant"].dump()));
+      constant = ed["constant"].get<bool>();
+    }
+    if (constant) {
+      // A fixed weight, not a parameter (default 1); it does not count for "every edge or none".
+      if (ed.contains("param"))
+        r.fail(where, "a constant edge has no \"param\": its weight is fixed, not a parameter");
+      mpq_class w = 1;
+      if (ed.contains("weight")) {
+        w = r.rational(ed["weight"], where, "constant weight");
+        if (!std::isfinite(w.get_d()))
+          r.fail(where, fmt::format("constant weight {} is beyond the range of a double", ed["weight"].dump()));
+      }
+      net.set_constant(e, w);
+    } else if (ed.contains("weight")) {
       mpq_class w = r.rational(ed["weight"], where, "weight");
       if (!std::isfinite(w.get_d())) r.fail(where, fmt::format("weight {} is beyond the range of a double", ed["weight"].dump()));
       net.set_exact_weight(e, w);
@@ -202,7 +219,8 @@ network read_network_json(std::string_view text, const std::string& source) {
   }
   if (first_weighted != npos && first_unweighted != npos) {
     r.fail(fmt::format("edges[{}]", first_unweighted),
-           fmt::format("has no weight, but edges[{}] has one: give every edge a weight, or none", first_weighted));
+           fmt::format("has no weight, but edges[{}] has one: give every edge {}a weight, or none", first_weighted,
+                       net.has_constants() ? "that is not constant " : ""));
   }
   try {
     net.finalize();
@@ -247,7 +265,12 @@ std::string write_network_json(const network& net, const std::vector<std::pair<s
   for (edge_id e = 0; e < net.num_edges(); ++e) {
     const edge& ed = net.edge_at(e);
     json j = {{"from", net.node_at(ed.from).id}, {"to", net.node_at(ed.to).id}};
-    if (net.has_weights()) j["weight"] = net.has_exact_weights() ? number_or_rational(net.exact_weight(e)) : json(net.weight(e));
+    if (net.is_constant(e)) {
+      j["constant"] = true;
+      j["weight"] = number_or_rational(net.constant_value(e));
+    } else if (net.has_weights()) {
+      j["weight"] = net.has_exact_weights() ? number_or_rational(net.exact_weight(e)) : json(net.weight(e));
+    }
     if (net.param(e) != npos) j["param"] = net.param_names()[net.param(e)];
     out += (e == 0 ? "\n    " : ",\n    ") + j.dump();
   }

@@ -45,6 +45,7 @@ sorted_json analysis_sorted(const analysis& r) {
           {"outputs", r.outputs},
           {"edges", r.edges},
           {"parameters", r.parameters},
+          {"constant_edges", r.constants},
           {"paths", r.paths.get_str()},
           {"active_edges", r.active_edges},
           {"active_hidden", r.active_hidden},
@@ -100,7 +101,7 @@ nlohmann::ordered_json basis_json(const network& net, const path_basis& basis, s
                    {"basis", paths},   {"owned", owned},        {"skeleton", std::string(to_string(basis.skeleton))}};
   // The basis paths are those of the unshared path space; with shared parameters the network's
   // dimension is rank(A M), which the key names beside them.
-  if (net.has_params()) j["shared_dimension"] = analyze_shared(net, find_active(net), basis).dimension;
+  if (net.has_parameter_map()) j["shared_dimension"] = analyze_shared(net, find_active(net), basis).dimension;
   return nlohmann::ordered_json(j);
 }
 

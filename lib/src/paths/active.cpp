@@ -90,11 +90,19 @@ std::vector<diagnostic> diagnose(const network& net, const active_subgraph& a) {
                    fmt::format("{} is on no path: {}", net.describe_edge(e), why)});
   }
   if (net.has_params()) {
+    std::size_t with_param = 0;
+    for (edge_id e = 0; e < net.num_edges(); ++e) with_param += net.param(e) != npos ? 1 : 0;
     out.push_back({"note", "shared_parameters", "",
                    fmt::format("{} edges share {} named parameters ({} parameters in all); the dimension "
                                "reported is rank(A M) over the parameters",
-                               net.num_edges() - (net.num_parameters() - net.param_names().size()),
-                               net.param_names().size(), net.num_parameters())});
+                               with_param, net.param_names().size(), net.num_parameters())});
+  }
+  if (net.has_constants()) {
+    out.push_back({"note", "constant_edges", "",
+                   fmt::format("{} edge{} constant (fixed weights, not parameters: {} parameters in all); the "
+                               "dimension reported is rank(A M) over the parameters, and a rescaling gives the ends of "
+                               "a constant edge one scale",
+                               net.num_constants(), net.num_constants() == 1 ? " is" : "s are", net.num_parameters())});
   }
   return out;
 }

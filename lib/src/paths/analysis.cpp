@@ -26,7 +26,8 @@ analysis analyze(const network& net) {
   r.diagnostics = diagnose(net, active);
   path_basis basis = make_basis(net, active);
   r.cert = certify(net, active, basis);
-  if (net.has_params()) {
+  r.constants = net.num_constants();
+  if (net.has_parameter_map()) {
     r.shared = analyze_shared(net, active, basis);
     r.dimension = r.shared->dimension;
   }
@@ -40,11 +41,19 @@ analysis analyze(const network& net) {
       r.reasons.push_back(fmt::format("{} hidden unit{} dead", dead_units, dead_units == 1 ? " is" : "s are"));
     if (r.shared) {
       const std::size_t survivors = r.shared->surviving.size();
-      r.reasons.push_back(fmt::format("weights are shared ({} parameters for {} edges): rank(A M) = {}, with {} "
-                                      "rescaling{} surviving the sharing{}",
-                                      r.parameters, r.edges, r.dimension,
+      const std::string what = net.has_params() && r.constants > 0
+                                   ? fmt::format("weights are shared and {} edge{} constant", r.constants,
+                                                 r.constants == 1 ? " is" : "s are")
+                               : net.has_params() ? std::string("weights are shared")
+                                                  : fmt::format("{} edge{} constant", r.constants, r.constants == 1 ? " is" : "s are");
+      r.reasons.push_back(fmt::format("{} ({} parameters for {} edges): rank(A M) = {}, with {} "
+                                      "rescaling{} surviving the {}{}",
+                                      what, r.parameters, r.edges, r.dimension,
                                       r.shared->surviving_checked ? std::to_string(survivors) : "an unknown number of",
                                       r.shared->surviving_checked && survivors == 1 ? "" : "s",
+                                      net.has_params() && r.constants > 0 ? "sharing and the constant edges"
+                                      : net.has_params()                   ? "sharing"
+                                                                           : "constant edges",
                                       r.shared->unused_parameters > 0
                                           ? fmt::format(" and {} parameters on no path", r.shared->unused_parameters)
                                           : ""));

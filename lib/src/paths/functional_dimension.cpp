@@ -124,7 +124,7 @@ dense_matrix build_jacobian(const network& net, std::span<const double> weights,
           edge_id e = argmax[v];
           if (e == npos) continue;
           node_id u = net.edge_at(e).from;
-          row[columns[e]] += grad[v] * value[u];
+          if (columns[e] != npos) row[columns[e]] += grad[v] * value[u];  // a constant edge: no column
           grad[u] += grad[v] * weights[e];
           continue;
         }
@@ -132,7 +132,7 @@ dense_matrix build_jacobian(const network& net, std::span<const double> weights,
         if (g == 0.0) continue;
         for (edge_id e : net.in_edges(v)) {
           node_id u = net.edge_at(e).from;
-          row[columns[e]] += g * value[u];
+          if (columns[e] != npos) row[columns[e]] += g * value[u];
           grad[u] += g * weights[e];
         }
       }
@@ -208,6 +208,7 @@ std::vector<double> functional_dimension_weights(const network& net, std::uint64
       else w[e] = w[first[k]];
     }
   }
+  net.put_constants(w);
   return w;
 }
 

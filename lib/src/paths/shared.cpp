@@ -12,7 +12,8 @@ namespace scaleinv {
 std::vector<std::uint32_t> parameter_columns(const network& net) {
   std::vector<std::uint32_t> col(net.num_edges());
   auto next = static_cast<std::uint32_t>(net.param_names().size());
-  for (edge_id e = 0; e < net.num_edges(); ++e) col[e] = net.param(e) != npos ? net.param(e) : next++;
+  for (edge_id e = 0; e < net.num_edges(); ++e)
+    col[e] = net.param(e) != npos ? net.param(e) : net.is_constant(e) ? npos : next++;
   return col;
 }
 
@@ -66,7 +67,7 @@ shared_analysis analyze_shared(const network& net, const active_subgraph& active
   std::vector<std::uint32_t> col = parameter_columns(net);
   std::vector<std::uint8_t> used(out.parameters, 0);
   for (edge_id e = 0; e < net.num_edges(); ++e)
-    if (active.is_active_edge(e)) used[col[e]] = 1;
+    if (active.is_active_edge(e) && col[e] != npos) used[col[e]] = 1;
   for (auto u : used) out.unused_parameters += u == 0 ? 1 : 0;
 
   int_matrix bm;
@@ -74,7 +75,8 @@ shared_analysis analyze_shared(const network& net, const active_subgraph& active
   std::vector<std::uint32_t> row;
   for (std::size_t i = 0; i < basis.size(); ++i) {
     row.clear();
-    for (edge_id e : basis_path(net, basis, i)) row.push_back(col[e]);  // a parameter twice: entry 2
+    for (edge_id e : basis_path(net, basis, i))
+      if (col[e] != npos) row.push_back(col[e]);  // a parameter twice: entry 2; a constant edge: no column
     bm.add_01_row(row);
   }
   rank_certificate rank = certified_rank(bm, /*want_kernel=*/true, rank_options);
@@ -83,16 +85,17 @@ shared_analysis analyze_shared(const network& net, const active_subgraph& active
   if (!rank.has_kernel) return out;  // no verified kernel: the number of survivors is unknown
 
   // Each kernel vector theta: phi along the p() tree (phi = 0 at path sources and sinks), then
-  // theta[col e] == phi(head) - phi(tail) on every active edge. phi is nonzero only below (in the
-  // p() tree) a tree edge with theta != 0, and an edge with theta == 0 between two units with
-  // phi == 0 passes trivially; so only those subtrees, their units' edges and the edges of the
-  // parameters in theta are visited: the cost follows theta's support, not the network's size.
+  // theta[col e] == phi(head) - phi(tail) on every active edge, where a constant edge has theta 0
+  // (no column: phi(head) == phi(tail) there). phi is nonzero only below (in the p() tree) a tree
+  // edge with theta != 0, and an edge with theta == 0 between two units with phi == 0 passes
+  // trivially; so only those subtrees, their units' edges and the edges of the parameters in
+  // theta are visited: the cost follows theta's support, not the network's size.
   const std::size_t nodes = net.num_nodes();
   std::vector<std::size_t> child_start(nodes + 1, 0), edge_start(out.parameters + 1, 0);
   for (node_id v = 0; v < nodes; ++v)
     if (basis.parent_edge[v] != npos) ++child_start[net.edge_at(basis.parent_edge[v]).from + 1];
   for (edge_id e = 0; e < net.num_edges(); ++e)
-    if (active.is_active_edge(e)) ++edge_start[col[e] + 1];
+    if (active.is_active_edge(e) && col[e] != npos) ++edge_start[col[e] + 1];
   for (std::size_t v = 0; v < nodes; ++v) child_start[v + 1] += child_start[v];
   for (std::size_t k = 0; k < out.parameters; ++k) edge_start[k + 1] += edge_start[k];
   std::vector<node_id> children(child_start.back());
@@ -103,15 +106,16 @@ shared_analysis analyze_shared(const network& net, const active_subgraph& active
       if (basis.parent_edge[v] != npos) children[fill[net.edge_at(basis.parent_edge[v]).from]++] = v;
     fill.assign(edge_start.begin(), edge_start.end() - 1);
     for (edge_id e = 0; e < net.num_edges(); ++e)
-      if (active.is_active_edge(e)) edges_of[fill[col[e]]++] = e;
+      if (active.is_active_edge(e) && col[e] != npos) edges_of[fill[col[e]]++] = e;
   }
   bool all_ok = true;
   std::vector<std::int64_t> phi(nodes, 0), theta(out.parameters, 0);
   std::vector<std::uint8_t> in_tree(nodes, 0);
   std::vector<node_id> below, stack;
+  auto theta_of = [&](edge_id e) { return col[e] == npos ? std::int64_t{0} : theta[col[e]]; };
   auto edge_ok = [&](edge_id e) {
     const edge& ed = net.edge_at(e);
-    return !active.is_active_edge(e) || theta[col[e]] == phi[ed.to] - phi[ed.from];
+    return !active.is_active_edge(e) || theta_of(e) == phi[ed.to] - phi[ed.from];
   };
   for (const auto& sparse_theta : rank.kernel) {
     bool touches_used = false;
@@ -140,7 +144,7 @@ shared_analysis analyze_shared(const network& net, const active_subgraph& active
     std::sort(below.begin(), below.end(), [&](node_id a, node_id b) { return net.topo_rank(a) < net.topo_rank(b); });
     for (node_id v : below) {
       const edge_id p = basis.parent_edge[v];
-      all_ok = all_ok && !__builtin_add_overflow(phi[net.edge_at(p).from], theta[col[p]], &phi[v]);
+      all_ok = all_ok && !__builtin_add_overflow(phi[net.edge_at(p).from], theta_of(p), &phi[v]);
     }
     for (node_id v : below) {
       for (edge_id e : net.in_edges(v)) all_ok = all_ok && edge_ok(e);

@@ -34,7 +34,7 @@ verify_cost estimate_verify(const network& net) {
   c.paths = counts.total.get_str();
   c.entries = entries.get_d();
   c.gram = plan_path_gram(net, active);
-  c.parameters = net.has_params() ? net.num_parameters() : 0;
+  c.parameters = net.has_parameter_map() ? net.num_parameters() : 0;
   const double cols = static_cast<double>(c.parameters);
   c.seconds = c.gram.seconds + c.entries / kEntryRate + cols * cols * cols / 6 / kEliminationRate;
   // The shared case keeps A M (12 bytes an entry) and its dense Gram matrix.
@@ -59,8 +59,9 @@ verify_result verify(const network& net, std::uint64_t max_paths, double max_sec
   const auto columns = static_cast<std::uint32_t>(net.num_edges());
   std::vector<std::vector<edge_id>> basis_rows(basis.size());
   for (std::size_t i = 0; i < basis.size(); ++i) basis_rows[i] = basis_path(net, basis, i);
-  // With shared parameters, also A M: the same rows with each edge replaced by its parameter.
-  const bool shared = net.has_params();
+  // With shared parameters or constant edges, also A M: the same rows with each edge replaced by
+  // its parameter (a constant edge has no column).
+  const bool shared = net.has_parameter_map();
   std::vector<std::uint32_t> param_col = shared ? parameter_columns(net) : std::vector<std::uint32_t>{};
   int_matrix am;
   am.cols = static_cast<std::uint32_t>(net.num_parameters());
@@ -73,7 +74,8 @@ verify_result verify(const network& net, std::uint64_t max_paths, double max_sec
   std::uint64_t paths = for_each_path(net, max_paths, [&](std::span<const edge_id> path) {
     if (shared) {
       mapped.clear();
-      for (edge_id e : path) mapped.push_back(param_col[e]);
+      for (edge_id e : path)
+        if (param_col[e] != npos) mapped.push_back(param_col[e]);
       am.add_01_row(mapped);
     }
     touched.clear();

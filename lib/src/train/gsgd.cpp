@@ -13,6 +13,13 @@ namespace scaleinv::train {
 template <class Scalar>
 gsgd<Scalar>::gsgd(std::shared_ptr<const network> shared, sgd_options o, bool fast) : net_(std::move(shared)), o_(o) {
   const network& net = *net_;
+  // The chart fixes one p() edge per unit and moves the free ones: with constant edges it could
+  // move a constant and it over-fixes (one scale per class of units joined by constant edges, not
+  // per unit); docs/constant_edges.md. Refused for every skeleton, before the basis is made.
+  if (net.has_constants())
+    throw invalid_argument("G-SGD does not train a network with constant edges yet: its chart fixes one edge per unit "
+                           "and could move a constant edge, where constant edges leave one scale per class of units "
+                           "(docs/constant_edges.md)");
   active_ = find_active(net);
   basis_ = make_basis(net, active_, o.skeleton);
   is_free_.assign(net.num_edges(), 0);

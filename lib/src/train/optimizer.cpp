@@ -71,15 +71,17 @@ std::unique_ptr<optimizer<Scalar>> make_path_sgd(std::shared_ptr<const network> 
 
 const std::vector<registry_entry>& entries() {
   static const std::vector<registry_entry> table{
-      {{"sgd", "SGD on the trained parameters (weights, weight norm or GmP coordinates)", "", true, ""},
+      {{"sgd", "SGD on the trained parameters (weights, weight norm or GmP coordinates)", "", true, "", ""},
        &make_sgd<float>, &make_sgd<double>},
       {{"gsgd", "G-SGD on the basis-path values (Meng et al., ICLR 2019)",
         "G-SGD trains its own coordinates (the basis-path values)", false,
-        "G-SGD's coordinates for shared parameters (EC-SGD) are not built yet"},
+        "G-SGD's coordinates for shared parameters (EC-SGD) are not built yet",
+        "G-SGD's chart re-allocates every free edge, and a chart that never makes a constant edge free (with "
+        "path values that are not independent over the parameters) is not built yet (EC-SGD)"},
        &make_gsgd<float>, &make_gsgd<double>},
       {{"pathsgd", "Path-SGD: SGD steps divided by each weight's sum over paths of the other squared weights (Neyshabur et "
                    "al., NeurIPS 2015)",
-        "Path-SGD normalizes by path sums of the weights themselves", true, ""},
+        "Path-SGD normalizes by path sums of the weights themselves", true, "", ""},
        &make_path_sgd<float>, &make_path_sgd<double>},
   };
   return table;

@@ -40,6 +40,10 @@ std::optional<std::string> param_unsupported(const network& net, param_kind kind
     return fmt::format("--param {} keeps one weight vector per unit, and this network shares parameters between edges "
                        "(a convolution or a JSON \"param\"): train it with --param weights",
                        to_string(kind));
+  if (net.has_constants())
+    return fmt::format("--param {} trains every incoming weight of a unit, and this network has constant edges (fixed "
+                       "weights that are not parameters): train it with --param weights",
+                       to_string(kind));
   auto lay = find_layers(net);
   if (!lay)
     return fmt::format("--param {} needs a layered, fully connected MLP in the mlp: edge order (no skip edges, no "
@@ -349,7 +353,7 @@ template class parameterization<double>;
 
 template <class Scalar>
 std::unique_ptr<coordinates<Scalar>> make_coordinates(const network& net, param_kind kind) {
-  if (kind == param_kind::weights && net.has_params()) return std::make_unique<tied_weights<Scalar>>(net);
+  if (kind == param_kind::weights && net.has_parameter_map()) return std::make_unique<tied_weights<Scalar>>(net);
   return std::make_unique<parameterization<Scalar>>(net, kind);
 }
 

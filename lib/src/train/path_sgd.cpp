@@ -12,10 +12,14 @@ template <class Scalar>
 path_sgd<Scalar>::path_sgd(std::shared_ptr<const network> net, std::size_t size, sgd_options o, bool fast)
     : net_(std::move(net)), o_(o) {
   const network& g = *net_;
-  if (g.has_params()) {
+  if (g.has_parameter_map()) {
+    // Shared parameters or constant edges: the trained values are tied_weights' parameters; a
+    // constant edge has none (slot npos) and keeps its constant in the path sums.
     tied_weights<Scalar> tied(g);
     slot_.resize(g.num_edges());
     for (edge_id e = 0; e < g.num_edges(); ++e) slot_[e] = tied.slot(e);
+    for (edge_id e = 0; e < g.num_edges(); ++e)
+      if (g.is_constant(e)) constants_.emplace_back(e, static_cast<Scalar>(g.constant_value(e).get_d()));
     if (size != tied.size())
       throw invalid_argument(fmt::format("Path-SGD: {} parameters given, the network has {}", size, tied.size()));
   } else if (size != g.num_edges()) {
@@ -34,7 +38,9 @@ template <class Scalar>
 const std::vector<Scalar>& path_sgd<Scalar>::weights_of(const std::vector<Scalar>& p) {
   if (slot_.empty()) return p;
   w_.resize(slot_.size());
-  for (std::size_t e = 0; e < slot_.size(); ++e) w_[e] = p[slot_[e]];
+  for (std::size_t e = 0; e < slot_.size(); ++e)
+    if (slot_[e] != npos) w_[e] = p[slot_[e]];
+  for (const auto& [e, value] : constants_) w_[e] = value;
   return w_;
 }
 
@@ -128,8 +134,9 @@ std::vector<double> path_sgd<Scalar>::gammas(const std::vector<Scalar>& p) {
   sums(weights_of(p));
   std::vector<double> gamma(p.size(), 0.0);
   for (edge_id e = 0; e < g.num_edges(); ++e) {
-    const double ge = in_[g.edge_at(e).from] * out_[g.edge_at(e).to];
-    gamma[slot_.empty() ? e : slot_[e]] += ge;
+    const std::uint32_t k = slot_.empty() ? e : slot_[e];
+    if (k == npos) continue;  // a constant edge: no parameter, no step
+    gamma[k] += in_[g.edge_at(e).from] * out_[g.edge_at(e).to];
   }
   return gamma;
 }

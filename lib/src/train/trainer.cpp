@@ -208,6 +208,19 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
     if (s.skeleton_one)
       throw invalid_argument("--skeleton-one sets single edges to 1, which would untie the shared parameters of this network");
   }
+  if (net.has_constants()) {
+    // Constant edges keep their weights: trained as tied_weights coordinates without them;
+    // what would move them is refused. (--init-rescale draws scales that respect them.)
+    const optimizer_info& info = find_optimizer(s.optimizer);
+    if (!info.no_constants.empty())
+      throw invalid_argument(fmt::format("--optimizer {} does not train a network with constant edges (fixed weights such "
+                                         "as pooling or identity shortcuts), and this network has {}: {}; use --optimizer sgd or pathsgd",
+                                         s.optimizer, net.num_constants(), info.no_constants));
+    if (s.balance != "none")
+      throw invalid_argument(fmt::format("--balance {} does not work on a network with constant edges yet: the trainer "
+                                         "keeps one value and one momentum entry per parameter, and balancing moves weights",
+                                         s.balance));
+  }
   if (!net.has_weights()) init_weights(net, s.seed);
   if (o_.init_rescale > 0 && from == nullptr) net = apply_rescaling(net, random_scales(net, s.seed + 1, o_.init_rescale));
   if (s.skeleton_one && from == nullptr) set_skeleton_one(net, parse_skeleton(s.skeleton));
@@ -264,7 +277,9 @@ std::string trainer<Scalar>::coordinates_summary() const {
 template <class Scalar>
 network trainer<Scalar>::trained_network() const {
   network net = *net_;
-  net.set_weights(std::vector<double>(w_.begin(), w_.end()));
+  std::vector<double> w(w_.begin(), w_.end());
+  net.put_constants(w);  // exactly, whatever the training precision
+  net.set_weights(w);
   return net;
 }
 

@@ -61,7 +61,8 @@ struct conv_options {
 network make_conv1d(const conv_options& options);
 
 /// Draws He-normal weights N(0, 2 / fan_in) for every edge from the seed; the edges of a shared
-/// parameter all take its first edge's draw (the draws are the same as without sharing).
+/// parameter all take its first edge's draw (the draws are the same as without sharing), and a
+/// constant edge keeps its constant.
 void init_weights(network& net, std::uint64_t seed);
 
 /// True when text starts with a spec prefix: "mlp:", "skip:", "random:", "conv:" or "example:".

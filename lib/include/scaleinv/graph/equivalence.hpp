@@ -64,23 +64,34 @@ struct equivalence_result {
 /// compute the same function without being equivalent (a dead unit's weights, a path through a
 /// zero weight, a unit whose in- and out-weights are both negated around a linear activation,
 /// permuted units), so "no" does not mean the functions differ. Shared parameters (`param`) are
-/// ignored: the check is on the per-edge weights.
+/// ignored: the check is on the per-edge weights. A constant edge (math.md section 9) must have
+/// the same constant in both networks, and its ends one scale (whatever its value, 0 included).
 ///
 /// @pre a and b are finalized.
 /// @throws invalid_network when a and b are not the same graph (the message names the first
-/// difference: a node index and id, or an edge index) or when either has no weights (a network
-/// without edges counts as weighted);
+/// difference: a node index and id, or an edge index; an edge constant in one network only) or
+/// when either has no weights (a network without edges counts as weighted);
 /// invalid_argument for a tolerance that is not in [0, 1) or NaN.
 equivalence_result rescaling_equivalence(const network& a, const network& b,
                                          const equivalence_options& options = {});
 
+/// The classes of nodes joined by constant edges (math.md section 9: a rescaling gives the ends of
+/// a constant edge one scale): per node, the smallest node id of its class, or npos when the class
+/// holds a node of fixed scale (an input, bias node, output or non-homogeneous unit), whose
+/// members all keep scale 1. Without constant edges every node is its own class (npos for the
+/// nodes of fixed scale). Indexed by node_id.
+std::vector<node_id> constant_classes(const network& net);
+
 /// Random positive rational scales: p/q with p, q uniform in 1..9 (canonical) for each scalable
 /// unit, 1 for every other node; drawn in node order from splitmix64(seed), two draws per
-/// scalable unit, so a seed names the same scales everywhere. Indexed by node_id.
+/// scalable unit, so a seed names the same scales everywhere. Indexed by node_id. With constant
+/// edges each unit then takes its class's scale (constant_classes: the first unit's draw, or 1),
+/// so the scales leave every constant edge unchanged.
 std::vector<mpq_class> random_rational_scales(const network& net, std::uint64_t seed);
 
 /// Random log-normal scales c = exp(spread * N(0, 1)) for each scalable unit (splitmix64(seed),
-/// one normal() per scalable unit in node order), 1 for every other node. Indexed by node_id.
+/// one normal() per scalable unit in node order), 1 for every other node, constant edges
+/// respected as above. Indexed by node_id.
 /// @throws invalid_argument when spread is negative or not finite.
 std::vector<double> random_scales(const network& net, std::uint64_t seed, double spread = 1.0);
 
@@ -90,8 +101,9 @@ std::vector<double> random_scales(const network& net, std::uint64_t seed, double
 /// double-weight network are the rationals they denote).
 /// @pre net.is_finalized().
 /// @throws invalid_network when net has edges but no weights; invalid_argument when scale.size() !=
-/// net.num_nodes(), when a scalable unit's scale is not positive (naming the unit), or when net
-/// has shared parameters whose edges the rescaling gives different weights (naming them).
+/// net.num_nodes(), when a scalable unit's scale is not positive (naming the unit), when the ends
+/// of a constant edge get different scales (naming the edge), or when net has shared parameters
+/// whose edges the rescaling gives different weights (naming them).
 network apply_rescaling(const network& net, const std::vector<mpq_class>& scale);
 
 /// The same with double scales: exact when net has exact rational weights

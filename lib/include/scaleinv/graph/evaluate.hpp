@@ -82,8 +82,10 @@ std::vector<T> evaluate(const network& net, std::span<const T> weights, std::spa
 
 /// Positive rescaling (math.md section 1): unit v scaled by scale[v] > 0 multiplies its incoming
 /// weights by scale[v] and its outgoing weights by 1 / scale[v]. Scales of nodes that are not
-/// scalable hidden units are ignored (taken as 1).
-/// @throws invalid_argument when a scalable unit's scale is not positive.
+/// scalable hidden units are ignored (taken as 1). A constant edge must keep its weight, so its
+/// ends need one scale (math.md section 9); its weight is copied unchanged.
+/// @throws invalid_argument when a scalable unit's scale is not positive, or when the ends of a
+/// constant edge have different scales (naming the edge).
 template <class T>
 std::vector<T> rescale(const network& net, std::span<const T> weights, std::span<const T> scale) {
   if (weights.size() != net.num_edges() || scale.size() != net.num_nodes())
@@ -94,6 +96,17 @@ std::vector<T> rescale(const network& net, std::span<const T> weights, std::span
   std::vector<T> out(weights.begin(), weights.end());
   for (edge_id e = 0; e < net.num_edges(); ++e) {
     const edge& ed = net.edge_at(e);
+    if (net.is_constant(e)) {
+      const T one(1);
+      const T& head = net.is_scalable(ed.to) ? scale[ed.to] : one;
+      const T& tail = net.is_scalable(ed.from) ? scale[ed.from] : one;
+      if (head != tail)
+        throw invalid_argument("rescale: " + net.describe_edge(e) + " is constant, so '" + net.node_at(ed.to).id +
+                               "' and '" + net.node_at(ed.from).id +
+                               "' need one scale (a unit joined to an input, bias or output by constant edges keeps "
+                               "scale 1), but they were given different scales");
+      continue;
+    }
     if (net.is_scalable(ed.to)) out[e] *= scale[ed.to];
     if (net.is_scalable(ed.from)) out[e] /= scale[ed.from];
   }

@@ -36,12 +36,19 @@ struct edge {
   node_id to = 0;
 };
 
-/// A network: nodes, edges (indexed 0.. in insertion order), optional weights and optional
-/// shared-parameter ids. Build it with add_node / add_edge / set_*, then call finalize(), which
-/// validates it and builds the adjacency and a topological order. Weights are all-or-nothing:
-/// either every edge has one or none does. A weight is a double, or an exact rational (whose
-/// double value is kept beside it). Every double is itself a rational, so exact_weight() is
-/// defined for every weighted edge.
+/// A network: nodes, edges (indexed 0.. in insertion order), optional weights, optional
+/// shared-parameter ids and constant edges. Build it with add_node / add_edge / set_*, then call
+/// finalize(), which validates it and builds the adjacency and a topological order. Weights are
+/// all-or-nothing: either every edge that is not constant has one or none does. A weight is a
+/// double, or an exact rational (whose double value is kept beside it). Every double is itself a
+/// rational, so exact_weight() is defined for every weighted edge.
+///
+/// A *constant* edge (pooling, an identity shortcut, the routing of an addition) has a fixed
+/// weight that is not a parameter (math.md section 9): it is part of the network (path values,
+/// evaluation) but has no column in the parameter map M, is never trained, rescaled or balanced,
+/// and a rescaling must give its head and tail one scale. When the network has weights, a constant
+/// edge's weight is its constant; set_weights() refuses any other value. A network whose edges are
+/// all constant has weights (the constants).
 class network {
  public:
   /// @throws invalid_network when the id is empty or already used.
@@ -53,12 +60,18 @@ class network {
   void set_exact_weight(edge_id e, const mpq_class& w);
   /// Marks e as using the shared parameter named `param`.
   void set_param(edge_id e, std::string_view param);
+  /// Marks e as a constant edge with the fixed weight `value` (default 1). @pre !is_finalized().
+  /// @throws invalid_network when value is not finite (the double overload) or e already has a
+  /// different weight; finalize() refuses a constant edge that also has a shared parameter.
+  void set_constant(edge_id e, const mpq_class& value = mpq_class(1));
+  void set_constant(edge_id e, double value);
   /// Changes a hidden node's activation. @pre finalize() may have run; structure is unchanged.
   void set_activation(node_id v, activation act);
 
   /// Validates and indexes the network. @throws not_a_dag naming a cycle; invalid_network for an
   /// edge into an input or bias node, an edge out of an output, an activation on a non-hidden
-  /// node, or weights given for some edges only.
+  /// node, weights given for some (non-constant) edges only, or a constant edge with a shared
+  /// parameter.
   void finalize();
   bool is_finalized() const noexcept { return finalized_; }
 
@@ -108,18 +121,37 @@ class network {
   const std::vector<double>& weights() const noexcept { return weights_; }
   std::vector<mpq_class> exact_weights() const;
   /// Replaces all weights. @pre w.size() == num_edges(). @throws invalid_network when a weight is
-  /// not finite, or (finalized) when edges sharing a parameter get different weights; the weights
-  /// are then unchanged (set_weights).
+  /// not finite, when a constant edge gets another value than its constant (as a double for
+  /// set_weights, exactly for set_exact_weights; put_constants() writes them), or (finalized)
+  /// when edges sharing a parameter get different weights; the weights are then unchanged.
+  /// set_weights keeps the exact value of a constant that no double represents.
   void set_weights(const std::vector<double>& w);
   void set_exact_weights(const std::vector<mpq_class>& w);
+  /// Removes the weights (a network whose edges are all constant keeps its constants as weights).
   void clear_weights();
 
   bool has_params() const noexcept { return !param_of_.empty(); }
   /// Index of e's shared parameter in param_names(), or npos when e has its own weight.
   std::uint32_t param(edge_id e) const { return param_of_.empty() ? npos : param_of_[e]; }
   const std::vector<std::string>& param_names() const noexcept { return param_names_; }
-  /// Number of free parameters: distinct shared ids plus edges with no shared id.
+  /// Number of free parameters: distinct shared ids plus edges with no shared id that are not
+  /// constant.
   std::size_t num_parameters() const;
+
+  /// Some edge is constant.
+  bool has_constants() const noexcept { return !constants_.empty(); }
+  /// e has a fixed weight that is not a parameter.
+  bool is_constant(edge_id e) const { return e < const_of_.size() && const_of_[e] != npos; }
+  /// The fixed weight of a constant edge, exactly. @pre is_constant(e).
+  const mpq_class& constant_value(edge_id e) const { return constants_[const_of_[e]]; }
+  /// Number of constant edges.
+  std::size_t num_constants() const noexcept { return constants_.size(); }
+  /// The parameter map M is not the identity: some edges share a parameter or are constant.
+  bool has_parameter_map() const noexcept { return has_params() || has_constants(); }
+  /// Writes each constant edge's value into w (one entry per edge; as a double, or exactly).
+  /// @pre w.size() == num_edges().
+  void put_constants(std::vector<double>& w) const;
+  void put_constants(std::vector<mpq_class>& w) const;
 
   /// "edge 3 (h0 -> y0)": how messages name an edge.
   std::string describe_edge(edge_id e) const;
@@ -128,6 +160,15 @@ class network {
   void require_mutable(const char* what) const;
   /// @throws invalid_network when two edges of one shared parameter have different weights.
   void check_ties() const;
+  /// @throws invalid_network when a constant edge's weight in w is not its constant.
+  void check_constants(const std::vector<double>& w) const;
+  void check_constants(const std::vector<mpq_class>& w) const;
+  /// exact_ for weights w whose constants may need more than a double: cleared when every
+  /// constant is a double, else the rationals of w with the constants exact.
+  void restore_exact_constants();
+  /// Writes the constants into weights_ (allocating it when every edge is constant).
+  void fill_constant_weights();
+  void check_constant_weight(edge_id e, bool equal, const std::string& given) const;
 
   std::vector<node> nodes_;
   std::vector<edge> edges_;
@@ -138,6 +179,8 @@ class network {
   std::vector<std::uint32_t> param_of_;  // empty, or one per edge
   std::vector<std::string> param_names_;
   std::unordered_map<std::string, std::uint32_t> param_index_;
+  std::vector<std::uint32_t> const_of_;  // empty, or one per edge: index into constants_, or npos
+  std::vector<mpq_class> constants_;     // the constant edges' values, in the order they were set
 
   bool finalized_ = false;
   std::vector<std::uint32_t> in_start_, out_start_;
@@ -146,8 +189,8 @@ class network {
   std::vector<std::uint32_t> topo_rank_;
 };
 
-/// The first structural difference between a and b (nodes: id, kind, activation; edges: ends and
-/// shared parameter; weights are not compared), as a phrase naming the node or edge, or nullopt
+/// The first structural difference between a and b (nodes: id, kind, activation; edges: ends,
+/// shared parameter, constant and its value; other weights are not compared), as a phrase naming the node or edge, or nullopt
 /// when they have the same structure.
 std::optional<std::string> structure_difference(const network& a, const network& b);
 

@@ -18,10 +18,12 @@ namespace scaleinv {
 /// What `scaleinv analyze` reports. dimension = E_on - H_on (rank of the path-edge matrix, by the
 /// theorem of math.md section 3, certified by `certificate`); formula = E - H as the papers state
 /// it for MLPs; theorem_holds says whether the two agree, and reasons say why they do not. With
-/// shared parameters, dimension is rank(A M) (math.md section 5) and unshared_dimension keeps
-/// E_on - H_on; `shared` has the details and the rescalings that survive the sharing.
+/// shared parameters or constant edges, dimension is rank(A M) over the parameters (math.md
+/// sections 5 and 9) and unshared_dimension keeps E_on - H_on; `shared` has the details and the
+/// rescalings that survive the sharing and the constant edges.
 struct analysis {
   std::size_t inputs = 0, bias = 0, hidden = 0, outputs = 0, edges = 0, parameters = 0;
+  std::size_t constants = 0;       ///< constant edges (not parameters)
   std::size_t nonhomogeneous = 0;  ///< hidden units with no rescaling symmetry
   mpz_class paths;
   std::size_t active_edges = 0, active_hidden = 0;

@@ -28,7 +28,7 @@ struct dense_matrix {
 /// Row s * O + k is output k (in output node order) on sample s; column j is parameter j of
 /// parameter_columns(net) (paths/shared.hpp: shared ids first, then the other edges in edge
 /// order; without sharing, column e is edge e), num_parameters() columns; the derivatives of the
-/// edges that share a parameter are summed. The network function is evaluate()'s (graph/evaluate.hpp):
+/// edges that share a parameter are summed, and a constant edge (not a parameter) has no column. The network function is evaluate()'s (graph/evaluate.hpp):
 /// bias nodes are 1, outputs are linear. Derivatives: a piecewise-linear unit has slope neg for
 /// pre-activation x < 0 and pos for x >= 0 (at exactly 0 the x >= 0 side, as evaluate() takes);
 /// tanh 1 - tanh(x)^2; sigmoid s (1 - s); avg_pool passes 1 / fan-in to every term; max_pool passes
@@ -77,7 +77,7 @@ std::size_t default_sample_count(const network& net, std::size_t max_entries = 2
 
 /// The weights the computation uses: the network's own (as doubles) when it has them, else
 /// He-normal from the seed (graph/builders.hpp init_weights), with every edge of a shared
-/// parameter given the value drawn for its first edge. @pre net.is_finalized().
+/// parameter given the value drawn for its first edge and every constant edge its constant. @pre net.is_finalized().
 std::vector<double> functional_dimension_weights(const network& net, std::uint64_t seed);
 
 /// n samples of num_inputs() standard normals each (row-major), from splitmix64 seeded by

@@ -16,7 +16,8 @@
 namespace scaleinv {
 
 /// The parameter map M: column of each edge. Shared ids come first (in param_names() order),
-/// then one column per edge without an id, in edge order. num_parameters() columns in all.
+/// then one column per edge without an id, in edge order. num_parameters() columns in all. A
+/// constant edge has no column (npos): it is a zero row of M (math.md section 9).
 std::vector<std::uint32_t> parameter_columns(const network& net);
 
 /// A rescaling that the sharing allows: log-scale exponents phi(v) per active unit (v, phi(v)),
@@ -40,8 +41,9 @@ struct shared_analysis {
 
 /// Rank of B M for the basis rows B: the rows of B span those of A, so rank(B M) = rank(A M).
 /// Surviving rescalings come from the kernel of B M: a kernel vector theta is a log-multiplier per
-/// parameter with M theta a potential difference on the active edges; the potential is read off
-/// along the p() tree and checked on every active edge.
+/// parameter with M theta a potential difference on the active edges (0 on constant edges, whose
+/// ends therefore share a potential); the potential is read off along the p() tree and checked on
+/// every active edge.
 /// @pre net.is_finalized(); active and basis made for net.
 shared_analysis analyze_shared(const network& net, const active_subgraph& active, const path_basis& basis,
                                const certified_rank_options& rank_options = {});

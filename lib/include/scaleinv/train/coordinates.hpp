@@ -22,8 +22,9 @@ std::string_view to_string(param_kind kind);
 param_kind parse_param_kind(std::string_view text);
 
 /// Why net cannot be trained in kind's coordinates (a sentence), or nullopt when it can. Plain
-/// weights work for every network (shared parameters are trained as one value each); weight norm
-/// and GmP need a network without shared parameters that is a layered, fully connected MLP
+/// weights work for every network (shared parameters are trained as one value each, constant
+/// edges are not trained); weight norm and GmP need a network without shared parameters or
+/// constant edges that is a layered, fully connected MLP
 /// (graph/layout.hpp find_layers), and GmP also needs positively homogeneous hidden units (relu, leaky_relu, prelu,
 /// bilu, linear), since its start r relu(u x + lambda) = relu(w x + b) rests on relu(c t) = c
 /// relu(t) for c > 0.
@@ -62,8 +63,8 @@ class coordinates {
   virtual std::string describe(std::size_t i) const = 0;
 };
 
-/// The coordinates of kind for net: tied_weights for weights on a network with shared parameters,
-/// else parameterization. @throws invalid_argument with param_unsupported's reason.
+/// The coordinates of kind for net: tied_weights for weights on a network with shared parameters
+/// or constant edges, else parameterization. @throws invalid_argument with param_unsupported's reason.
 template <class Scalar>
 std::unique_ptr<coordinates<Scalar>> make_coordinates(const network& net, param_kind kind);
 

@@ -34,7 +34,8 @@ template <class Scalar>
 class gsgd final : public optimizer<Scalar> {
  public:
   /// @pre net->is_finalized(). The basis is chosen from the graph alone by o.skeleton
-  /// (paths/basis.hpp). The optimizer shares ownership of the network.
+  /// (paths/basis.hpp). The optimizer shares ownership of the network. @throws invalid_argument
+  /// when net has constant edges (a chart that never makes one free is not built yet).
   gsgd(std::shared_ptr<const network> net, sgd_options o, bool fast = true);
   /// The same on a copy of net.
   gsgd(const network& net, sgd_options o, bool fast = true) : gsgd(std::make_shared<const network>(net), o, fast) {}

@@ -80,6 +80,8 @@ struct optimizer_info {
   bool follows_balancing = false;  ///< rescaled() transforms its state: --balance works with it
   /// Non-empty when it cannot train shared parameters (tied weights): why.
   std::string_view no_sharing;
+  /// Non-empty when it cannot train a network with constant edges (fixed weights): why.
+  std::string_view no_constants;
 };
 
 /// Every optimizer the trainer knows, in the order --help lists them. Adding an optimizer is one

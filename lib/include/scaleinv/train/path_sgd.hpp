@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "scaleinv/graph/layout.hpp"
@@ -19,14 +20,15 @@ namespace scaleinv::train {
 /// m_e = momentum m_e + d_e, w_e -= lr m_e. An edge with gamma_e = 0 (on no path, or behind a zero
 /// weight) is not moved. A shared parameter k (one value on several edges) uses
 /// gamma_k = sum of gamma_e over its edges and dL/dtheta_k. Without weight decay the step commutes
-/// with positive rescaling: rescaling-equivalent starts stay equivalent. On a stack of dense
+/// with positive rescaling: rescaling-equivalent starts stay equivalent. A constant edge (fixed
+/// weight, not a parameter) takes no step; its weight is a factor of the path sums like any other. On a stack of dense
 /// blocks (graph/layout.hpp) the sums run as whole-layer passes; the general path is the
 /// reference, and tests check that they agree.
 template <class Scalar>
 class path_sgd final : public optimizer<Scalar> {
  public:
-  /// @pre net->is_finalized(); size is net->num_parameters() with shared parameters (the order of
-  /// train::tied_weights), else net->num_edges().
+  /// @pre net->is_finalized(); size is net->num_parameters() with shared parameters or constant
+  /// edges (the order of train::tied_weights), else net->num_edges().
   path_sgd(std::shared_ptr<const network> net, std::size_t size, sgd_options o, bool fast = true);
   path_sgd(const network& net, std::size_t size, sgd_options o, bool fast = true)
       : path_sgd(std::make_shared<const network>(net), size, o, fast) {}
@@ -47,7 +49,8 @@ class path_sgd final : public optimizer<Scalar> {
   std::shared_ptr<const network> net_;
   sgd_options o_;
   std::optional<layer_layout> layout_;
-  std::vector<std::uint32_t> slot_;  // per edge: its parameter, with shared parameters (else empty)
+  std::vector<std::uint32_t> slot_;  // per edge: its parameter (npos: constant), with a parameter map (else empty)
+  std::vector<std::pair<edge_id, Scalar>> constants_;  // the constant edges and their values
   std::vector<Scalar> w_;            // the weights, with shared parameters
   std::vector<double> in_, out_, gamma_;
 };

@@ -1,10 +1,13 @@
 // scaleinv/train/tied_weights.hpp: the coordinates of a network with shared parameters (a
-// convolution's kernel entries, a JSON "param" group): one trained value per parameter, copied to
-// every edge that carries it; the gradient of a parameter is the sum over its edges.
+// convolution's kernel entries, a JSON "param" group) or constant edges: one trained value per
+// parameter, copied to every edge that carries it; the gradient of a parameter is the sum over its
+// edges. A constant edge is no parameter: its effective weight is its constant and its gradient is
+// dropped.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "scaleinv/train/coordinates.hpp"
@@ -12,8 +15,8 @@
 namespace scaleinv::train {
 
 /// Parameters in order of first appearance in edge order: a shared parameter where its first edge
-/// is, an unshared edge where it is. Weight decay applies to every parameter (as to every weight
-/// of an unshared network).
+/// is, an unshared edge where it is; constant edges are skipped. Weight decay applies to every
+/// parameter (as to every weight of an unshared network), never to a constant.
 template <class Scalar>
 class tied_weights final : public coordinates<Scalar> {
  public:
@@ -35,11 +38,12 @@ class tied_weights final : public coordinates<Scalar> {
   void set_signs(const std::vector<Scalar>& s) override;
   std::string describe(std::size_t i) const override { return names_[i]; }
 
-  /// The parameter of edge e.
+  /// The parameter of edge e, or npos for a constant edge.
   std::uint32_t slot(edge_id e) const { return slot_[e]; }
 
  private:
-  std::vector<std::uint32_t> slot_;  // per edge
+  std::vector<std::uint32_t> slot_;  // per edge; npos for a constant edge
+  std::vector<std::pair<edge_id, Scalar>> constant_;  // the constant edges and their values
   std::vector<std::string> names_;   // per parameter: "parameter 'w'" or the edge
   std::vector<edge_id> first_;       // per parameter: its first edge
   std::vector<Scalar> no_signs_;
