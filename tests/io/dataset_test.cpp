@@ -489,6 +489,40 @@ TEST_CASE("load_data spec errors", "[dataset]") {
                     Catch::Contains("a test fraction of 0.6 of 1 samples leaves no training samples"));
 }
 
+TEST_CASE("parse_data_spec reads a spec without loading it; load_data loads the parsed spec alike", "[dataset]") {
+  scaleinv::data_spec d = scaleinv::parse_data_spec("teacher:n=30,in=4,hidden=5,out=2,seed=9");
+  CHECK(d.text == "teacher:n=30,in=4,hidden=5,out=2,seed=9");
+  CHECK(d.kind == "teacher");
+  CHECK((d.n == 30 && d.in == 4 && d.hidden == 5 && d.out == 2));
+  CHECK(d.seed == std::uint64_t{9});
+  CHECK_FALSE(d.reads_files());
+  CHECK(d.planned_values() == 30 * 6 + 5 * 6 + 30 * 5);
+  for (const char* spec : {"teacher:n=30,in=4,hidden=5,out=2,seed=9", "spirals:n=25,noise=0.1", "blobs:n=20,in=3,classes=4,spread=0.2"}) {
+    INFO(spec);
+    scaleinv::data_split a = scaleinv::load_data(spec, 3, 0.2), b = scaleinv::load_data(scaleinv::parse_data_spec(spec), 3, 0.2);
+    CHECK(a.train.x == b.train.x);
+    CHECK(a.test.x == b.test.x);
+    CHECK(a.train.labels == b.train.labels);
+    CHECK(a.train.name == b.train.name);
+  }
+  // Sizes are read, not made: 2^32 - 1 samples of 2^32 - 1 features.
+  d = scaleinv::parse_data_spec("blobs:n=4294967295,in=4294967295,classes=3,spread=1");
+  CHECK(d.planned_values() > 1.8e19);
+  d = scaleinv::parse_data_spec("spirals:n=7");
+  CHECK((d.noise == 0.05 && !d.seed && d.planned_values() == 14));
+  // The file kinds are only parsed: no file is opened.
+  d = scaleinv::parse_data_spec("csv:/nonexistent/x.csv,regression,targets=2");
+  CHECK((d.kind == "csv" && d.path == "/nonexistent/x.csv" && d.regression && d.targets == 2 && d.reads_files()));
+  d = scaleinv::parse_data_spec("idx:/no/images,/no/labels,classes=10");
+  CHECK((d.path == "/no/images" && d.labels == "/no/labels" && d.classes == 10 && d.planned_values() == 0));
+  d = scaleinv::parse_data_spec("fashion-mnist");
+  CHECK((d.kind == "fashion-mnist" && d.path.empty()));
+  CHECK_MESSAGE(scaleinv::parse_data_spec("spirals:n=x"), "data spec 'spirals:n=x': n 'x' is not a non-negative integer");
+  CHECK_MESSAGE(scaleinv::parse_data_spec("idx:a,b,classes=300"), "classes=300 is more than an IDX label byte can name");
+  // The test fraction is checked first, as before a spec is read.
+  CHECK_THROWS_AS(scaleinv::load_data("nope", 1, 2.0), scaleinv::invalid_argument);
+}
+
 TEST_CASE("Fashion-MNIST from dataset-fashion-mnist", "[dataset]") {
   const std::string dir = "/usr/share/datasets/fashion-mnist";
   if (!fs::is_directory(dir)) {
