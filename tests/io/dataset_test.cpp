@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "cli/cli_support.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/builders.hpp"
@@ -218,6 +220,29 @@ TEST_CASE("IDX errors name the file and what is wrong", "[dataset]") {
     CHECK(scaleinv::read_idx(img, dir.file("lab12")).classes == 13);  // no class count given: largest + 1
     CHECK_MESSAGE(scaleinv::read_idx(dir.file("nope"), lab), "nope: cannot open");
   }
+}
+
+TEST_CASE("a gzip file's claimed size (ISIZE) is not trusted for the output buffer", "[dataset]") {
+  // ISIZE, the last four bytes, once sized the output buffer up to 1 GiB: a 30-byte file with a
+  // forged ISIZE made read_idx zero-fill 1 GiB before inflating a byte (found by
+  // tests/fuzz/idx_fuzz.cpp under -malloc_limit_mb; seed tests/data/fuzz/idx/bad_gzip_forged_isize).
+  // The buffer now starts at no more than deflate's 1032:1 expansion of the input; the peak RSS of
+  // this process is the measure (it only grows, so the check cannot pass by accident of timing).
+  temp_dir dir;
+  write_gz(dir.file("img.gz"), idx_images(1, 2, 2));
+  bytes gz = read_file(dir.file("img.gz"));
+  for (std::size_t i = gz.size() - 4; i < gz.size(); ++i) gz[i] = static_cast<char>(0xff);  // ISIZE 2^32 - 1
+  write_plain(dir.file("forged.gz"), gz);
+  write_plain(dir.file("lab"), idx_labels({0}));
+  auto peak_mib = [] {
+    rusage u{};
+    REQUIRE(getrusage(RUSAGE_SELF, &u) == 0);
+    return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+  };
+  const double before = peak_mib();
+  CHECK_MESSAGE(scaleinv::read_idx(dir.file("forged.gz"), dir.file("lab")), "corrupt gzip data: incorrect length check");
+  INFO("peak RSS " << before << " MiB before, " << peak_mib() << " MiB after");
+  CHECK(peak_mib() - before < 256);
 }
 
 TEST_CASE("CSV files: header, labels, targets, and file:line errors", "[dataset]") {
