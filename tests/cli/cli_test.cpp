@@ -229,7 +229,7 @@ TEST_CASE("analyze example:demo table says why the formula disagrees", "[cli]") 
 // basis
 
 TEST_CASE("basis example:demo --json", "[cli]") {
-  json j = run_json_line({"basis", "example:demo", "--json"});
+  json j = run_json_line({"basis", "--skeleton", "first", "example:demo", "--json"});
   INFO(j.dump());
   CHECK(j.at("dimension") == 6);
   CHECK(j.at("listed") == 6);
@@ -247,7 +247,7 @@ TEST_CASE("basis example:demo --json", "[cli]") {
     if (i > 0) CHECK(owned[i - 1] < owned[i]);  // numbered in increasing edge id
   }
   // --limit lists fewer, but the dimension is still the whole basis.
-  json two = run_json_line({"basis", "example:demo", "--json", "--limit", "2"});
+  json two = run_json_line({"basis", "--skeleton", "first", "example:demo", "--json", "--limit", "2"});
   CHECK(two.at("dimension") == 6);
   CHECK(two.at("listed") == 2);
   CHECK(two.at("basis").get<edge_lists>() == edge_lists{{1, 4, 5}, {2, 4, 5}});
@@ -255,13 +255,13 @@ TEST_CASE("basis example:demo --json", "[cli]") {
 }
 
 TEST_CASE("basis example:demo table and example:mixed", "[cli]") {
-  cli_result r = run({"basis", "example:demo"});
+  cli_result r = run({"basis", "--skeleton", "first", "example:demo"});
   REQUIRE(r.code == 0);
-  CHECK(starts_with(r.out, "6 basis paths (the dimension)\n"));
+  CHECK(starts_with(r.out, "6 basis paths (the dimension), first skeleton\n"));
   CHECK(contains(r.out, "B0  edges 1,4,5  (x1 -> h0 -> h1 -> y0)  owns edge 1\n"));
   CHECK(contains(r.out, "B5  edges 7  (x1 -> y0)  owns edge 7\n"));
-  // mixed: derived at the top of this file; t ends B0..B3 and starts B5, B6.
-  json j = run_json_line({"basis", "example:mixed", "--json"});
+  // mixed (first skeleton, the edges of least index): derived at the top of this file; t ends B0..B3 and starts B5, B6.
+  json j = run_json_line({"basis", "--skeleton", "first", "example:mixed", "--json"});
   CHECK(j.at("dimension") == 8);
   CHECK(j.at("basis").get<edge_lists>() == edge_lists{{1, 4}, {3, 5}, {0, 4}, {2, 5}, {0, 7, 8}, {6, 8}, {6, 9}, {2, 10}});
   CHECK(j.at("owned") == json::array({1, 3, 4, 5, 7, 8, 9, 10}));
@@ -270,7 +270,7 @@ TEST_CASE("basis example:demo table and example:mixed", "[cli]") {
 TEST_CASE("basis -o writes the file and nothing else", "[cli]") {
   temp_dir dir;
   const fs::path out = dir.path() / "basis.json";
-  cli_result r = run({"basis", "example:demo", "--json", "-o", out.string()});
+  cli_result r = run({"basis", "--skeleton", "first", "example:demo", "--json", "-o", out.string()});
   REQUIRE(r.code == 0);
   CHECK(r.out.empty());
   CHECK(r.err.empty());
@@ -283,7 +283,7 @@ TEST_CASE("basis -o writes the file and nothing else", "[cli]") {
 
 TEST_CASE("express a basis path of example:demo", "[cli]") {
   // [0,4,5] = x0 -> h0 -> h1 -> y0 is B2 itself; its value is (1/2)(-1/3)(5/7) = -5/42.
-  json j = run_json_line({"express", "example:demo", "--path", "0,4,5", "--json"});
+  json j = run_json_line({"express", "--skeleton", "first", "example:demo", "--path", "0,4,5", "--json"});
   CHECK(j.at("path") == json::array({0, 4, 5}));
   CHECK(j.at("coefficients") == json::parse(R"([{"basis": 2, "exponent": 1}])"));
   CHECK(j.at("value") == "-5/42");
@@ -293,7 +293,7 @@ TEST_CASE("express a basis path of example:demo", "[cli]") {
 
 TEST_CASE("express paths with several coefficients", "[cli]") {
   SECTION("demo [1,6] = B0 B2^-1 B4") {
-    json j = run_json_line({"express", "example:demo", "--path", "1,6", "--json"});
+    json j = run_json_line({"express", "--skeleton", "first", "example:demo", "--path", "1,6", "--json"});
     CHECK(j.at("coefficients") ==
           json::parse(R"([{"basis": 0, "exponent": 1}, {"basis": 2, "exponent": -1}, {"basis": 4, "exponent": 1}])"));
     CHECK(j.at("value") == "-9/8");
@@ -302,12 +302,12 @@ TEST_CASE("express paths with several coefficients", "[cli]") {
   }
   SECTION("demo [2,6] = B1 B2^-1 B4, as text") {
     // value w2 w6 = (1/8)(3/2) = 3/16.
-    cli_result r = run({"express", "example:demo", "--path", "2,6"});
+    cli_result r = run({"express", "--skeleton", "first", "example:demo", "--path", "2,6"});
     REQUIRE(r.code == 0);
-    CHECK(r.out == "path 2,6 = B1^1 * B2^-1 * B4^1\nvalue 3/16 = product 3/16 (exact match)\n");
+    CHECK(r.out == "path 2,6 = B1^1 * B2^-1 * B4^1  (first skeleton)\nvalue 3/16 = product 3/16 (exact match)\n");
   }
   SECTION("mixed [1,7,9] = B0 B2^-1 B4 B5^-1 B6") {
-    json j = run_json_line({"express", "example:mixed", "--path", "1,7,9", "--json"});
+    json j = run_json_line({"express", "--skeleton", "first", "example:mixed", "--path", "1,7,9", "--json"});
     CHECK(j.at("coefficients") == json::parse(R"([{"basis": 0, "exponent": 1}, {"basis": 2, "exponent": -1},
         {"basis": 4, "exponent": 1}, {"basis": 5, "exponent": -1}, {"basis": 6, "exponent": 1}])"));
     CHECK(j.at("value") == "-2/5");
@@ -324,22 +324,22 @@ TEST_CASE("express paths with several coefficients", "[cli]") {
 }
 
 TEST_CASE("express refuses what is not a path", "[cli]") {
-  require_usage_error({"express", "example:demo", "--path", "0,5"},
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,5"},
                       "not a path: edge 0 (x0 -> h0) is not followed by an edge leaving 'h0': edge 5 (h1 -> y0) comes next");
-  require_usage_error({"express", "example:demo", "--path", "4,5"}, "not a path: edge 4 (h0 -> h1) starts at hidden unit 'h0'");
-  require_usage_error({"express", "example:demo", "--path", "0,9"}, "not a path: edge 9 (h0 -> h2) ends at hidden unit 'h2'");
-  require_usage_error({"express", "example:demo", "--path", "0,42"},
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "4,5"}, "not a path: edge 4 (h0 -> h1) starts at hidden unit 'h0'");
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,9"}, "not a path: edge 9 (h0 -> h2) ends at hidden unit 'h2'");
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,42"},
                       "edge 42 does not exist (the network has 10 edges, 0 to 9)");
   // t is where paths end: a path cannot run through it.
-  require_usage_error({"express", "example:mixed", "--path", "0,4,6,8"}, "the path goes through 't'");
+  require_usage_error({"express", "--skeleton", "first", "example:mixed", "--path", "0,4,6,8"}, "the path goes through 't'");
 }
 
 TEST_CASE("express rejects a malformed --path", "[cli]") {
-  require_usage_error({"express", "example:demo", "--path", "0,x"}, "--path: 'x' is not an edge index");
-  require_usage_error({"express", "example:demo", "--path", ""}, "--path: '' is not an edge index");
-  require_usage_error({"express", "example:demo", "--path", "0,,4"}, "--path: '' is not an edge index");
-  require_usage_error({"express", "example:demo", "--path", "-1"}, "--path: '-1' is not an edge index");
-  require_usage_error({"express", "example:demo"}, "--path");  // required
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,x"}, "--path: 'x' is not an edge index");
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", ""}, "--path: '' is not an edge index");
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,,4"}, "--path: '' is not an edge index");
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "-1"}, "--path: '-1' is not an edge index");
+  require_usage_error({"express", "--skeleton", "first", "example:demo"}, "--path");  // required
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ TEST_CASE("train --balance: usage errors", "[cli][train][balance][errors]") {
   require_usage_error(plus(kTrain, {"--balance", "every=0"}), "every=K");
   require_usage_error(plus(kTrain, {"--balance", "every=x"}), "every=K");
   require_usage_error(plus(kTrain, {"--balance", "sometimes"}), "expected none, before or every=K");
-  require_usage_error(plus(kTrain, {"--balance", "before", "--optimizer", "gsgd"}), "--optimizer sgd and --param weights");
-  require_usage_error(plus(kTrain, {"--balance", "every=3", "--param", "gmp"}), "--optimizer sgd and --param weights");
+  require_usage_error(plus(kTrain, {"--balance", "before", "--optimizer", "gsgd"}), "--optimizer sgd or pathsgd and --param weights");
+  require_usage_error(plus(kTrain, {"--balance", "every=3", "--param", "gmp"}), "--optimizer sgd or pathsgd and --param weights");
   require_usage_error(plus(kTrain, {"--balance", "before", "--balance-p", "0"}), "--balance-p");
 }

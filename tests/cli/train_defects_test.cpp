@@ -83,7 +83,7 @@ TEST_CASE("train refuses what would untie shared parameters, saying why", "[cli]
   require_usage_error(plus(kConv, {"--init-rescale", "1"}), "would untie the shared parameters");
 }
 
-TEST_CASE("train --resume: NET may be left out, must match when given; nothing to do is said", "[cli][train]") {
+TEST_CASE("train --resume: NET may be left out, must match when given, nothing to do is said", "[cli][train]") {
   temp_dir dir;
   const std::vector<std::string> base{"--data", "spirals:n=200", "--batch", "32", "--quiet", "--lr", "0.1"};
   const std::string ck = dir.file("ck.json");
@@ -140,7 +140,7 @@ TEST_CASE("train: divergence stops with exit 6 and keeps the last finite state",
   CHECK(contains(r.err, "Nothing was written"));
 }
 
-TEST_CASE("train: no test set is said, and null in the logs; the CSV log has the balance columns and exact short numbers",
+TEST_CASE("train: no test set is said, and null in the logs, the CSV log has the balance columns and exact short numbers",
           "[cli][train]") {
   temp_dir dir;
   const std::string csv = dir.file("log.csv");

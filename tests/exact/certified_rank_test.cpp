@@ -259,7 +259,7 @@ TEST_CASE("singleton columns are peeled, and the kernel still verifies", "[certi
   require_kernel_exact(a, c);
 }
 
-TEST_CASE("unused columns are kernel vectors; repeated columns add up", "[certified_rank]") {
+TEST_CASE("unused columns are kernel vectors, repeated columns add up", "[certified_rank]") {
   int_matrix a;
   a.cols = 4;
   std::vector<std::uint32_t> r0{0, 0}, r1{0};  // (2,0,0,0) and (1,0,0,0): rank 1

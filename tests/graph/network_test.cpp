@@ -7,7 +7,7 @@
 
 using namespace scaleinv;
 
-TEST_CASE("adjacency lists are complete and in increasing edge id; the order is topological", "[network]") {
+TEST_CASE("adjacency lists are complete and in increasing edge id, the order is topological", "[network]") {
   for (std::uint64_t seed = 1; seed <= 50; ++seed) {
     random_dag_options o;
     o.seed = seed;

@@ -39,8 +39,11 @@ TEST_CASE("results JSON: the library's objects are the CLI's --json output", "[j
     const auto counts = edge_path_counts(net, count_paths(net));
     CHECK(analysis_json(net, a, name, &counts).dump(2) + "\n" == cli_out({"analyze", name, "--json", "--edge-paths"}));
 
-    const path_basis basis = make_basis(net, find_active(net));
+    // The CLI's default skeleton is the diagonal one; --skeleton first gives the library's default.
+    const path_basis basis = make_basis(net, find_active(net), skeleton_kind::diagonal);
     CHECK(basis_json(net, basis, name).dump() + "\n" == cli_out({"basis", name, "--json"}));
+    CHECK(basis_json(net, make_basis(net, find_active(net)), name).dump() + "\n" ==
+          cli_out({"basis", name, "--json", "--skeleton", "first"}));
     CHECK(basis_json(net, basis, name, 2).dump() + "\n" == cli_out({"basis", name, "--json", "--limit", "2"}));
 
     if (basis.size() > 0) {
@@ -50,7 +53,8 @@ TEST_CASE("results JSON: the library's objects are the CLI's --json output", "[j
         if (!text.empty()) text += ',';
         text += std::to_string(e);
       }
-      CHECK(expression_json(express(net, path), name).dump() + "\n" == cli_out({"express", name, "--path", text, "--json"}));
+      CHECK(expression_json(express(net, path, skeleton_kind::diagonal), name).dump() + "\n" ==
+            cli_out({"express", name, "--path", text, "--json"}));
     }
 
     network weighted = net;  // as the CLI does for a spec without weights

@@ -3,6 +3,8 @@
 #include "catch_shim.hpp"
 #include "support.hpp"
 
+#include <fmt/format.h>
+
 #include <map>
 
 #include "scaleinv/graph/evaluate.hpp"
@@ -20,11 +22,11 @@ mpq_class power(const mpq_class& value, std::int64_t k) {
   return k >= 0 ? make_rational(num, den) : make_rational(den, num);
 }
 
-void check_basis(const network& net, std::uint64_t seed) {
+void check_basis(const network& net, std::uint64_t seed, skeleton_kind sk = skeleton_kind::first) {
   active_subgraph a = find_active(net);
-  path_basis b = make_basis(net, a);
+  path_basis b = make_basis(net, a, sk);
   const auto columns = static_cast<std::uint32_t>(net.num_edges());
-  INFO("seed " << seed << "\n" << test::dump(net));
+  INFO("seed " << seed << ", skeleton " << to_string(sk) << "\n" << test::dump(net));
   REQUIRE(b.size() == a.active_edges - a.active_hidden);
   std::vector<std::vector<edge_id>> rows;
   for (std::size_t i = 0; i < b.size(); ++i) {
@@ -56,15 +58,40 @@ void check_basis(const network& net, std::uint64_t seed) {
 }  // namespace
 
 TEST_CASE("basis of random DAGs: size, exact independence, exact coordinates", "[basis][theorem]") {
-  for (std::uint64_t seed = 1; seed <= 400; ++seed) check_basis(make_random_dag(test::random_case(seed)), seed);
+  for (std::uint64_t seed = 1; seed <= 400; ++seed)
+    for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal})
+      check_basis(make_random_dag(test::random_case(seed)), seed, sk);
 }
 
 TEST_CASE("basis of MLPs and skip MLPs", "[basis][theorem]") {
-  check_basis(test::mlp({3, 4, 3, 2}, true), 1);
-  mlp_options o;
-  o.widths = {2, 3, 3, 3, 2};
-  o.skip_span = 2;
-  check_basis(make_mlp(o), 2);
+  for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal}) {
+    check_basis(test::mlp({3, 4, 3, 2}, true), 1, sk);
+    mlp_options o;
+    o.widths = {2, 3, 3, 3, 2};
+    o.skip_span = 2;
+    check_basis(make_mlp(o), 2, sk);
+  }
+}
+
+TEST_CASE("the diagonal skeleton on an MLP is the G-SGD authors': j mod n(l-1) in, j mod n(l+1) out", "[basis]") {
+  for (bool bias : {false, true}) {
+    const std::vector<std::size_t> widths{5, 3, 7, 4, 2};
+    network net = test::mlp(widths, bias);
+    path_basis b = make_basis(net, find_active(net), skeleton_kind::diagonal);
+    CHECK(b.skeleton == skeleton_kind::diagonal);
+    // Unit ids as make_mlp names them: h<l>_<j>, inputs x<j>, outputs y<j>.
+    auto index_of = [&](node_id v) { return std::stoul(net.node_at(v).id.substr(net.node_at(v).id.find('_') + 1)); };
+    for (std::size_t l = 1; l + 1 < widths.size(); ++l)
+      for (std::size_t j = 0; j < widths[l]; ++j) {
+        const node_id v = *net.find_node(fmt::format("h{}_{}", l, j));
+        const node_id from = net.edge_at(b.parent_edge[v]).from, to = net.edge_at(b.child_edge[v]).to;
+        INFO("bias " << bias << ", layer " << l << ", unit " << j);
+        CHECK(net.node_at(from).kind != node_kind::bias);
+        const std::string from_id = net.node_at(from).id, to_id = net.node_at(to).id;
+        CHECK((l == 1 ? from_id == fmt::format("x{}", j % widths[0]) : index_of(from) == j % widths[l - 1]));
+        CHECK((l + 2 == widths.size() ? to_id == fmt::format("y{}", j % widths[l + 1]) : index_of(to) == j % widths[l + 1]));
+      }
+  }
 }
 
 TEST_CASE("a non-skeleton edge lies on exactly one basis path", "[basis][theorem]") {

@@ -110,7 +110,7 @@ TEST_CASE("GmP round trip w -> (r, theta) -> w to rounding, every dimension 1..6
   }
 }
 
-TEST_CASE("GmP conversion keeps the sign of the last coordinate; a sign-dropping one fails the same test", "[gmp][train]") {
+TEST_CASE("GmP conversion keeps the sign of the last coordinate, a sign-dropping one fails the same test", "[gmp][train]") {
   splitmix64 rng(602);
   std::size_t failed = 0, tried = 0;
   for (std::size_t n = 2; n <= 64; ++n) {

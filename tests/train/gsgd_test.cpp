@@ -1,5 +1,6 @@
 // tests/train/gsgd_test.cpp: G-SGD (math.md section 6): its path-value gradient against a slow
-// direct solve, re-allocation realizing the path values, and the invariance theorem.
+// direct solve, re-allocation realizing the path values, and the invariance theorem, for both
+// skeletons; Path-SGD: gamma against path enumeration (exact), its invariance, its fast path.
 #include "catch_shim.hpp"
 #include "support.hpp"
 
@@ -9,6 +10,8 @@
 #include "scaleinv/train/model.hpp"
 #include "scaleinv/train/gsgd.hpp"
 #include "scaleinv/train/optimizer.hpp"
+#include "scaleinv/train/path_sgd.hpp"
+#include "scaleinv/paths/path_norm.hpp"
 
 using namespace scaleinv;
 using train::loss_kind;
@@ -85,13 +88,14 @@ std::vector<network> cases() {
 TEST_CASE("G-SGD's path-value gradient equals a dense direct solve", "[gsgd][train]") {
   std::uint64_t seed = 1;
   for (network& net : cases()) {
-    problem p = make_problem(std::move(net), seed++);
-    train::gsgd<double> opt(p.net, {});
+   for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal}) {
+    problem p = make_problem(network(net), seed++);
+    train::gsgd<double> opt(p.net, {0.0, 0.0, sk});
     std::vector<double> g = grad_of(p, p.w);
     std::vector<double> fast = opt.path_gradient(p.w, g);
     // Direct: dL/dw = (dv/dw)^T dL/dv with dv_B/dw_e = v_B / w_e for e on B, solved densely.
-    active_subgraph a = find_active(p.net);
-    path_basis b = make_basis(p.net, a);
+    const path_basis& b = opt.basis();
+    REQUIRE(b.skeleton == sk);
     std::vector<double> v = opt.path_values(p.w);
     Eigen::MatrixXd jt = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(p.net.num_edges()), static_cast<Eigen::Index>(b.size()));
     for (std::size_t i = 0; i < b.size(); ++i)
@@ -101,65 +105,163 @@ TEST_CASE("G-SGD's path-value gradient equals a dense direct solve", "[gsgd][tra
     REQUIRE((jt * direct - rhs).norm() <= 1e-9 * (1 + rhs.norm()));  // consistent: L depends on w only through v
     INFO("case " << seed - 1 << "\n" << test::dump(p.net));
     for (std::size_t i = 0; i < b.size(); ++i) REQUIRE(fast[i] == Approx(direct(static_cast<Eigen::Index>(i))).epsilon(1e-8).margin(1e-10));
+   }
   }
 }
 
 TEST_CASE("a G-SGD step is gradient descent on the path values, re-allocated exactly", "[gsgd][train]") {
   std::uint64_t seed = 100;
   for (network& net : cases()) {
-    problem p = make_problem(std::move(net), seed++);
-    train::gsgd<double> opt(p.net, {});
+   for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal}) {
+    problem p = make_problem(network(net), seed++);
+    train::gsgd<double> opt(p.net, {0.0, 0.0, sk});
     std::vector<double> g = grad_of(p, p.w);
     std::vector<double> v = opt.path_values(p.w), d = opt.path_gradient(p.w, g);
     const double lr = 0.01;
     std::vector<double> w = p.w;
     opt.step(w, g, lr);
     std::vector<double> after = opt.path_values(w);
-    active_subgraph a = find_active(p.net);
-    path_basis b = make_basis(p.net, a);
+    const path_basis& b = opt.basis();
     for (std::size_t i = 0; i < v.size(); ++i) REQUIRE(after[i] == Approx(v[i] - lr * d[i]).epsilon(1e-12).margin(1e-15));
     for (node_id u = 0; u < p.net.num_nodes(); ++u)
       if (b.parent_edge[u] != npos) REQUIRE(w[b.parent_edge[u]] == p.w[b.parent_edge[u]]);  // p() edges fixed
+   }
   }
 }
 
-TEST_CASE("G-SGD invariance: rescaling-equivalent starts stay equivalent; SGD's do not", "[gsgd][train][theorem]") {
-  std::uint64_t seed = 200;
-  for (network& net : cases()) {
-    problem p = make_problem(std::move(net), seed++);
-    // A second start: a random positive rescaling of the first (spread e^{+-1}).
-    splitmix64 rng(seed);
-    std::vector<double> s(p.net.num_nodes(), 1.0);
-    for (node_id u = 0; u < p.net.num_nodes(); ++u)
-      if (p.net.is_scalable(u)) s[u] = std::exp(2 * rng.uniform() - 1);
-    std::vector<double> w2 = rescale(p.net, std::span<const double>(p.w), std::span<const double>(s));
-    REQUIRE(max_rel_diff(all_path_values(p.net, p.w), all_path_values(p.net, w2)) < 1e-14);
-    std::vector<double> ga = p.w, gb = w2, sa = p.w, sb = w2;
-    train::gsgd<double> opt_a(p.net, {0.9, 0.0}), opt_b(p.net, {0.9, 0.0});
-    train::sgd<double> sgd_a(p.w.size(), {0.9, 0.0}), sgd_b(p.w.size(), {0.9, 0.0});
-    for (int k = 0; k < 30; ++k) {
-      opt_a.step(ga, grad_of(p, ga), 0.01);
-      opt_b.step(gb, grad_of(p, gb), 0.01);
-      sgd_a.step(sa, grad_of(p, sa), 0.01);
-      sgd_b.step(sb, grad_of(p, sb), 0.01);
+// G-SGD's conditioning is fixed by the skeleton path values at the start (math.md section 6): from
+// a random start some skeletons carry tiny ones and G-SGD diverges at SGD's learning rate (outputs
+// of 1e9 on random DAG case 4 with the diagonal skeleton at 0.01), and in a diverging run rounding
+// is amplified without bound. Each case therefore runs at the largest of 0.01, 0.005, ... that
+// keeps the first run's outputs bounded, and only then compares the two runs.
+TEST_CASE("G-SGD invariance: rescaling-equivalent starts stay equivalent, SGD's do not", "[gsgd][train][theorem]") {
+  for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal}) {
+    std::uint64_t seed = 200;
+    for (network& net : cases()) {
+      problem p = make_problem(network(net), seed++);
+      // A second start: a random positive rescaling of the first (spread e^{+-1}).
+      splitmix64 rng(seed);
+      std::vector<double> s(p.net.num_nodes(), 1.0);
+      for (node_id u = 0; u < p.net.num_nodes(); ++u)
+        if (p.net.is_scalable(u)) s[u] = std::exp(2 * rng.uniform() - 1);
+      std::vector<double> w2 = rescale(p.net, std::span<const double>(p.w), std::span<const double>(s));
+      REQUIRE(max_rel_diff(all_path_values(p.net, p.w), all_path_values(p.net, w2)) < 1e-14);
+      train::model<double> m(p.net);
+      const double start_scale = m.predict(p.w, p.x).cwiseAbs().maxCoeff();
+      auto run_gsgd = [&](std::vector<double> w, double lr) {
+        train::gsgd<double> opt(p.net, {0.9, 0.0, sk});
+        for (int k = 0; k < 30; ++k) opt.step(w, grad_of(p, w), lr);
+        return w;
+      };
+      double lr = 0.01;
+      std::vector<double> ga = run_gsgd(p.w, lr);
+      while (!(m.predict(ga, p.x).cwiseAbs().maxCoeff() < 10 * (1 + start_scale)) && lr > 1e-5) ga = run_gsgd(p.w, lr /= 2);
+      const std::vector<double> gb = run_gsgd(w2, lr);
+      std::vector<double> sa = p.w, sb = w2;
+      train::sgd<double> sgd_a(p.w.size(), {0.9, 0.0}), sgd_b(p.w.size(), {0.9, 0.0});
+      for (int k = 0; k < 30; ++k) {
+        sgd_a.step(sa, grad_of(p, sa), 0.01);
+        sgd_b.step(sb, grad_of(p, sb), 0.01);
+      }
+      matrix<double> ya = m.predict(ga, p.x), yb = m.predict(gb, p.x), za = m.predict(sa, p.x), zb = m.predict(sb, p.x);
+      const double gsgd_gap = (ya - yb).cwiseAbs().maxCoeff(), sgd_gap = (za - zb).cwiseAbs().maxCoeff();
+      const double scale = ya.cwiseAbs().maxCoeff();
+      INFO("skeleton " << to_string(sk) << ", case " << seed - 200 << ", G-SGD lr " << lr << ": G-SGD output gap "
+                       << gsgd_gap << ", SGD output gap " << sgd_gap << ", G-SGD output scale " << scale
+                       << " (start " << start_scale << ")");
+      REQUIRE(scale < 10 * (1 + start_scale));  // a bounded run was found
+      REQUIRE(max_rel_diff(all_path_values(p.net, ga), all_path_values(p.net, gb)) < 1e-9);
+      REQUIRE(gsgd_gap < 1e-9);
+      REQUIRE(sgd_gap > 1e-3);
     }
-    train::model<double> m(p.net);
-    matrix<double> ya = m.predict(ga, p.x), yb = m.predict(gb, p.x), za = m.predict(sa, p.x), zb = m.predict(sb, p.x);
-    double gsgd_gap = (ya - yb).cwiseAbs().maxCoeff(), sgd_gap = (za - zb).cwiseAbs().maxCoeff();
-    INFO("case " << seed - 200 << ": G-SGD output gap " << gsgd_gap << ", SGD output gap " << sgd_gap);
-    REQUIRE(max_rel_diff(all_path_values(p.net, ga), all_path_values(p.net, gb)) < 1e-9);
-    REQUIRE(gsgd_gap < 1e-9);
-    REQUIRE(sgd_gap > 1e-3);
   }
 }
 
 TEST_CASE("the MLP fast path of G-SGD agrees with the general path, momentum and decay included", "[gsgd][train]") {
-  for (bool bias : {false, true}) {
+  for (bool bias : {false, true})
+   for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal}) {
     mlp_options o;
-    o.widths = {5, 6, 4, 3, 2};
+    o.widths = {5, 6, 4, 7, 3, 2};  // wider and narrower layers: the diagonal skeleton wraps both ways
     o.bias = bias;
     problem p = make_problem(make_mlp(o), bias ? 301 : 302);
-    train::gsgd<double> fast(p.net, {0.9, 1e-3}, true), general(p.net, {0.9, 1e-3}, false);
+    train::gsgd<double> fast(p.net, {0.9, 1e-3, sk}, true), general(p.net, {0.9, 1e-3, sk}, false);
+    REQUIRE(fast.is_fast());
+    REQUIRE_FALSE(general.is_fast());
+    std::vector<double> wf = p.w, wg = p.w;
+    for (int k = 0; k < 20; ++k) {
+      fast.step(wf, grad_of(p, wf), 0.02);
+      general.step(wg, grad_of(p, wg), 0.02);
+    }
+    INFO("bias " << bias << ", skeleton " << to_string(sk));
+    for (std::size_t e = 0; e < wf.size(); ++e) REQUIRE(wf[e] == Approx(wg[e]).epsilon(1e-9).margin(1e-12));
+  }
+}
+
+TEST_CASE("Path-SGD's gamma and the path norm are the sums over enumerated paths, exactly", "[pathsgd][train][theorem]") {
+  for (std::uint64_t seed = 1; seed <= 120; ++seed) {
+    network net = make_random_dag(test::random_case(seed));
+    splitmix64 rng(seed);
+    std::vector<mpq_class> w = test::random_weights(net, rng);
+    if (seed % 7 == 0) w[rng.below(w.size())] = 0;  // a zero weight somewhere
+    const path_sums<mpq_class> s = compute_path_sums(net, w);
+    std::vector<mpq_class> gamma(net.num_edges(), 0);
+    mpq_class norm2 = 0;
+    for_each_path(net, 200000, [&](std::span<const edge_id> path) {
+      mpq_class all = 1;
+      for (edge_id e : path) all *= w[e] * w[e];
+      norm2 += all;
+      for (std::size_t i = 0; i < path.size(); ++i) {
+        mpq_class others = 1;
+        for (std::size_t k = 0; k < path.size(); ++k)
+          if (k != i) others *= w[path[k]] * w[path[k]];
+        // An edge used twice on a path cannot happen in a DAG.
+        gamma[path[i]] += others;
+      }
+    });
+    INFO("seed " << seed << "\n" << test::dump(net));
+    REQUIRE(s.squared_norm == norm2);
+    for (edge_id e = 0; e < net.num_edges(); ++e) REQUIRE(s.gamma(net, e) == gamma[e]);
+  }
+}
+
+TEST_CASE("Path-SGD: a step divides by gamma, equivalent starts stay equivalent, fast path agrees", "[pathsgd][train]") {
+  std::uint64_t seed = 400;
+  for (network& net : cases()) {
+    problem p = make_problem(std::move(net), seed++);
+    // One plain step against the formula.
+    train::path_sgd<double> one(p.net, p.w.size(), {0.0, 0.0});
+    std::vector<double> g = grad_of(p, p.w), w = p.w;
+    const auto sums = compute_path_sums(p.net, p.w);
+    one.step(w, g, 0.01);
+    for (edge_id e = 0; e < p.net.num_edges(); ++e) {
+      const double gamma = sums.gamma(p.net, e);
+      const double want = gamma > 0 ? p.w[e] - 0.01 * g[e] / gamma : p.w[e];
+      REQUIRE(w[e] == Approx(want).epsilon(1e-12).margin(1e-15));
+    }
+    // Invariance, with momentum.
+    splitmix64 rng(seed);
+    std::vector<double> s(p.net.num_nodes(), 1.0);
+    for (node_id u = 0; u < p.net.num_nodes(); ++u)
+      if (p.net.is_scalable(u)) s[u] = std::exp(2 * rng.uniform() - 1);
+    std::vector<double> wa = p.w, wb = rescale(p.net, std::span<const double>(p.w), std::span<const double>(s));
+    train::path_sgd<double> a(p.net, wa.size(), {0.9, 0.0}), b(p.net, wb.size(), {0.9, 0.0});
+    for (int k = 0; k < 30; ++k) {
+      a.step(wa, grad_of(p, wa), 0.01);
+      b.step(wb, grad_of(p, wb), 0.01);
+    }
+    train::model<double> m(p.net);
+    const double gap = (m.predict(wa, p.x) - m.predict(wb, p.x)).cwiseAbs().maxCoeff();
+    INFO("case " << seed - 400 << ": Path-SGD output gap " << gap);
+    REQUIRE(max_rel_diff(all_path_values(p.net, wa), all_path_values(p.net, wb)) < 1e-9);
+    REQUIRE(gap < 1e-9);
+    REQUIRE(max_rel_diff(all_path_values(p.net, wa), all_path_values(p.net, p.w)) > 1e-6);  // it moved
+  }
+  for (bool bias : {false, true}) {
+    mlp_options o;
+    o.widths = {5, 6, 4, 7, 3, 2};
+    o.bias = bias;
+    problem p = make_problem(make_mlp(o), bias ? 501 : 502);
+    train::path_sgd<double> fast(p.net, p.w.size(), {0.9, 1e-3}, true), general(p.net, p.w.size(), {0.9, 1e-3}, false);
     REQUIRE(fast.is_fast());
     REQUIRE_FALSE(general.is_fast());
     std::vector<double> wf = p.w, wg = p.w;

@@ -130,7 +130,7 @@ TEST_CASE("trainer: refusals name the options", "[train][trainer]") {
 TEST_CASE("checkpoint: the struct round-trips, old checkpoints read with their defaults, the table decides", "[io][checkpoint]") {
   test::temp_dir dir;
   checkpoint c{load_network("mlp:2-3-2,init=4"), {}, 3, 7, {0.5, -1.25, 1e-300}, std::vector<double>{1, 2}, std::vector<double>{-1}};
-  c.settings = {"gsgd", "gmp", "every=4", "spirals:n=10", 11, true, 16, 0.125, 0.5, 0.25};
+  c.settings = {"gsgd", "gmp", "every=4", "spirals:n=10", 11, true, 16, 0.125, 0.5, 0.25, "first", true};
   const std::string path = dir.write("ck.json", write_checkpoint_json(c));
   checkpoint back = read_checkpoint(path);
   CHECK(write_network_json(back.net) == write_network_json(c.net));

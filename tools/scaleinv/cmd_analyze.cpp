@@ -1,6 +1,8 @@
 // tools/scaleinv/cmd_analyze.cpp: `scaleinv analyze NET`.
 #include <fmt/format.h>
 
+#include <optional>
+
 #include <map>
 #include <memory>
 
@@ -8,6 +10,7 @@
 #include "scaleinv/error.hpp"
 #include "scaleinv/io/load.hpp"
 #include "scaleinv/io/results_json.hpp"
+#include "scaleinv/paths/path_norm.hpp"
 #include "scaleinv/paths/analysis.hpp"
 #include "scaleinv/paths/count.hpp"
 
@@ -17,6 +20,7 @@ struct analyze_options {
   std::string net;
   bool json = false;
   bool edge_paths = false;
+  bool path_norm = false;
   std::size_t show = 20;
 };
 
@@ -99,6 +103,24 @@ std::string report(const network& net, const std::string& name, const analysis& 
   }
   return out;
 }
+// sqrt(q) to 10 significant digits, whatever its size (a double may not hold it).
+std::string sqrt_text(const mpq_class& q) {
+  mpf_class f(q, 256);
+  f = sqrt(f);
+  char buf[64];
+  gmp_snprintf(buf, sizeof buf, "%.9Fe", f.get_mpf_t());
+  return buf;
+}
+
+// q itself when short, else its value to 10 significant digits and its size.
+std::string short_text(const mpq_class& q) {
+  std::string s = q.get_str();
+  if (s.size() <= 40) return s;
+  mpf_class f(q, 256);
+  char buf[64];
+  gmp_snprintf(buf, sizeof buf, "%.9Fe", f.get_mpf_t());
+  return fmt::format("{} ({} digits)", buf, s.size());
+}
 }  // namespace
 
 action add_analyze(CLI::App& app) {
@@ -106,6 +128,10 @@ action add_analyze(CLI::App& app) {
   app.add_option("NET", o->net, kNetHelp)->required();
   app.add_flag("--json", o->json, "print one JSON object instead of the table");
   app.add_flag("--edge-paths", o->edge_paths, "also give the number of paths through each edge (JSON key edge_paths)");
+  app.add_flag("--path-norm", o->path_norm,
+               "also give the L2 path norm, sqrt(sum over paths of the product of the squared weights) (Neyshabur et al., "
+               "NeurIPS 2015): the square exactly (GMP) from the weights as given, by two dynamic programs (JSON key "
+               "path_norm: {squared, value})");
   app.add_option("--show", o->show, "diagnostics shown in the table (default 20)")->check(non_negative());
   app.footer(
       "The dimension is that of the path space (the quotient by positive rescaling): E_on - H_on, active\n"
@@ -116,12 +142,23 @@ action add_analyze(CLI::App& app) {
     network net = load_network(o->net);
     analysis r = analyze(net);
     if (!r.cert.valid) throw error("internal error: the dimension certificate failed: " + r.cert.failure);
+    std::optional<mpq_class> norm2;
+    if (o->path_norm) {
+      if (!net.has_weights() && net.num_edges() > 0)
+        throw invalid_network(fmt::format("--path-norm needs weights: '{}' has none (a JSON file with weights, or a spec "
+                                          "with init=S)",
+                                          o->net));
+      norm2 = compute_path_sums(net, net.exact_weights()).squared_norm;
+    }
     if (o->json) {
       std::vector<mpz_class> counts;
       if (o->edge_paths) counts = edge_path_counts(net, count_paths(net));
-      out << analysis_json(net, r, o->net, o->edge_paths ? &counts : nullptr).dump(2) << "\n";
+      auto j = analysis_json(net, r, o->net, o->edge_paths ? &counts : nullptr);
+      if (norm2) j["path_norm"] = {{"squared", norm2->get_str()}, {"value", sqrt_text(*norm2)}};
+      out << j.dump(2) << "\n";
     } else {
       out << report(net, o->net, r, o->show);
+      if (norm2) out << fmt::format("path norm        {}  (squared: {} exactly)\n", sqrt_text(*norm2), short_text(*norm2));
       if (o->edge_paths) {
         auto counts = edge_path_counts(net, count_paths(net));
         out << "paths per edge\n";

@@ -15,6 +15,7 @@ struct basis_options {
   bool json = false;
   std::size_t limit = 0;
   std::string output;
+  std::string skeleton = "diagonal";
 };
 
 std::string describe_path(const network& net, const std::vector<edge_id>& path) {
@@ -30,20 +31,26 @@ action add_basis(CLI::App& app) {
   app.add_flag("--json", o->json, "print JSON: {\"dimension\", \"basis\": [[edge, ...], ...], \"owned\": [edge, ...]}");
   app.add_option("--limit", o->limit, "list at most N basis paths (default 0: all)")->check(non_negative());
   app.add_option("-o,--output", o->output, "write to this file (atomically) instead of standard output");
+  app.add_option("--skeleton", o->skeleton,
+                 "how each unit's p() and c() edges are chosen: diagonal (default; the G-SGD authors' skeleton: on an MLP,\n"
+                 "unit j's p() comes from unit j mod n(l-1) and its c() goes to unit j mod n(l+1)) or first (the edges of\n"
+                 "least index)")
+      ->check(CLI::IsMember({"diagonal", "first"}));
   app.footer(
       "Basis path i is B(f) = prefix(tail f) + f + suffix(head f) for the i-th free edge f (an active edge\n"
-      "that is no unit's chosen incoming edge p(v)); p(v) and c(v) are the unit's active incoming and\n"
-      "outgoing edges of least index. The choice depends on the graph alone (math.md section 4).");
+      "that is no unit's chosen incoming edge p(v)); p(v) and c(v) are the skeleton: an active incoming and an\n"
+      "active outgoing edge of each unit, chosen from the graph alone by --skeleton (math.md section 4;\n"
+      "docs/training.md for the diagonal rule on any DAG).");
   return [o](std::ostream& out) {
     network net = load_network(o->net);
     active_subgraph active = find_active(net);
-    path_basis basis = make_basis(net, active);
+    path_basis basis = make_basis(net, active, parse_skeleton(o->skeleton));
     std::size_t n = o->limit == 0 ? basis.size() : std::min(o->limit, basis.size());
     std::string text;
     if (o->json) {
       text = basis_json(net, basis, o->net, o->limit).dump() + "\n";
     } else {
-      text = fmt::format("{} basis paths (the dimension){}\n", basis.size(),
+      text = fmt::format("{} basis paths (the dimension), {} skeleton{}\n", basis.size(), to_string(basis.skeleton),
                          n < basis.size() ? fmt::format(", first {} listed", n) : "");
       for (std::size_t i = 0; i < n; ++i) {
         auto path = basis_path(net, basis, i);

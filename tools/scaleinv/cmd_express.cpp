@@ -17,6 +17,7 @@ struct express_options {
   std::string net;
   std::string path;
   bool json = false;
+  std::string skeleton = "diagonal";
 };
 
 std::vector<edge_id> parse_path(const std::string& text) {
@@ -42,19 +43,21 @@ action add_express(CLI::App& app) {
   app.add_option("NET", o->net, kNetHelp)->required();
   app.add_option("--path", o->path, "the path as comma-separated edge indices, source to sink: 0,4,7")->required();
   app.add_flag("--json", o->json, "print JSON: {\"path\", \"coefficients\": [{\"basis\", \"exponent\"}, ...]}");
+  app.add_option("--skeleton", o->skeleton, "the basis's skeleton, as for `scaleinv basis`: diagonal (default) or first")
+      ->check(CLI::IsMember({"diagonal", "first"}));
   app.footer(
       "value(path) = prod_i value(B_i)^exponent_i for every setting of the weights (math.md section 4).\n"
       "When the network has weights, the identity is also checked in exact rational arithmetic.");
   return [o](std::ostream& out) {
     std::vector<edge_id> path = parse_path(o->path);
     network net = load_network(o->net);
-    path_expression x = express(net, path);
+    path_expression x = express(net, path, parse_skeleton(o->skeleton));
     if (o->json) {
       out << expression_json(x, o->net).dump() << "\n";
     } else {
       std::string terms;
       for (const auto& c : x.coordinates) terms += fmt::format("{}B{}^{}", terms.empty() ? "" : " * ", c.basis, c.exponent);
-      out << fmt::format("path {} = {}\n", o->path, terms.empty() ? "1" : terms);
+      out << fmt::format("path {} = {}  ({} skeleton)\n", o->path, terms.empty() ? "1" : terms, to_string(x.skeleton));
       if (x.checked && x.reconstructed)
         out << fmt::format("value {} = product {} ({})\n", to_string(x.value), to_string(*x.reconstructed),
                            x.values_agree() ? "exact match" : "MISMATCH");

@@ -27,18 +27,19 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 struct train_options {
   std::string net, data = "fashion-mnist", optimizer = "sgd", param = "weights", schedule = "constant", loss, log,
-                   checkpoint, resume, output, balance = "none";
+                   checkpoint, resume, output, balance = "none", skeleton = "diagonal";
   std::size_t epochs = 5, batch = 128;
   double balance_p = 2.0, balance_tol = 1e-6, balance_depth_factor = 1.0;
   double lr = 0.01, momentum = 0.0, weight_decay = 0.0, init_rescale = 0.0, test_fraction = 0.2;
   std::uint64_t seed = 1;
   std::size_t interrupt_after = 0;  // testing: act as if Ctrl-C came after this many batches (0: never)
-  bool float64 = false, json = false, quiet = false;
+  bool float64 = false, json = false, quiet = false, skeleton_one = false;
 };
 
 train::trainer_options to_trainer_options(const train_options& o) {
   train::trainer_options t;
-  t.settings = {o.optimizer, o.param, o.balance, o.data, o.seed, o.float64, o.batch, o.lr, o.momentum, o.weight_decay};
+  t.settings = {o.optimizer, o.param, o.balance,      o.data,         o.seed,     o.float64,
+                o.batch,     o.lr,    o.momentum,     o.weight_decay, o.skeleton, o.skeleton_one};
   t.schedule = o.schedule;
   if (!o.loss.empty()) t.loss = o.loss == "ce" ? train::loss_kind::cross_entropy : train::loss_kind::mse;
   t.epochs = o.epochs;
@@ -141,7 +142,8 @@ int run_training(const train_options& o, std::ostream& out) {
   train::trainer<Scalar> t = resumed ? train::trainer<Scalar>(std::move(*resumed), o.resume, data, to_trainer_options(o))
                                      : train::trainer<Scalar>(std::move(net), data, to_trainer_options(o));
   const std::string name = o.net.empty() ? o.resume : o.net;
-  if (t.start_epoch() >= o.epochs) {
+  const bool resumed_run = !o.resume.empty();
+  if (resumed_run && t.start_epoch() >= o.epochs) {
     out << fmt::format("the checkpoint {} is at epoch {} and --epochs is {}: nothing to train (give a larger --epochs to "
                        "continue){}\n",
                        o.resume, t.start_epoch(), o.epochs, o.output.empty() ? "" : "; its network is written to " + o.output);
@@ -191,15 +193,17 @@ int run_training(const train_options& o, std::ostream& out) {
                        result.epoch + 1, result.batch, result.checkpoint, result.checkpoint);
     return interrupted;
   }
-  if (!o.output.empty()) write_file_atomic(o.output, write_network_json(t.trained_network()));
+  if (!o.output.empty() && result.finite) write_file_atomic(o.output, write_network_json(t.trained_network()));
   if (result.diverged) {
     std::string kept;
-    for (const std::string& f : {o.output, result.checkpoint})
+    for (const std::string& f : {result.finite ? o.output : std::string(), result.checkpoint})
       if (!f.empty()) kept += (kept.empty() ? "" : " and ") + f;
     throw command_failure(
         diverged, fmt::format("training diverged at epoch {}, step {}: {}. {}; try a smaller learning rate than --lr {}",
                               result.epoch + 1, result.step, result.what,
-                              kept.empty() ? "Nothing was written (give -o or --checkpoint to keep the last finite state)"
+                              !result.finite ? "No finite state was kept (a parameter the loss does not see went bad "
+                                               "earlier in the epoch), nothing was written"
+                              : kept.empty() ? "Nothing was written (give -o or --checkpoint to keep the last finite state)"
                                            : fmt::format("The last state with a finite loss (epoch {} after {} batches, step "
                                                          "{}) is in {}",
                                                          result.epoch + 1, result.batch,
@@ -231,6 +235,13 @@ action add_train(CLI::App& app) {
                  "hidden unit as a radius, n-1 angles and a bias, Chen & Ge); weightnorm and gmp need --optimizer sgd and a "
                  "layered MLP")
       ->check(CLI::IsMember({"weights", "weightnorm", "gmp"}));
+  app.add_option("--skeleton", o->skeleton,
+                 "G-SGD's skeleton (and --skeleton-one's): diagonal (default; the authors': on an MLP unit j's p() comes from "
+                 "unit j mod n(l-1), its c() goes to unit j mod n(l+1)) or first (the edges of least index)")
+      ->check(CLI::IsMember({"diagonal", "first"}));
+  app.add_flag("--skeleton-one", o->skeleton_one,
+               "set every skeleton weight (each unit's p() and c() edge) to 1 at the start, as the G-SGD authors' code does "
+               "for G-SGD and for its SGD baseline; the start then has every skeleton path value 1");
   app.add_option("--balance", o->balance,
                  "synaptic balance during SGD on the weights: none (default), before (balance the start) or every=K "
                  "(balance after every K-th step; the momentum buffer is transformed with the weights)");

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <numeric>
 
+#include "rank_internal.hpp"
 #include "scaleinv/exact/sparse_rank.hpp"
 
 namespace scaleinv {
@@ -40,77 +41,7 @@ constexpr std::size_t kMaxLazyColumns = 8192;
 namespace {
 using u64 = std::uint64_t;
 __extension__ typedef __int128 i128;  // GCC/Clang extension, for exact checks
-
-u64 mod_of(std::int64_t v, u64 p) {
-  std::int64_t r = v % static_cast<std::int64_t>(p);
-  return static_cast<u64>(r < 0 ? r + static_cast<std::int64_t>(p) : r);
-}
-
-__extension__ typedef unsigned __int128 u128;
-
-// Barrett reduction of any 64-bit a modulo p < 2^25: q = floor(a * floor(2^64 / p) / 2^64) is
-// within 1 of a / p, so one conditional subtraction finishes. A multiply instead of a division.
-struct barrett {
-  u64 p, m;
-  explicit barrett(u64 prime) : p(prime), m(~static_cast<u64>(0) / prime) {}
-  u64 reduce(u64 a) const {
-    u64 q = static_cast<u64>((static_cast<u128>(a) * m) >> 64);
-    u64 r = a - q * p;
-    return r >= p ? r - p : r;
-  }
-};
-
-// The inner loop of the elimination, g[j] += m * u[j] for j in [0, len); the compiler vectorizes it
-// (32x32 -> 64-bit products). It is bound by memory traffic, not arithmetic: an AVX2 build of it
-// measured no faster on this machine, and a target_clones dispatch was 2.5 times slower.
-void lazy_axpy(u64* __restrict g, const std::uint32_t* __restrict u, std::uint32_t m,
-                                                                 std::size_t len) {
-  for (std::size_t j = 0; j < len; ++j) g[j] += static_cast<u64>(m) * u[j];
-}
-
-u64 pow_mod(u64 b, u64 e, u64 p) {
-  u64 r = 1;
-  b %= p;
-  while (e > 0) {
-    if (e & 1) r = r * b % p;  // p < 2^25: products fit in 64 bits
-    b = b * b % p;
-    e >>= 1;
-  }
-  return r;
-}
-
-u64 inverse(u64 a, u64 p) { return pow_mod(a, p - 2, p); }
-
-// Rational reconstruction (Wang): n/d == a mod p with |n|, d <= bound, or false.
-bool reconstruct(u64 a, u64 p, std::int64_t bound, std::int64_t& num, std::int64_t& den) {
-  std::int64_t r0 = static_cast<std::int64_t>(p), r1 = static_cast<std::int64_t>(a);
-  std::int64_t t0 = 0, t1 = 1;
-  while (r1 > bound) {
-    std::int64_t q = r0 / r1;
-    std::int64_t r2 = r0 - q * r1, t2 = t0 - q * t1;
-    r0 = r1;
-    r1 = r2;
-    t0 = t1;
-    t1 = t2;
-  }
-  if (t1 == 0 || std::llabs(t1) > bound) return false;
-  if (t1 < 0) {
-    t1 = -t1;
-    r1 = -r1;
-  }
-  if (std::gcd(r1, t1) != 1) return false;
-  num = r1;
-  den = t1;
-  return true;
-}
-
-// A with repeated columns summed, zeros dropped, columns renumbered to the used ones.
-struct compact_matrix {
-  std::vector<std::uint32_t> used;      // compact column -> original column
-  std::vector<std::size_t> start{0};
-  std::vector<std::uint32_t> col;       // compact
-  std::vector<std::int64_t> val;
-};
+using detail::compact_matrix;
 
 compact_matrix compact(const int_matrix& a) {
   compact_matrix m;
@@ -135,151 +66,6 @@ compact_matrix compact(const int_matrix& a) {
     m.start.push_back(m.col.size());
   }
   return m;
-}
-
-// One attempt with prime p: the rank of G mod p and, if every kernel vector verifies, true.
-bool attempt(const compact_matrix& a, u64 p, std::size_t& rank, std::vector<std::vector<std::int64_t>>& kernel) {
-  const std::size_t n = a.used.size();
-  std::vector<u64> g(n * n, 0);
-  // G = A^T A mod p. When sum over rows of (row L1 norm)^2 < 2^62, G is accumulated exactly in
-  // 64 bits, in place (as signed entries: int64 may alias uint64), and reduced once per entry
-  // (path matrices: counts far below p, so no division at all); otherwise each term is reduced as
-  // it is added.
-  i128 gram_bound = 0;
-  for (std::size_t r = 0; r + 1 < a.start.size(); ++r) {
-    i128 l1 = 0;
-    for (std::size_t t = a.start[r]; t < a.start[r + 1]; ++t) l1 += std::llabs(a.val[t]);
-    gram_bound += l1 * l1;
-    if (gram_bound >= (static_cast<i128>(1) << 62)) break;
-  }
-  if (gram_bound < (static_cast<i128>(1) << 62)) {
-    auto* exact = reinterpret_cast<std::int64_t*>(g.data());
-    for (std::size_t r = 0; r + 1 < a.start.size(); ++r) {
-      for (std::size_t i = a.start[r]; i < a.start[r + 1]; ++i) {
-        const std::int64_t vi = a.val[i];
-        std::int64_t* gi = exact + static_cast<std::size_t>(a.col[i]) * n;
-        for (std::size_t j = a.start[r]; j < a.start[r + 1]; ++j) gi[a.col[j]] += vi * a.val[j];
-      }
-    }
-    for (std::size_t i = 0; i < n * n; ++i) {
-      const std::int64_t v = exact[i];
-      g[i] = v >= 0 && static_cast<u64>(v) < p ? static_cast<u64>(v) : mod_of(v, p);
-    }
-  } else {
-  for (std::size_t r = 0; r + 1 < a.start.size(); ++r) {
-    for (std::size_t i = a.start[r]; i < a.start[r + 1]; ++i) {
-      u64 vi = mod_of(a.val[i], p);
-      u64* gi = g.data() + static_cast<std::size_t>(a.col[i]) * n;
-      for (std::size_t j = a.start[r]; j < a.start[r + 1]; ++j) {
-        u64& cell = gi[a.col[j]];
-        cell = (cell + vi * mod_of(a.val[j], p)) % p;
-      }
-    }
-  }
-  }
-  // Symmetric Gaussian elimination mod p (LDL^T, diagonal pivots, upper triangle only: n^3 / 6
-  // word operations) with lazy reduction: g_ij += (p - f) * u_j without a modulo. Each entry
-  // receives at most n such additions of < p^2 before it is read, and n * p^2 < 2^64 (n <= 8192,
-  // p < 2^25). Over Q a PSD matrix whose diagonal entry is 0 has a zero row, so skipping it loses
-  // nothing; modulo p a diagonal entry may vanish by accident, and then the pivots found are still
-  // the nonsingular (mod p) principal minor of the lower bound, while the kernel vector of the
-  // skipped column fails the exact check below and another prime is tried.
-  std::vector<std::uint32_t> pivot_col;
-  std::vector<std::uint32_t> prow(n);
-  const barrett br(p);
-  std::size_t r = 0;
-  for (std::size_t c = 0; c < n; ++c) {
-    u64* pr = g.data() + c * n;
-    u64 d = br.reduce(pr[c]);
-    if (d == 0) continue;
-    u64 inv = inverse(d, p);
-    for (std::size_t j = c + 1; j < n; ++j) {
-      u64 x = br.reduce(pr[j]);
-      pr[j] = x;                                             // g_cj, reduced: the multipliers below
-      prow[j] = static_cast<std::uint32_t>(br.reduce(x * inv));  // u_cj = g_cj / g_cc
-    }
-    for (std::size_t i = c + 1; i < n; ++i) {
-      u64 f = pr[i];  // g_ci = g_ic by symmetry
-      if (f == 0) continue;
-      lazy_axpy(g.data() + i * n + i, prow.data() + i, static_cast<std::uint32_t>(p - f), n - i);
-    }
-    // The echelon row used by the back substitution: u_cj for j > c (row c is final now).
-    for (std::size_t j = c + 1; j < n; ++j) pr[j] = prow[j];
-    pivot_col.push_back(static_cast<std::uint32_t>(c));
-    ++r;
-  }
-  rank = r;
-  // Kernel vectors mod p, one per non-pivot column, by back substitution on the echelon rows.
-  std::vector<std::uint8_t> is_pivot(n, 0);
-  for (auto c : pivot_col) is_pivot[c] = 1;
-  const auto bound = static_cast<std::int64_t>(1) << 12;  // sqrt(p / 2) > 2^12
-  std::vector<u64> x(n);
-  kernel.clear();
-  for (std::size_t j = 0; j < n; ++j) {
-    if (is_pivot[j] != 0) continue;
-    std::fill(x.begin(), x.end(), 0);
-    x[j] = 1;
-    for (std::size_t i = r; i-- > 0;) {
-      const u64* ui = g.data() + static_cast<std::size_t>(pivot_col[i]) * n;  // pivot i's row: no row swaps
-      u64 s = 0;  // terms < 2^50: reduce after every block of 4096
-      for (std::size_t k0 = pivot_col[i] + 1; k0 < n; k0 += 4096) {
-        const std::size_t k1 = std::min(n, k0 + 4096);
-        for (std::size_t k = k0; k < k1; ++k) s += ui[k] * x[k];
-        s = br.reduce(s);
-      }
-      x[pivot_col[i]] = (p - s) % p;
-    }
-    // Rational reconstruction, then clear denominators.
-    std::vector<std::int64_t> num(n, 0), den(n, 1);
-    std::int64_t lcm = 1;
-    for (std::size_t k = 0; k < n; ++k) {
-      if (x[k] == 0) continue;
-      if (!reconstruct(x[k], p, bound, num[k], den[k])) return false;
-      lcm = std::lcm(lcm, den[k]);
-      if (lcm > (static_cast<std::int64_t>(1) << 30)) return false;
-    }
-    std::vector<std::int64_t> k_vec(n, 0);
-    for (std::size_t k = 0; k < n; ++k) k_vec[k] = num[k] * (lcm / den[k]);
-    kernel.push_back(std::move(k_vec));
-  }
-  // The certificate: A k = 0 exactly, for every row and every kernel vector. Entries of k are
-  // below 2^42 and of A below 2^40 (checked by the caller), so each product fits in 128 bits and
-  // a row's sum too. When |k| * (largest row L1 norm) < 2^62 the same sums are exact in 64 bits,
-  // and the kernel is checked all at once, row by row, from a column-major copy.
-  std::int64_t kmax = 0, row_l1 = 0;
-  for (const auto& k : kernel)
-    for (auto v : k) kmax = std::max<std::int64_t>(kmax, std::llabs(v));
-  for (std::size_t row = 0; row + 1 < a.start.size(); ++row) {
-    std::int64_t l1 = 0;
-    for (std::size_t t = a.start[row]; t < a.start[row + 1]; ++t) l1 += std::llabs(a.val[t]);
-    row_l1 = std::max<std::int64_t>(row_l1, l1);
-  }
-  const std::size_t kd = kernel.size();
-  if (kd == 0) return true;
-  if (kmax < (1LL << 20) && row_l1 < (1LL << 40)) {
-    std::vector<std::int64_t> kt(n * kd), acc(kd);
-    for (std::size_t v = 0; v < kd; ++v)
-      for (std::size_t c = 0; c < n; ++c) kt[c * kd + v] = kernel[v][c];
-    for (std::size_t row = 0; row + 1 < a.start.size(); ++row) {
-      std::fill(acc.begin(), acc.end(), 0);
-      for (std::size_t t = a.start[row]; t < a.start[row + 1]; ++t) {
-        const std::int64_t w = a.val[t];
-        const std::int64_t* kc = kt.data() + static_cast<std::size_t>(a.col[t]) * kd;
-        for (std::size_t v = 0; v < kd; ++v) acc[v] += w * kc[v];
-      }
-      for (std::size_t v = 0; v < kd; ++v)
-        if (acc[v] != 0) return false;
-    }
-    return true;
-  }
-  for (const auto& k : kernel) {
-    for (std::size_t row = 0; row + 1 < a.start.size(); ++row) {
-      i128 s = 0;
-      for (std::size_t t = a.start[row]; t < a.start[row + 1]; ++t) s += static_cast<i128>(a.val[t]) * k[a.col[t]];
-      if (s != 0) return false;
-    }
-  }
-  return true;
 }
 
 // Singleton-column peeling: a column with one nonzero, in row r, makes r independent of every
@@ -575,7 +361,7 @@ rank_certificate certified_rank(const int_matrix& a, bool want_kernel, const cer
         ++tried;
         std::size_t block_rank = 0;
         std::vector<std::vector<std::int64_t>> block_kernel;
-        if (!attempt(b, p, block_rank, block_kernel)) continue;
+        if (!detail::modular_gram_attempt(b, p, block_rank, block_kernel)) continue;
         rank += block_rank;
         last_prime = std::max<std::size_t>(last_prime, tried);
         for (const auto& k : block_kernel) {

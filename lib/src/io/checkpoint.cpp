@@ -22,14 +22,16 @@ struct setting {
   const char* key;
   member field;
   bool must_match;           ///< a resumed run must use the same value to continue bit-identically
-  const char* legacy = nullptr;  ///< the value older checkpoints without the key imply (a string)
+  const char* legacy = nullptr;  ///< the value older checkpoints without the key imply (JSON text)
 };
 
 // The one table: every recorded setting, in no particular order (the JSON object is sorted).
 const setting kSettings[] = {
     {"optimizer", &training_settings::optimizer, true},
-    {"param", &training_settings::param, true, "weights"},  // checkpoints from before --param trained the weights
-    {"balance", &training_settings::balance, true, "none"},
+    {"param", &training_settings::param, true, "\"weights\""},  // checkpoints from before --param trained the weights
+    {"balance", &training_settings::balance, true, "\"none\""},
+    {"skeleton", &training_settings::skeleton, true, "\"first\""},  // before --skeleton: the least-index skeleton
+    {"skeleton_one", &training_settings::skeleton_one, true, "false"},
     {"seed", &training_settings::seed, true},
     {"float64", &training_settings::float64, true},
     {"batch_size", &training_settings::batch_size, true},
@@ -82,7 +84,7 @@ checkpoint read_checkpoint(const std::string& path) {
     json legacy;
     if (v == nullptr) {
       if (s.legacy == nullptr) throw parse_error(path, 0, 0, fmt::format("the checkpoint's \"training\" has no \"{}\"", s.key));
-      legacy = s.legacy;
+      legacy = json::parse(s.legacy);
       v = &legacy;
     }
     std::visit(

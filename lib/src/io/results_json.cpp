@@ -93,12 +93,16 @@ nlohmann::ordered_json basis_json(const network& net, const path_basis& basis, s
     paths.push_back(basis_path(net, basis, i));
     owned.push_back(basis.free_edges[i]);
   }
-  sorted_json j = {{"network", name}, {"dimension", basis.size()}, {"listed", n}, {"basis", paths}, {"owned", owned}};
+  sorted_json j = {{"network", name}, {"dimension", basis.size()}, {"listed", n},
+                   {"basis", paths},   {"owned", owned},        {"skeleton", std::string(to_string(basis.skeleton))}};
   return nlohmann::ordered_json(j);
 }
 
 nlohmann::ordered_json expression_json(const path_expression& x, std::string_view name) {
-  sorted_json j = {{"network", name}, {"path", x.path}, {"coefficients", sorted_json::array()}};
+  sorted_json j = {{"network", name},
+                   {"path", x.path},
+                   {"coefficients", sorted_json::array()},
+                   {"skeleton", std::string(to_string(x.skeleton))}};
   for (const auto& c : x.coordinates) j["coefficients"].push_back({{"basis", c.basis}, {"exponent", c.exponent}});
   if (x.checked) {
     j["value"] = to_string(x.value);

@@ -5,30 +5,92 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 
 #include "scaleinv/error.hpp"
 
 namespace scaleinv {
 
-path_basis make_basis(const network& net, const active_subgraph& active) {
+std::string_view to_string(skeleton_kind k) { return k == skeleton_kind::diagonal ? "diagonal" : "first"; }
+
+skeleton_kind parse_skeleton(std::string_view text) {
+  if (text == "first") return skeleton_kind::first;
+  if (text == "diagonal") return skeleton_kind::diagonal;
+  throw invalid_argument(fmt::format("unknown skeleton '{}': expected diagonal or first", text));
+}
+
+namespace {
+// The diagonal rule's j(v): rank among the active scalable units of v's depth, in node order.
+std::vector<std::uint32_t> diagonal_index(const network& net, const active_subgraph& active) {
+  const std::size_t n = net.num_nodes();
+  std::vector<std::uint32_t> depth(n, 0);
+  for (node_id v : net.topological_order()) {
+    if (!active.is_active_unit(net, v)) continue;
+    std::uint32_t d = 0;
+    for (edge_id e : net.in_edges(v)) {
+      const node_id u = net.edge_at(e).from;
+      if (active.is_active_edge(e) && net.node_at(u).kind != node_kind::bias) d = std::max(d, depth[u] + 1);
+    }
+    depth[v] = d;
+  }
+  std::vector<std::uint32_t> count, index(n, 0);
+  for (node_id v = 0; v < n; ++v) {
+    if (!active.is_active_unit(net, v)) continue;
+    if (depth[v] >= count.size()) count.resize(depth[v] + 1, 0);
+    index[v] = count[depth[v]]++;
+  }
+  return index;
+}
+
+// The (j mod k)-th of the edges that pass `keep`, or npos when none does.
+template <class Keep>
+edge_id pick(std::span<const edge_id> edges, std::uint32_t j, Keep keep) {
+  std::size_t k = 0;
+  for (edge_id e : edges) k += keep(e) ? 1 : 0;
+  if (k == 0) return npos;
+  std::size_t target = j % k;
+  for (edge_id e : edges)
+    if (keep(e) && target-- == 0) return e;
+  return npos;
+}
+}  // namespace
+
+path_basis make_basis(const network& net, const active_subgraph& active, skeleton_kind skeleton) {
   const std::size_t n = net.num_nodes(), m = net.num_edges();
   path_basis b;
+  b.skeleton = skeleton;
   b.parent_edge.assign(n, npos);
   b.child_edge.assign(n, npos);
   std::vector<std::uint8_t> is_parent(m, 0);
-  for (node_id v = 0; v < n; ++v) {
-    if (!active.is_active_unit(net, v)) continue;
-    for (edge_id e : net.in_edges(v)) {  // increasing id: the first active one is the least
-      if (active.is_active_edge(e)) {
-        b.parent_edge[v] = e;
-        is_parent[e] = 1;
-        break;
-      }
+  if (skeleton == skeleton_kind::diagonal) {
+    const std::vector<std::uint32_t> j = diagonal_index(net, active);
+    auto is_active = [&](edge_id e) { return active.is_active_edge(e); };
+    auto not_bias = [&](edge_id e) {
+      return active.is_active_edge(e) && net.node_at(net.edge_at(e).from).kind != node_kind::bias;
+    };
+    for (node_id v = 0; v < n; ++v) {
+      if (!active.is_active_unit(net, v)) continue;
+      edge_id p = pick(net.in_edges(v), j[v], not_bias);
+      if (p == npos) p = pick(net.in_edges(v), 0, is_active);
+      b.parent_edge[v] = p;
+      is_parent[p] = 1;
+      b.child_edge[v] = pick(net.out_edges(v), j[v], is_active);
     }
-    for (edge_id e : net.out_edges(v)) {
-      if (active.is_active_edge(e)) {
-        b.child_edge[v] = e;
-        break;
+  } else {
+    for (node_id v = 0; v < n; ++v) {
+      if (!active.is_active_unit(net, v)) continue;
+      for (edge_id e : net.in_edges(v)) {  // increasing id: the first active one is the least
+        if (active.is_active_edge(e)) {
+          b.parent_edge[v] = e;
+          is_parent[e] = 1;
+          break;
+        }
+      }
+      for (edge_id e : net.out_edges(v)) {
+        if (active.is_active_edge(e)) {
+          b.child_edge[v] = e;
+          break;
+        }
       }
     }
   }

@@ -11,6 +11,7 @@ path_expression express(const network& net, const path_basis& basis, std::span<c
   path_expression x;
   x.path.assign(path.begin(), path.end());
   x.coordinates = path_coordinates(net, basis, path);
+  x.skeleton = basis.skeleton;
   if (!net.has_weights()) return x;
   x.checked = true;
   auto w = net.exact_weights();
@@ -34,8 +35,8 @@ path_expression express(const network& net, const path_basis& basis, std::span<c
   return x;
 }
 
-path_expression express(const network& net, std::span<const edge_id> path) {
-  const path_basis basis = make_basis(net, find_active(net));
+path_expression express(const network& net, std::span<const edge_id> path, skeleton_kind skeleton) {
+  const path_basis basis = make_basis(net, find_active(net), skeleton);
   return express(net, basis, path);
 }
 

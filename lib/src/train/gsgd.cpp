@@ -14,28 +14,63 @@ template <class Scalar>
 gsgd<Scalar>::gsgd(std::shared_ptr<const network> shared, sgd_options o, bool fast) : net_(std::move(shared)), o_(o) {
   const network& net = *net_;
   active_ = find_active(net);
-  basis_ = make_basis(net, active_);
+  basis_ = make_basis(net, active_, o.skeleton);
   is_free_.assign(net.num_edges(), 0);
   for (edge_id f : basis_.free_edges) is_free_[f] = 1;
   if (o.momentum > 0) this->state_.assign(net.num_edges(), Scalar(0));
   if (fast) layout_ = find_layers(net);
-  // The fast path assumes the basis make_basis picks on an MLP (p = the edge from unit 0 of the
-  // layer below, c = the edge to unit 0 of the layer above) and every edge active; check it.
-  if (layout_) {
-    const auto& lay = *layout_;
-    for (std::size_t l = 1; l + 1 < lay.num_layers() && layout_; ++l) {
-      for (std::size_t j = 0; j < lay.widths[l]; ++j) {
-        edge_id p = static_cast<edge_id>(lay.into(l).weight_offset + j * lay.widths[l - 1]);
-        edge_id c = static_cast<edge_id>(lay.into(l + 1).weight_offset + j);
-        node_id v = net.edge_at(p).to;
-        if (basis_.parent_edge[v] != p || basis_.child_edge[v] != c) {
-          layout_.reset();
-          break;
-        }
+  if (layout_ && !read_skeleton()) layout_.reset();
+}
+
+// The fast path needs every edge active and, in each dense block l, the skeleton as index maps:
+// p(j) of hidden unit j of layer l is the weight (j, p_col[l][j]) of block l, and c(x) of hidden
+// unit x of layer l - 1 the weight (c_row[l][x], x) of block l. Any skeleton of make_basis on a
+// stack of dense blocks has that form (p() is never a bias edge there); this reads it, or says no.
+template <class Scalar>
+bool gsgd<Scalar>::read_skeleton() {
+  const network& net = *net_;
+  const auto& lay = *layout_;
+  const std::size_t L = lay.num_layers();
+  if (active_.active_edges != net.num_edges()) return false;
+  p_col_.assign(L, {});
+  c_row_.assign(L, {});
+  c_start_.assign(L, {});
+  c_cols_.assign(L, {});
+  for (std::size_t l = 1; l < L; ++l) {
+    const layer_block& b = lay.into(l);
+    auto in_block = [&](edge_id e, std::size_t& row, std::size_t& col) {
+      if (e == npos || e < b.weight_offset || e >= b.weight_offset + b.in * b.out) return false;
+      row = (e - b.weight_offset) / b.in;
+      col = (e - b.weight_offset) % b.in;
+      return true;
+    };
+    if (b.hidden) {
+      p_col_[l].resize(b.out);
+      for (std::size_t j = 0; j < b.out; ++j) {
+        std::size_t row = 0, col = 0;
+        const node_id v = net.edge_at(static_cast<edge_id>(b.weight_offset + j * b.in)).to;
+        if (!in_block(basis_.parent_edge[v], row, col) || row != j) return false;
+        p_col_[l][j] = static_cast<std::uint32_t>(col);
       }
     }
-    if (active_.active_edges != net.num_edges()) layout_.reset();
+    if (l >= 2) {  // the units x of layer l - 1 are hidden: their c() edges are in block l
+      c_row_[l].resize(b.in);
+      std::vector<std::uint32_t> count(b.out + 1, 0);
+      for (std::size_t x = 0; x < b.in; ++x) {
+        std::size_t row = 0, col = 0;
+        const node_id u = net.edge_at(static_cast<edge_id>(b.weight_offset + x)).from;
+        if (!in_block(basis_.child_edge[u], row, col) || col != x) return false;
+        c_row_[l][x] = static_cast<std::uint32_t>(row);
+        ++count[row + 1];
+      }
+      // The c() edges of each row, by column (a CSR list).
+      for (std::size_t j = 0; j < b.out; ++j) count[j + 1] += count[j];
+      c_start_[l] = count;
+      c_cols_[l].resize(b.in);
+      for (std::size_t x = 0; x < b.in; ++x) c_cols_[l][count[c_row_[l][x]]++] = static_cast<std::uint32_t>(x);
+    }
   }
+  return true;
 }
 
 // pp[u]: product of the p() chain from a source to u; sp[v]: product of the c() chain from v to a
@@ -132,9 +167,9 @@ void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad,
 }
 
 // The MLP fast path: the general step's arithmetic, one layer at a time, as array operations.
-// Layer l's weights W (n_l x n_{l-1}); p(j) is column 0 of a hidden layer, c(x) is row 0 of the
-// layer above x. PP (prefix products) per unit of layer l-1, SP (suffix products) per unit of
-// layer l; a bias node is a source (PP = 1).
+// Layer l's weights W (n_l x n_{l-1}); p(j) is the weight (j, p_col[j]) of a hidden layer, c(x)
+// the weight (c_row[x], x) of the layer above x (read_skeleton). PP (prefix products) per unit of
+// layer l-1, SP (suffix products) per unit of layer l; a bias node is a source (PP = 1).
 template <class Scalar>
 void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
   using vec = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
@@ -148,39 +183,61 @@ void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& g
   auto B = [&](std::vector<Scalar>& v, std::size_t l) { return lay.into(l).biases(v.data()).array(); };
   auto BG = [&](std::size_t l) { return lay.into(l).biases(grad.data()).array(); };
   const bool has_m = !this->state_.empty();
-  // Prefix products per layer (unit 0's chain feeds every p()): pp[0] = 1.
+  // Prefix products along p(), suffix products along c(): pp[0] = 1, sp[L - 1] = 1.
   std::vector<vec> pp(L), sp(L), flow(L);
   pp[0] = vec::Ones(static_cast<Eigen::Index>(lay.widths[0]));
-  for (std::size_t l = 1; l + 1 < L; ++l) pp[l] = W(l).col(0) * pp[l - 1](0);
+  for (std::size_t l = 1; l + 1 < L; ++l) {
+    auto Wl = W(l);
+    pp[l].resize(Wl.rows());
+    for (Eigen::Index j = 0; j < Wl.rows(); ++j) {
+      const std::uint32_t x = p_col_[l][static_cast<std::size_t>(j)];
+      pp[l](j) = Wl(j, x) * pp[l - 1](x);
+    }
+  }
   sp[L - 1] = vec::Ones(static_cast<Eigen::Index>(lay.widths[L - 1]));
-  for (std::size_t l = L - 1; l-- > 1;) sp[l] = W(l + 1).row(0).transpose() * sp[l + 1](0);
-  // F_l(j): the flow of layer l's unit j, sum of y over its free in-edges (y = w dL/dw, minus
-  // the flow of the tail on c() edges, which are row 0 above a hidden layer), plus, for j = 0,
-  // the flow of the whole layer below. Rows of W are j, columns x.
+  for (std::size_t l = L - 1; l-- > 1;) {
+    auto Wu = W(l + 1);
+    sp[l].resize(Wu.cols());
+    for (Eigen::Index x = 0; x < Wu.cols(); ++x) {
+      const std::uint32_t j = c_row_[l + 1][static_cast<std::size_t>(x)];
+      sp[l](x) = Wu(j, x) * sp[l + 1](j);
+    }
+  }
+  // F_l(j): the flow of layer l's unit j, the sum of y over its free in-edges (y = w dL/dw, minus
+  // the flow of the tail on c() edges) plus the flow through its p() edge when that edge is also
+  // its tail's c() (the free c() edges pass the tail's flow on: y + F = w g). Rows of W are j,
+  // columns x.
   for (std::size_t l = 1; l + 1 < L; ++l) {
     auto Wl = W(l);
     auto Gl = G(l);
-    // Row-wise dot products of W and G (Eigen vectorizes the row-major reduction), less column 0.
-    flow[l] = (Wl * Gl).rowwise().sum() - Wl.col(0) * Gl.col(0);
-    if (lay.into(l).has_bias()) flow[l] += B(w, l) * BG(l);
-    if (l >= 2) {
-      // Row 0's free edges carry y = w g - F_{l-1}(x): subtract the flows of x = 1.., and add the
-      // whole lower layer's flow for unit 0.
-      flow[l](0) += flow[l - 1](0);
+    // Row-wise dot products of W and G (Eigen vectorizes the row-major reduction), less p(j).
+    vec fixed(Wl.rows());
+    for (Eigen::Index j = 0; j < Wl.rows(); ++j) {
+      const std::uint32_t x = p_col_[l][static_cast<std::size_t>(j)];
+      fixed(j) = Wl(j, x) * Gl(j, x);
     }
+    flow[l] = (Wl * Gl).rowwise().sum() - fixed;
+    if (lay.into(l).has_bias()) flow[l] += B(w, l) * BG(l);
+    if (l >= 2)
+      for (Eigen::Index j = 0; j < Wl.rows(); ++j) {
+        const std::uint32_t x = p_col_[l][static_cast<std::size_t>(j)];
+        if (c_row_[l][x] == static_cast<std::uint32_t>(j)) flow[l](j) += flow[l - 1](x);
+      }
   }
   // Update in path-value space and re-allocate, from the output layer down, with the new suffix
-  // products of the layer above; one fused pass per layer. For an edge (x, j) with v = S_j w P_x:
-  // dL/dv = y / v, which is g / (S_j P_x) except on the c() edges of row 0 (y = w g - F_x);
-  // a zero v gets no gradient, as in the general path.
+  // products of the layer above; one fused pass per row. For an edge (x, j) with v = S_j w P_x:
+  // dL/dv = y / v, which is g / (S_j P_x) except on c() edges (y = w g - F_x), which are redone
+  // from their saved values after the row's pass, as p(j) is restored; a zero v gets no gradient,
+  // as in the general path.
   vec sp_new = vec::Ones(static_cast<Eigen::Index>(lay.widths[L - 1]));
+  std::vector<Scalar> saved_w, saved_m;
   for (std::size_t l = L - 1; l >= 1; --l) {
     auto Wl = W(l);
     auto Gl = G(l);
     const vec& P = pp[l - 1];
     const vec& S = sp[l];
     const auto rows = Wl.rows(), cols = Wl.cols();
-    const bool hidden = l + 1 < L, c_row = l >= 2;
+    const bool hidden = l + 1 < L, c_edges = l >= 2;
     vec inv_p = (P != Scalar(0)).select(P.inverse(), Scalar(0));
     Scalar* mrow_base = has_m ? this->state_.data() + lay.into(l).weight_offset : nullptr;
     for (Eigen::Index j = 0; j < rows; ++j) {
@@ -190,27 +247,34 @@ void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& g
       Scalar* wr = Wl.data() + j * cols;
       const Scalar* gr = Gl.data() + j * cols;
       Scalar* mr = has_m ? mrow_base + j * cols : nullptr;
-      const Eigen::Index first = hidden ? 1 : 0;  // p(j) = column 0 stays fixed
-      if (j == 0 && c_row) {
-        for (Eigen::Index x = first; x < cols; ++x) {
-          const Scalar wv = wr[x], v = sj * wv * P(x);
-          Scalar d = v != Scalar(0) ? (wv * gr[x] - flow[l - 1](x)) / v : Scalar(0);
-          d += wd * v;
-          if (has_m) d = mr[x] = mu * mr[x] + d;
-          const Scalar den = snj * P(x);
-          if (den != Scalar(0)) wr[x] = (v - eta * d) / den;
-        }
-        continue;
+      // The entries this row's pass must not change as it does: p(j), kept fixed, and the c()
+      // edges of the units below whose c() ends at j.
+      const std::uint32_t* cx = nullptr;
+      std::size_t nc = 0;
+      if (c_edges) {
+        cx = c_cols_[l].data() + c_start_[l][static_cast<std::size_t>(j)];
+        nc = c_start_[l][static_cast<std::size_t>(j) + 1] - c_start_[l][static_cast<std::size_t>(j)];
+      }
+      const std::uint32_t px = hidden ? p_col_[l][static_cast<std::size_t>(j)] : 0;
+      saved_w.assign(nc + 1, Scalar(0));
+      saved_m.assign(nc + 1, Scalar(0));
+      for (std::size_t k = 0; k < nc; ++k) {
+        saved_w[k] = wr[cx[k]];
+        if (has_m) saved_m[k] = mr[cx[k]];
+      }
+      if (hidden) {
+        saved_w[nc] = wr[px];
+        if (has_m) saved_m[nc] = mr[px];
       }
       // d = g / (S_j P_x) = g * inv_s * inv_p; branch-free so that the compiler vectorizes it.
-      const Scalar* __restrict ip = inv_p.data() + first;
-      const Scalar* __restrict pv = P.data() + first;
-      const Scalar* __restrict g = gr + first;
-      Scalar* __restrict wo = wr + first;
-      const Eigen::Index len = cols - first;
+      const Scalar* __restrict ip = inv_p.data();
+      const Scalar* __restrict pv = P.data();
+      const Scalar* __restrict g = gr;
+      Scalar* __restrict wo = wr;
+      const Eigen::Index len = cols;
       const Scalar keep = (snj != Scalar(0)) ? Scalar(0) : Scalar(1);
       if (has_m) {
-        Scalar* __restrict mo = mr + first;
+        Scalar* __restrict mo = mr;
         for (Eigen::Index x = 0; x < len; ++x) {
           const Scalar wv = wo[x], v = sj * wv * pv[x];
           const Scalar d = (v != Scalar(0) ? g[x] * inv_s * ip[x] : Scalar(0)) + wd * v;
@@ -227,6 +291,20 @@ void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& g
           wo[x] = (keep != Scalar(0) || pv[x] == Scalar(0)) ? wv : nv;
         }
       }
+      for (std::size_t k = 0; k < nc; ++k) {
+        const std::uint32_t x = cx[k];
+        if (hidden && x == px) continue;  // p(j) is also c(x): fixed
+        const Scalar wv = saved_w[k], v = sj * wv * P(x);
+        Scalar d = v != Scalar(0) ? (wv * gr[x] - flow[l - 1](x)) / v : Scalar(0);
+        d += wd * v;
+        if (has_m) d = mr[x] = mu * saved_m[k] + d;
+        const Scalar den = snj * P(x);
+        wr[x] = den != Scalar(0) ? (v - eta * d) / den : wv;
+      }
+      if (hidden) {
+        wr[px] = saved_w[nc];
+        if (has_m) mr[px] = saved_m[nc];
+      }
     }
     if (lay.into(l).has_bias()) {
       auto bl = B(w, l);
@@ -240,7 +318,12 @@ void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& g
       }
     }
     if (l == 1) break;
-    sp_new = Wl.row(0).transpose() * sp_new(0);
+    vec below(cols);
+    for (Eigen::Index x = 0; x < cols; ++x) {
+      const std::uint32_t j = c_row_[l][static_cast<std::size_t>(x)];
+      below(x) = Wl(j, x) * sp_new(j);
+    }
+    sp_new.swap(below);
   }
 }
 

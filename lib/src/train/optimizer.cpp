@@ -7,6 +7,7 @@
 
 #include "scaleinv/error.hpp"
 #include "scaleinv/train/gsgd.hpp"
+#include "scaleinv/train/path_sgd.hpp"
 
 namespace scaleinv::train {
 
@@ -62,14 +63,24 @@ std::unique_ptr<optimizer<Scalar>> make_gsgd(std::shared_ptr<const network> net,
   return std::make_unique<gsgd<Scalar>>(std::move(net), o);
 }
 
+template <class Scalar>
+std::unique_ptr<optimizer<Scalar>> make_path_sgd(std::shared_ptr<const network> net, std::size_t size,
+                                                 const optimizer_options& o) {
+  return std::make_unique<path_sgd<Scalar>>(std::move(net), size, o);
+}
+
 const std::vector<registry_entry>& entries() {
   static const std::vector<registry_entry> table{
       {{"sgd", "SGD on the trained parameters (weights, weight norm or GmP coordinates)", "", true, ""},
        &make_sgd<float>, &make_sgd<double>},
       {{"gsgd", "G-SGD on the basis-path values (Meng et al., ICLR 2019)",
         "G-SGD trains its own coordinates (the basis-path values)", false,
-        "G-SGD's coordinates for shared parameters (EC-SGD) are not built yet"}, &make_gsgd<float>,
-       &make_gsgd<double>},
+        "G-SGD's coordinates for shared parameters (EC-SGD) are not built yet"},
+       &make_gsgd<float>, &make_gsgd<double>},
+      {{"pathsgd", "Path-SGD: SGD steps divided by each weight's sum over paths of the other squared weights (Neyshabur et "
+                   "al., NeurIPS 2015)",
+        "Path-SGD normalizes by path sums of the weights themselves", true, ""},
+       &make_path_sgd<float>, &make_path_sgd<double>},
   };
   return table;
 }

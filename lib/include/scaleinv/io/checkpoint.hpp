@@ -25,6 +25,8 @@ struct training_settings {
   double lr = 0.01;
   double momentum = 0.0;
   double weight_decay = 0.0;
+  std::string skeleton = "diagonal";  ///< G-SGD's skeleton (paths/basis.hpp), and --skeleton-one's
+  bool skeleton_one = false;          ///< every skeleton weight was set to 1 at the start
 };
 
 struct checkpoint {
@@ -42,15 +44,15 @@ struct checkpoint {
 std::string write_checkpoint_json(const checkpoint& c);
 
 /// Reads a checkpoint file. Settings missing from checkpoints of older versions take the values
-/// those versions used (param "weights", balance "none"). @throws parse_error naming the file for
+/// those versions used (param "weights", balance "none", skeleton "first", skeleton_one false). @throws parse_error naming the file for
 /// malformed JSON, a network error, no "training" member or a malformed one.
 checkpoint read_checkpoint(const std::string& path);
 
 /// The first setting that a run continuing the checkpoint must share with it and does not, as
 /// "KEY = VALUE" with the checkpoint's value as JSON (for example `optimizer = "sgd"`); nullopt
 /// when every such setting agrees. The settings that must agree (optimizer, param, balance, seed,
-/// float64, batch_size, data) and those that may change (lr, momentum, weight_decay) are one table
-/// in checkpoint.cpp.
+/// float64, batch_size, data, skeleton, skeleton_one) and those that may change (lr, momentum,
+/// weight_decay) are one table in checkpoint.cpp.
 std::optional<std::string> checkpoint_mismatch(const training_settings& saved, const training_settings& run);
 
 }  // namespace scaleinv

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scaleinv/graph/network.hpp"
@@ -12,8 +13,26 @@
 
 namespace scaleinv {
 
-/// For every active scalable hidden unit v: p(v), its active incoming edge of least id, and c(v),
-/// its active outgoing edge of least id (a choice made from the graph alone). prefix(u) follows
+/// How the skeleton (the p() and c() edges) is chosen, from the graph alone.
+///
+/// - first: p(v) is v's active incoming edge of least id, c(v) its active outgoing edge of least
+///   id. On an MLP every unit's chains run through unit 0 of the next layer.
+/// - diagonal: the skeleton of the G-SGD authors' code (MSRA-COLT/gsgd_mlp, generate_eye), for
+///   any DAG. The depth of a unit is the length of the longest active path to it from an input
+///   (or another path source), bias edges not counted; j(v) is v's rank, in node order, among the
+///   active scalable units of its depth. p(v) is the (j mod k)-th of v's k active incoming edges
+///   from non-bias nodes, in edge order (its first active incoming edge when k = 0: a bias edge),
+///   and c(v) the (j mod k')-th of its k' active outgoing edges. On an MLP in make_mlp's order,
+///   hidden unit j of layer l has p(j) from unit j mod n(l-1) and c(j) to unit j mod n(l+1).
+enum class skeleton_kind : std::uint8_t { first, diagonal };
+
+/// "first", "diagonal".
+std::string_view to_string(skeleton_kind k);
+/// @throws invalid_argument naming the accepted values.
+skeleton_kind parse_skeleton(std::string_view text);
+
+/// For every active scalable hidden unit v: p(v), an active incoming edge, and c(v), an active
+/// outgoing edge, chosen by the skeleton rule (a choice made from the graph alone). prefix(u) follows
 /// p() back to a source, suffix(v) follows c() on to a sink, and B(e) = prefix(tail e) + e +
 /// suffix(head e). The distinct B(e) are the basis. Each is B(f) for exactly one *free* edge f
 /// (an active edge that is no unit's p(v)); basis path i is the one owned by free_edges[i], and
@@ -23,12 +42,13 @@ struct path_basis {
   std::vector<edge_id> child_edge;    ///< per node: c(v), or npos
   std::vector<edge_id> free_edges;    ///< basis index -> the free edge it owns
   std::vector<std::uint32_t> index_of;  ///< per edge: the basis index i with B(e) = B_i (npos if inactive)
+  skeleton_kind skeleton = skeleton_kind::first;  ///< how p() and c() were chosen
 
   std::size_t size() const noexcept { return free_edges.size(); }
 };
 
 /// O(V + E). @pre net.is_finalized(); active = find_active(net).
-path_basis make_basis(const network& net, const active_subgraph& active);
+path_basis make_basis(const network& net, const active_subgraph& active, skeleton_kind skeleton = skeleton_kind::first);
 
 /// The edges of basis path i, from its source to its sink. O(path length).
 std::vector<edge_id> basis_path(const network& net, const path_basis& basis, std::size_t i);

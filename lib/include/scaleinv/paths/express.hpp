@@ -17,6 +17,7 @@ namespace scaleinv {
 struct path_expression {
   std::vector<edge_id> path;
   std::vector<coordinate> coordinates;  ///< path_coordinates: the exponents k_i
+  skeleton_kind skeleton = skeleton_kind::first;  ///< the basis's skeleton
   bool checked = false;  ///< the network has weights, so value (and reconstructed) were computed
   mpq_class value;       ///< value(path), the product of its weights, exactly
   /// prod_i value(B_i)^k_i, exactly; nullopt when a basis path in the product has value 0 (the
@@ -31,7 +32,7 @@ struct path_expression {
 /// @throws invalid_argument as path_coordinates when the edges do not form a path.
 path_expression express(const network& net, const path_basis& basis, std::span<const edge_id> path);
 
-/// The same in the basis of make_basis(net, find_active(net)).
-path_expression express(const network& net, std::span<const edge_id> path);
+/// The same in the basis of make_basis(net, find_active(net), skeleton).
+path_expression express(const network& net, std::span<const edge_id> path, skeleton_kind skeleton = skeleton_kind::first);
 
 }  // namespace scaleinv

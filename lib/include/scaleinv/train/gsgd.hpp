@@ -33,8 +33,8 @@ namespace scaleinv::train {
 template <class Scalar>
 class gsgd final : public optimizer<Scalar> {
  public:
-  /// @pre net->is_finalized(). The basis is chosen from the graph alone (paths/basis.hpp). The
-  /// optimizer shares ownership of the network.
+  /// @pre net->is_finalized(). The basis is chosen from the graph alone by o.skeleton
+  /// (paths/basis.hpp). The optimizer shares ownership of the network.
   gsgd(std::shared_ptr<const network> net, sgd_options o, bool fast = true);
   /// The same on a copy of net.
   gsgd(const network& net, sgd_options o, bool fast = true) : gsgd(std::make_shared<const network>(net), o, fast) {}
@@ -44,6 +44,7 @@ class gsgd final : public optimizer<Scalar> {
   /// path-value space: nothing to transform.
   void rescaled(const network&, const std::vector<double>&) override {}
   std::optional<std::size_t> basis_size() const override { return basis_.size(); }
+  const path_basis& basis() const noexcept { return basis_; }
 
   /// The basis-path values v_B for weights w, in basis order.
   std::vector<Scalar> path_values(const std::vector<Scalar>& w) const;
@@ -58,6 +59,7 @@ class gsgd final : public optimizer<Scalar> {
   /// y_B = v_B dL/dv_B (step 1), in basis order.
   std::vector<Scalar> weighted_path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const;
   void step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr);
+  bool read_skeleton();
 
   std::shared_ptr<const network> net_;
   sgd_options o_;
@@ -65,6 +67,9 @@ class gsgd final : public optimizer<Scalar> {
   path_basis basis_;
   std::vector<std::uint8_t> is_free_;
   std::optional<layer_layout> layout_;
+  // The fast path's skeleton per dense block l (read_skeleton): p_col_[l][j], c_row_[l][x], and
+  // the c() edges of each row j as columns c_cols_[l][c_start_[l][j] .. c_start_[l][j + 1]).
+  std::vector<std::vector<std::uint32_t>> p_col_, c_row_, c_start_, c_cols_;
 };
 
 }  // namespace scaleinv::train

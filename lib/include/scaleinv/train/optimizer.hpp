@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "scaleinv/graph/network.hpp"
+#include "scaleinv/paths/basis.hpp"
 #include "scaleinv/train/schedule.hpp"
 
 namespace scaleinv::train {
@@ -18,6 +19,8 @@ namespace scaleinv::train {
 struct sgd_options {
   double momentum = 0.0;      ///< heavy ball: m = mu m + g; w -= lr m
   double weight_decay = 0.0;  ///< L2 on the weights: g += lambda w
+  /// The skeleton of optimizers in path coordinates (G-SGD): the authors' diagonal by default.
+  skeleton_kind skeleton = skeleton_kind::diagonal;
 };
 /// What every optimizer is configured with.
 using optimizer_options = sgd_options;

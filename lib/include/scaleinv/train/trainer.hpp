@@ -60,6 +60,11 @@ struct trainer_options {
 /// Refuses option combinations no run can carry out, naming the options. @throws invalid_argument.
 void check_trainer_options(const trainer_options& o);
 
+/// Sets every skeleton weight (each active unit's p() and c() edge, paths/basis.hpp) to 1, as the
+/// G-SGD authors' code does before training (cal_mask): every skeleton path value is then 1.
+/// @pre net has weights.
+void set_skeleton_one(network& net, skeleton_kind skeleton);
+
 /// Progress inside an epoch, after each batch.
 struct batch_progress {
   std::size_t epoch = 0, epochs = 0;     ///< 1-based epoch, and the run's last
@@ -99,6 +104,9 @@ struct train_result {
   std::size_t epoch = 0, batch = 0;  ///< the state the run stopped with (0-based epoch, batches done in it)
   std::size_t step = 0;  ///< diverged: the step that failed, counted from the start of training (1-based)
   std::string what;                  ///< diverged: what stopped being finite, a clause
+  /// diverged: the state kept is finite (false only when a parameter the loss does not see went
+  /// bad before the last step; then trained_network() cannot be written and no checkpoint is).
+  bool finite = true;
   std::string checkpoint;            ///< the checkpoint written when the run stopped early, or empty
 };
 
@@ -114,7 +122,8 @@ template <class Scalar>
 class trainer {
  public:
   /// A fresh run: weights initialised from the seed when net has none (He-normal), rescaled when
-  /// init_rescale > 0, balanced first when the plan says `before`.
+  /// init_rescale > 0, the skeleton set to 1 when settings.skeleton_one, balanced first when the
+  /// plan says `before`.
   /// @throws invalid_argument for options that do not fit the network or the data (inputs,
   /// outputs, loss); the errors of make_optimizer / make_coordinates / balancing.
   trainer(network net, std::shared_ptr<const data_split> data, trainer_options o);
