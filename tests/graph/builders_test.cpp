@@ -81,7 +81,7 @@ std::vector<std::pair<node_id, node_id>> edge_list(const network& n) {
 }
 }  // namespace
 
-TEST_CASE("parse_network_spec reads without building; planned_size is what build makes", "[builders]") {
+TEST_CASE("parse_network_spec reads without building, and planned_size is what build makes", "[builders]") {
   for (const char* text : {"mlp:3-4-2,bias", "mlp:2-5-5-1", "skip:2-3-3-3-2", "skip:2-3-3-3-2,span=3,bias", "skip:4-4-4,bias",
                            "conv:len=8,ch=1-2-1,k=3,bias", "conv:len=6,ch=2-3-1,k=2", "conv:len=3,ch=1-1,k=1",
                            "random:seed=1,inputs=2,hidden=3,outputs=1,p=1", "random:seed=1,inputs=2,hidden=3,outputs=1,p=1,bias"}) {

@@ -514,7 +514,7 @@ TEST_CASE("load_data spec errors", "[dataset]") {
                     Catch::Contains("a test fraction of 0.6 of 1 samples leaves no training samples"));
 }
 
-TEST_CASE("parse_data_spec reads a spec without loading it; load_data loads the parsed spec alike", "[dataset]") {
+TEST_CASE("parse_data_spec reads a spec without loading it, and load_data loads the parsed spec alike", "[dataset]") {
   scaleinv::data_spec d = scaleinv::parse_data_spec("teacher:n=30,in=4,hidden=5,out=2,seed=9");
   CHECK(d.text == "teacher:n=30,in=4,hidden=5,out=2,seed=9");
   CHECK(d.kind == "teacher");
