@@ -514,6 +514,27 @@ TEST_CASE("load_data spec errors", "[dataset]") {
                     Catch::Contains("a test fraction of 0.6 of 1 samples leaves no training samples"));
 }
 
+TEST_CASE("standardization of features past 1e154 is finite and exact in scale", "[dataset]") {
+  // The squared deviations overflowed: blobs with spread 2.1e307 (found by tests/fuzz/
+  // data_spec_fuzz.cpp; seed tests/data/fuzz/data_spec/huge_spread) and a CSV of 1e300s became NaN.
+  temp_dir dir;
+  write_plain(dir.file("big.csv"), "1e300,-3e300,0\n2e300,5e300,1\n-1e300,1e300,0\n4e300,-2e300,1\n");
+  for (const std::string& spec : {std::string("blobs:n=20,in=13,classes=4,spread=0.21e308,seed=1"), "csv:" + dir.file("big.csv")}) {
+    INFO(spec);
+    const scaleinv::data_split s = scaleinv::load_data(spec, 1, 0.0);
+    REQUIRE(s.train.x.allFinite());
+    for (Eigen::Index i = 0; i < s.train.x.rows(); ++i) {
+      CHECK(std::abs(mean_of(s.train.x, i)) < 1e-12);
+      CHECK(std::abs(std_of(s.train.x, i) - 1.0) < 1e-12);
+    }
+  }
+  // The scale is a power of two: the same numbers divided by 2^900 standardize identically.
+  write_plain(dir.file("small.csv"), fmt::format("{},{},0\n{},{},1\n{},{},0\n{},{},1\n", std::ldexp(1e300, -900), std::ldexp(-3e300, -900),
+                                                 std::ldexp(2e300, -900), std::ldexp(5e300, -900), std::ldexp(-1e300, -900),
+                                                 std::ldexp(1e300, -900), std::ldexp(4e300, -900), std::ldexp(-2e300, -900)));
+  CHECK(scaleinv::load_data("csv:" + dir.file("big.csv"), 1, 0.0).train.x == scaleinv::load_data("csv:" + dir.file("small.csv"), 1, 0.0).train.x);
+}
+
 TEST_CASE("parse_data_spec reads a spec without loading it, and load_data loads the parsed spec alike", "[dataset]") {
   scaleinv::data_spec d = scaleinv::parse_data_spec("teacher:n=30,in=4,hidden=5,out=2,seed=9");
   CHECK(d.text == "teacher:n=30,in=4,hidden=5,out=2,seed=9");
