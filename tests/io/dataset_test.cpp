@@ -515,11 +515,11 @@ TEST_CASE("load_data spec errors", "[dataset]") {
 }
 
 TEST_CASE("standardization of features past 1e154 is finite and exact in scale", "[dataset]") {
-  // The squared deviations overflowed: blobs with spread 2.1e307 (found by tests/fuzz/
+  // The squared deviations overflowed: blobs with spread 2.1e307 (now refused, below; found by tests/fuzz/
   // data_spec_fuzz.cpp; seed tests/data/fuzz/data_spec/huge_spread) and a CSV of 1e300s became NaN.
   temp_dir dir;
   write_plain(dir.file("big.csv"), "1e300,-3e300,0\n2e300,5e300,1\n-1e300,1e300,0\n4e300,-2e300,1\n");
-  for (const std::string& spec : {std::string("blobs:n=20,in=13,classes=4,spread=0.21e308,seed=1"), "csv:" + dir.file("big.csv")}) {
+  for (const std::string& spec : {std::string("blobs:n=20,in=13,classes=4,spread=1e300,seed=1"), "csv:" + dir.file("big.csv")}) {
     INFO(spec);
     const scaleinv::data_split s = scaleinv::load_data(spec, 1, 0.0);
     REQUIRE(s.train.x.allFinite());
@@ -528,6 +528,11 @@ TEST_CASE("standardization of features past 1e154 is finite and exact in scale",
       CHECK(std::abs(std_of(s.train.x, i) - 1.0) < 1e-12);
     }
   }
+  // A spread or noise that makes infinite samples is refused (blobs spread=1.21e308 did; seed
+  // tests/data/fuzz/data_spec/too_large_spread).
+  CHECK_MESSAGE(scaleinv::load_data("blobs:n=40,in=17,classes=4,spread=1.21e308,seed=1", 1), "the spread must be at most 1e300");
+  CHECK_MESSAGE(scaleinv::load_data("spirals:n=40,noise=1.21e308", 1), "the noise must be at most 1e300");
+  CHECK(scaleinv::load_data("blobs:n=40,in=17,classes=4,spread=1e300,seed=1", 1).train.x.allFinite());
   // The scale is a power of two: the same numbers divided by 2^900 standardize identically.
   write_plain(dir.file("small.csv"), fmt::format("{},{},0\n{},{},1\n{},{},0\n{},{},1\n", std::ldexp(1e300, -900), std::ldexp(-3e300, -900),
                                                  std::ldexp(2e300, -900), std::ldexp(5e300, -900), std::ldexp(-1e300, -900),
