@@ -72,3 +72,51 @@ TEST_CASE("specs: errors name the spec and the bad part", "[builders][validation
   REQUIRE_THROWS_WITH(from_spec("conv2d:3"), Catch::Contains("unknown network kind 'conv2d'"));
   REQUIRE_THROWS_WITH(from_spec("mlp:100000-100000-100000"), Catch::Contains("the limit is"));
 }
+
+namespace {
+std::vector<std::pair<node_id, node_id>> edge_list(const network& n) {
+  std::vector<std::pair<node_id, node_id>> out;
+  for (const auto& e : n.edges()) out.emplace_back(e.from, e.to);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("parse_network_spec reads without building, and planned_size is what build makes", "[builders]") {
+  for (const char* text : {"mlp:3-4-2,bias", "mlp:2-5-5-1", "skip:2-3-3-3-2", "skip:2-3-3-3-2,span=3,bias", "skip:4-4-4,bias",
+                           "conv:len=8,ch=1-2-1,k=3,bias", "conv:len=6,ch=2-3-1,k=2", "conv:len=3,ch=1-1,k=1",
+                           "random:seed=1,inputs=2,hidden=3,outputs=1,p=1", "random:seed=1,inputs=2,hidden=3,outputs=1,p=1,bias"}) {
+    INFO(text);
+    const network_spec spec = parse_network_spec(text);
+    CHECK(spec.text == text);
+    const network net = build(spec);
+    const network_size planned = planned_size(spec);
+    CHECK(planned.nodes == static_cast<double>(net.num_nodes()));
+    CHECK(planned.edges == static_cast<double>(net.num_edges()));  // p = 1: every pair is an edge
+    CHECK(edge_list(net) == edge_list(from_spec(text)));
+  }
+  // A random DAG with p < 1 has at most the planned pairs.
+  const network_spec sparse = parse_network_spec("random:seed=7,inputs=3,hidden=10,outputs=2,p=0.4");
+  CHECK(static_cast<double>(build(sparse).num_edges()) <= planned_size(sparse).edges);
+  CHECK(planned_size(sparse).edges == 3 * 12 + 45 + 20);
+  // Sizes far past 2^64 are read and counted, not built.
+  const network_spec huge = parse_network_spec("mlp:18446744073709551615-18446744073709551615-2,bias");
+  CHECK(planned_size(huge).edges > 3e38);
+  CHECK_THROWS_AS(build(huge), parse_error);
+}
+
+TEST_CASE("specs whose sizes overflow 64 bits are refused before anything is allocated", "[builders][validation]") {
+  // Each once wrapped around in size_t arithmetic: the size check saw a small network (or "0
+  // edges") and the builder then added nodes until memory ran out.
+  CHECK_THROWS_WITH(from_spec("mlp:18446744073709551615-1,bias"),
+                    "network spec 'mlp:18446744073709551615-1,bias': the network would have 18446744073709551616 edges; the limit is 1000000000");
+  CHECK_THROWS_WITH(from_spec("mlp:4294967295-4294967295-4294967295"), Catch::Contains("would have 36893488130239234048 edges"));
+  CHECK_THROWS_WITH(from_spec("conv:len=4294967296,ch=4294967296-1,k=4294967296"),
+                    Catch::Contains("conv: the network would have 18446744073709551616 edges"));
+  CHECK_THROWS_WITH(from_spec("conv:len=5,ch=1-1-1,k=9223372036854775809"), Catch::Contains("leaves no positions"));
+  CHECK_THROWS_WITH(from_spec("random:seed=1,inputs=18446744073709551615,bias,p=1"), Catch::Contains("too many edges expected"));
+  // Few edges but too many nodes, or too many pairs to draw.
+  CHECK_THROWS_WITH(from_spec("mlp:200000000-1"), Catch::Contains("the network would have 200000001 nodes; the limit is 100000000"));
+  CHECK_THROWS_WITH(from_spec("random:seed=1,inputs=200000000,p=0"), Catch::Contains("200000005 nodes; the limit is 100000000"));
+  CHECK_THROWS_WITH(from_spec("random:seed=1,inputs=10000000,hidden=10000000,p=0"),
+                    Catch::Contains("random DAG: 150000015000000 candidate edges to draw; the limit is 10000000000"));
+}

@@ -179,6 +179,37 @@ TEST_CASE("checkpoint: the struct round-trips, old checkpoints read with their d
                   parse_error);
 }
 
+TEST_CASE("checkpoint: a number of the wrong kind is refused, not converted", "[io][checkpoint]") {
+  // nlohmann's get<std::uint64_t>() turns -1 into 2^64 - 1 and 2.5 into 2, and 1e300 with
+  // undefined behaviour (found by tests/fuzz/checkpoint_fuzz.cpp under UBSan).
+  test::temp_dir dir;
+  const network net = load_network("mlp:2-2-1,init=1");
+  auto with = [&](const std::string& key, const std::string& value) {
+    std::string t = R"({"epoch": 1, "batch": 0, "optimizer": "sgd", "seed": 1, "float64": false, "lr": 0.1, "momentum": 0,
+        "weight_decay": 0, "batch_size": 128, "data": "spirals:n=10", "state": []})";
+    const std::string from = "\"" + key + "\": ";
+    const auto at = t.find(from) + from.size();
+    t.replace(at, t.find_first_of(",}", at) - at, value);
+    return dir.write("ck.json", write_network_json(net, {{"training", t}}));
+  };
+  CHECK_NOTHROW(read_checkpoint(with("epoch", "2")));
+  for (const char* v : {"-1", "1.5", "1e300", "true", "\"1\""}) {
+    INFO(v);
+    CHECK_THROWS_WITH(read_checkpoint(with("epoch", v)), Catch::Matchers::Contains("needs non-negative integers \"epoch\" and \"batch\""));
+    CHECK_THROWS_WITH(read_checkpoint(with("batch", v)), Catch::Matchers::Contains("needs non-negative integers"));
+    CHECK_THROWS_WITH(read_checkpoint(with("seed", v)), Catch::Matchers::Contains("\"training\".\"seed\" has the wrong type"));
+    CHECK_THROWS_WITH(read_checkpoint(with("batch_size", v)), Catch::Matchers::Contains("\"batch_size\" has the wrong type"));
+  }
+  CHECK_THROWS_WITH(read_checkpoint(with("lr", "true")), Catch::Matchers::Contains("\"lr\" has the wrong type: true"));
+  CHECK_THROWS_WITH(read_checkpoint(with("float64", "1")), Catch::Matchers::Contains("\"float64\" has the wrong type: 1"));
+  CHECK(read_checkpoint(with("momentum", "1")).settings.momentum == 1.0);  // an integer is a number
+  // A deeply nested value is named by its kind, not printed (the printer recurses per level).
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  CHECK_THROWS_WITH(read_checkpoint(with("optimizer", deep)), Catch::Matchers::Contains("\"optimizer\" has the wrong type: [...]"));
+  CHECK_THROWS_WITH(read_network_json(R"({"format": "scaleinv.network", "version": )" + deep + R"(, "nodes": [], "edges": []})", "deep.json"),
+                    Catch::Matchers::Contains("unsupported \"version\" [...]"));
+}
+
 TEST_CASE("optimizer registry: every entry is made, unknown names are refused", "[train][optimizer]") {
   auto net = std::make_shared<const network>(load_network("mlp:3-4-2,bias"));
   REQUIRE(train::optimizer_registry().size() >= 2);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <string>
+#include <variant>
 
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/random.hpp"
@@ -12,7 +13,14 @@
 
 namespace scaleinv {
 namespace {
-constexpr std::size_t kMaxEdges = 1'000'000'000;  // about 12 GiB of edges and adjacency
+// Refuses a network beyond max_built_edges or max_built_nodes. The counts print as integers,
+// exactly, whatever their size (a double past 2^64 has no integer type to go through).
+void check_size(const network_size& s, const char* what) {
+  if (s.edges > max_built_edges)
+    throw invalid_argument(fmt::format("{} would have {:.0f} edges; the limit is {:.0f}", what, s.edges, max_built_edges));
+  if (s.nodes > max_built_nodes)
+    throw invalid_argument(fmt::format("{} would have {:.0f} nodes; the limit is {:.0f}", what, s.nodes, max_built_nodes));
+}
 
 std::string layer_node(std::size_t layer, std::size_t layers, std::size_t i) {
   // fmt rather than operator+: GCC 12 warns falsely (-Wrestrict) on "x" + std::to_string(i).
@@ -22,25 +30,55 @@ std::string layer_node(std::size_t layer, std::size_t layers, std::size_t i) {
 }
 }  // namespace
 
+network_size planned_size(const mlp_options& o) {
+  network_size s;
+  const std::size_t L = o.widths.size();
+  for (std::size_t l = 0; l < L; ++l) {
+    const double w = static_cast<double>(o.widths[l]);
+    s.nodes += w + (o.bias && l > 0 ? 1 : 0);
+    if (l == 0) continue;
+    s.edges += w * (static_cast<double>(o.widths[l - 1]) + (o.bias ? 1 : 0));
+    if (o.skip_span >= 2 && l >= o.skip_span) {
+      const double from = static_cast<double>(o.widths[l - o.skip_span]);
+      s.edges += o.widths[l - o.skip_span] == o.widths[l] ? from : from * w;
+    }
+  }
+  return s;
+}
+
+network_size planned_size(const random_dag_options& o) {
+  // Every hidden unit and output may be fed by every source before it in the order: the inputs,
+  // the bias, earlier hidden units. One draw each (make_random_dag).
+  const double inputs = static_cast<double>(o.inputs) + (o.bias ? 1 : 0), hidden = static_cast<double>(o.hidden),
+               outputs = static_cast<double>(o.outputs);
+  network_size s;
+  s.nodes = inputs + hidden + outputs;
+  s.edges = inputs * (hidden + outputs) + hidden * (hidden - 1) / 2 + hidden * outputs;
+  return s;
+}
+
+network_size planned_size(const conv_options& o) {
+  network_size s;
+  const std::size_t L = o.channels.size();
+  for (std::size_t l = 0; l < L; ++l) {
+    // Positions in layer l, length - l (kernel - 1), in double: no wrap when the spec leaves none.
+    const double len = static_cast<double>(o.length) - static_cast<double>(l) * (static_cast<double>(o.kernel) - 1);
+    if (len <= 0) break;
+    s.nodes += len * static_cast<double>(o.channels[l]) + (o.bias && l > 0 ? 1 : 0);
+    if (l > 0)
+      s.edges += len * static_cast<double>(o.channels[l]) *
+                 (static_cast<double>(o.channels[l - 1]) * static_cast<double>(o.kernel) + (o.bias ? 1 : 0));
+  }
+  return s;
+}
+
 network make_mlp(const mlp_options& o) {
   const std::size_t L = o.widths.size();
   if (L < 2) throw invalid_argument("an MLP needs at least two layers (inputs and outputs)");
   for (std::size_t w : o.widths)
     if (w == 0) throw invalid_argument("an MLP layer has width 0");
   if (o.skip_span == 1) throw invalid_argument("skip span 1 would duplicate the dense edges; use 2 or more");
-  // Count edges before allocating anything, exactly: widths near 2^64 overflow any fixed width.
-  mpz_class edges = 0;
-  auto big = [](std::size_t n) { return mpz_class(static_cast<unsigned long>(n)); };
-  for (std::size_t l = 1; l < L; ++l) {
-    edges += big(o.widths[l]) * (big(o.widths[l - 1]) + (o.bias ? 1 : 0));
-    if (o.skip_span >= 2 && l >= o.skip_span) {
-      std::size_t from = o.widths[l - o.skip_span];
-      edges += from == o.widths[l] ? big(from) : big(from) * big(o.widths[l]);
-    }
-  }
-  if (edges > big(kMaxEdges)) {
-    throw invalid_argument("the network would have " + edges.get_str() + " edges; the limit is " + std::to_string(kMaxEdges));
-  }
+  check_size(planned_size(o), "the network");  // before allocating anything
   network net;
   std::vector<std::vector<node_id>> layer(L);
   for (std::size_t l = 0; l < L; ++l) {
@@ -75,13 +113,11 @@ network make_random_dag(const random_dag_options& o) {
   if (!(o.p >= 0.0 && o.p <= 1.0)) throw invalid_argument("random DAG: p must lie in [0, 1]");
   if (!(o.nonhomogeneous >= 0.0 && o.nonhomogeneous <= 1.0))
     throw invalid_argument("random DAG: the tanh fraction must lie in [0, 1]");
-  // In doubles: sums of counts near 2^64 would wrap around in size_t.
-  const double tails = static_cast<double>(o.inputs) + static_cast<double>(o.hidden) + (o.bias ? 1.0 : 0.0);
-  const double nodes = tails + static_cast<double>(o.outputs);
-  if (nodes > static_cast<double>(kMaxEdges))
-    throw invalid_argument(fmt::format("random DAG: {:.0f} nodes; the limit is {}", nodes, kMaxEdges));
-  const double pairs = tails * (static_cast<double>(o.hidden) + static_cast<double>(o.outputs));
-  if (pairs * o.p > static_cast<double>(kMaxEdges)) throw invalid_argument("random DAG: too many edges expected");
+  const network_size size = planned_size(o);
+  if (size.edges * o.p > max_built_edges) throw invalid_argument("random DAG: too many edges expected");
+  if (size.edges > max_random_pairs)
+    throw invalid_argument(fmt::format("random DAG: {:.0f} candidate edges to draw; the limit is {:.0f}", size.edges, max_random_pairs));
+  check_size({size.nodes, 0}, "random DAG: the network");
   splitmix64 rng(o.seed);
   network net;
   std::vector<node_id> sources;  // candidate tails, in order
@@ -115,20 +151,10 @@ network make_conv1d(const conv_options& o) {
   if (o.kernel == 0 || o.length == 0) throw invalid_argument("conv: length and kernel must be positive");
   for (std::size_t c : o.channels)
     if (c == 0) throw invalid_argument("conv: a layer has 0 channels");
-  __extension__ typedef unsigned __int128 u128;  // (L - 1) (K - 1) of two 64-bit numbers
-  if (static_cast<u128>(L - 1) * (o.kernel - 1) >= o.length)
+  // (L - 1)(kernel - 1) >= length, without forming the product (it can pass 2^64).
+  if (o.kernel > 1 && L - 1 > (o.length - 1) / (o.kernel - 1))
     throw invalid_argument(fmt::format("conv: length {} leaves no positions after {} layers of kernel {}", o.length, L - 1, o.kernel));
-  // In doubles: products of counts near 2^64 would wrap around in size_t.
-  double edges = 0, nodes = 0;
-  for (std::size_t l = 0; l < L; ++l) {
-    const double positions = static_cast<double>(o.length - l * (o.kernel - 1));
-    nodes += positions * static_cast<double>(o.channels[l]);
-    if (l > 0)
-      edges += positions * static_cast<double>(o.channels[l]) *
-               (static_cast<double>(o.channels[l - 1]) * static_cast<double>(o.kernel) + (o.bias ? 1.0 : 0.0));
-  }
-  if (edges > static_cast<double>(kMaxEdges) || nodes > static_cast<double>(kMaxEdges))
-    throw invalid_argument("conv: too many edges");
+  check_size(planned_size(o), "conv: the network");
   network net;
   std::vector<std::vector<std::vector<node_id>>> unit(L);  // [layer][channel][position]
   for (std::size_t l = 0; l < L; ++l) {
@@ -203,90 +229,106 @@ activation parse_activation(const spec_parser& p, std::string_view text) {
 }
 }  // namespace
 
-network from_spec(std::string_view spec) {
+network_spec parse_network_spec(std::string_view spec) {
   spec_parser p{"network spec '" + std::string(spec) + "'"};
   const spec_parts parts = split_spec(spec);
-  if (!parts.has_colon) p.fail("expected KIND:..., with KIND one of mlp, skip, random, example");
+  if (!parts.has_colon) p.fail("expected KIND:..., with KIND one of mlp, skip, random, conv, example");
   std::string_view kind = parts.kind;
   const std::vector<std::string_view>& tokens = parts.tokens;
   for (std::size_t i = 1; i < tokens.size(); ++i)
     if (tokens[i].empty()) p.fail("empty option (a stray comma?)");
-  try {
-    if (kind == "mlp" || kind == "skip") {
-      mlp_options o;
-      if (tokens[0].empty()) p.fail("expected layer widths such as 784-500-10 after '" + std::string(kind) + ":'");
-      for (auto w : split_on(tokens[0], '-')) {
-        std::uint64_t width = p.integer(w, "layer width");
-        if (width == 0) p.fail("layer width 0: every layer needs at least one unit");
-        o.widths.push_back(static_cast<std::size_t>(width));
-      }
-      if (o.widths.size() < 2) p.fail("an MLP needs at least two layers (inputs-outputs), got '" + std::string(tokens[0]) + "'");
-      if (kind == "skip") o.skip_span = 2;
-      for (std::size_t i = 1; i < tokens.size(); ++i) {
-        auto [key, value, is_flag] = split_option(tokens[i]);
-        if (key == "bias" && is_flag) o.bias = true;
-        else if (key == "act" && !value.empty()) o.act = parse_activation(p, value);
-        else if (key == "init" && !value.empty()) o.init_seed = p.integer(value, "init seed");
-        else if (key == "span" && kind == "skip" && !value.empty()) {
-          o.skip_span = static_cast<std::size_t>(p.integer(value, "skip span"));
-          if (o.skip_span < 2) p.fail("skip span must be at least 2 (span 1 is the dense edges)");
-        } else {
-          p.fail("unknown option '" + std::string(tokens[i]) + "' (expected bias, act=A, init=S" +
-                 std::string(kind == "skip" ? ", span=K" : "") + ")");
-        }
-      }
-      return make_mlp(o);
+  if (kind == "mlp" || kind == "skip") {
+    mlp_options o;
+    if (tokens[0].empty()) p.fail("expected layer widths such as 784-500-10 after '" + std::string(kind) + ":'");
+    for (auto w : split_on(tokens[0], '-')) {
+      std::uint64_t width = p.integer(w, "layer width");
+      if (width == 0) p.fail("layer width 0: every layer needs at least one unit");
+      o.widths.push_back(static_cast<std::size_t>(width));
     }
-    if (kind == "random") {
-      random_dag_options o;
-      bool seen_seed = false;
-      if (tokens.size() == 1 && tokens[0].empty()) p.fail("a random DAG needs seed=S, so that it can be made again");
-      if (tokens[0].empty()) p.fail("empty option (a stray comma?)");
-      for (auto token : tokens) {
-        auto [key, value, is_flag] = split_option(token);
-        if (key == "bias" && is_flag) o.bias = true;
-        else if (is_flag || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
-        else if (key == "seed") { o.seed = p.integer(value, "seed"); seen_seed = true; }
-        else if (key == "inputs") o.inputs = static_cast<std::size_t>(p.integer(value, "inputs"));
-        else if (key == "hidden") o.hidden = static_cast<std::size_t>(p.integer(value, "hidden"));
-        else if (key == "outputs") o.outputs = static_cast<std::size_t>(p.integer(value, "outputs"));
-        else if (key == "p") {
-          o.p = p.real(value, "p");
-          if (o.p < 0 || o.p > 1) p.fail("p = " + std::string(value) + " is not a probability in [0, 1]");
-        } else if (key == "tanh") {
-          o.nonhomogeneous = p.real(value, "tanh fraction");
-          if (o.nonhomogeneous < 0 || o.nonhomogeneous > 1) p.fail("tanh = " + std::string(value) + " is not a fraction in [0, 1]");
-        } else if (key == "act") o.act = parse_activation(p, value);
-        else if (key == "init") o.init_seed = p.integer(value, "init seed");
-        else p.fail("unknown option '" + std::string(token) + "' (expected seed, inputs, hidden, outputs, p, bias, act, tanh, init)");
+    if (o.widths.size() < 2) p.fail("an MLP needs at least two layers (inputs-outputs), got '" + std::string(tokens[0]) + "'");
+    if (kind == "skip") o.skip_span = 2;
+    for (std::size_t i = 1; i < tokens.size(); ++i) {
+      auto [key, value, is_flag] = split_option(tokens[i]);
+      if (key == "bias" && is_flag) o.bias = true;
+      else if (key == "act" && !value.empty()) o.act = parse_activation(p, value);
+      else if (key == "init" && !value.empty()) o.init_seed = p.integer(value, "init seed");
+      else if (key == "span" && kind == "skip" && !value.empty()) {
+        o.skip_span = static_cast<std::size_t>(p.integer(value, "skip span"));
+        if (o.skip_span < 2) p.fail("skip span must be at least 2 (span 1 is the dense edges)");
+      } else {
+        p.fail("unknown option '" + std::string(tokens[i]) + "' (expected bias, act=A, init=S" +
+               std::string(kind == "skip" ? ", span=K" : "") + ")");
       }
-      if (!seen_seed) p.fail("a random DAG needs seed=S, so that it can be made again");
-      return make_random_dag(o);
     }
-    if (kind == "conv") {
-      conv_options o;
-      bool seen_len = false, seen_ch = false, seen_k = false;
-      for (auto token : tokens) {
-        auto [key, value, is_flag] = split_option(token);
-        if (key == "bias" && is_flag) o.bias = true;
-        else if (is_flag || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
-        else if (key == "len") { o.length = static_cast<std::size_t>(p.integer(value, "length")); seen_len = true; }
-        else if (key == "k") { o.kernel = static_cast<std::size_t>(p.integer(value, "kernel")); seen_k = true; }
-        else if (key == "ch") {
-          o.channels.clear();
-          for (auto c : split_on(value, '-')) o.channels.push_back(static_cast<std::size_t>(p.integer(c, "channel count")));
-          seen_ch = true;
-        } else if (key == "act") o.act = parse_activation(p, value);
-        else if (key == "init") o.init_seed = p.integer(value, "init seed");
-        else p.fail("unknown option '" + std::string(token) + "' (expected len, ch, k, bias, act, init)");
-      }
-      if (!seen_len || !seen_ch || !seen_k) p.fail("a conv spec needs len=L, ch=C0-C1-... and k=K");
-      return make_conv1d(o);
+    return {std::string(spec), o};
+  }
+  if (kind == "random") {
+    random_dag_options o;
+    bool seen_seed = false;
+    if (tokens.size() == 1 && tokens[0].empty()) p.fail("a random DAG needs seed=S, so that it can be made again");
+    if (tokens[0].empty()) p.fail("empty option (a stray comma?)");
+    for (auto token : tokens) {
+      auto [key, value, is_flag] = split_option(token);
+      if (key == "bias" && is_flag) o.bias = true;
+      else if (is_flag || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
+      else if (key == "seed") { o.seed = p.integer(value, "seed"); seen_seed = true; }
+      else if (key == "inputs") o.inputs = static_cast<std::size_t>(p.integer(value, "inputs"));
+      else if (key == "hidden") o.hidden = static_cast<std::size_t>(p.integer(value, "hidden"));
+      else if (key == "outputs") o.outputs = static_cast<std::size_t>(p.integer(value, "outputs"));
+      else if (key == "p") {
+        o.p = p.real(value, "p");
+        if (o.p < 0 || o.p > 1) p.fail("p = " + std::string(value) + " is not a probability in [0, 1]");
+      } else if (key == "tanh") {
+        o.nonhomogeneous = p.real(value, "tanh fraction");
+        if (o.nonhomogeneous < 0 || o.nonhomogeneous > 1) p.fail("tanh = " + std::string(value) + " is not a fraction in [0, 1]");
+      } else if (key == "act") o.act = parse_activation(p, value);
+      else if (key == "init") o.init_seed = p.integer(value, "init seed");
+      else p.fail("unknown option '" + std::string(token) + "' (expected seed, inputs, hidden, outputs, p, bias, act, tanh, init)");
     }
-  } catch (const invalid_argument& e) {
-    p.fail(e.what());
+    if (!seen_seed) p.fail("a random DAG needs seed=S, so that it can be made again");
+    return {std::string(spec), o};
+  }
+  if (kind == "conv") {
+    conv_options o;
+    bool seen_len = false, seen_ch = false, seen_k = false;
+    for (auto token : tokens) {
+      auto [key, value, is_flag] = split_option(token);
+      if (key == "bias" && is_flag) o.bias = true;
+      else if (is_flag || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
+      else if (key == "len") { o.length = static_cast<std::size_t>(p.integer(value, "length")); seen_len = true; }
+      else if (key == "k") { o.kernel = static_cast<std::size_t>(p.integer(value, "kernel")); seen_k = true; }
+      else if (key == "ch") {
+        o.channels.clear();
+        for (auto c : split_on(value, '-')) o.channels.push_back(static_cast<std::size_t>(p.integer(c, "channel count")));
+        seen_ch = true;
+      } else if (key == "act") o.act = parse_activation(p, value);
+      else if (key == "init") o.init_seed = p.integer(value, "init seed");
+      else p.fail("unknown option '" + std::string(token) + "' (expected len, ch, k, bias, act, init)");
+    }
+    if (!seen_len || !seen_ch || !seen_k) p.fail("a conv spec needs len=L, ch=C0-C1-... and k=K");
+    return {std::string(spec), o};
   }
   p.fail("unknown network kind '" + std::string(kind) + "' (expected mlp, skip, random, conv or example)");
 }
+
+network_size planned_size(const network_spec& spec) {
+  return std::visit([](const auto& o) { return planned_size(o); }, spec.options);
+}
+
+namespace {
+network make(const mlp_options& o) { return make_mlp(o); }
+network make(const random_dag_options& o) { return make_random_dag(o); }
+network make(const conv_options& o) { return make_conv1d(o); }
+}  // namespace
+
+network build(const network_spec& spec) {
+  try {
+    return std::visit([](const auto& o) { return make(o); }, spec.options);
+  } catch (const invalid_argument& e) {
+    throw parse_error("network spec '" + spec.text + "'", 0, 0, e.what());
+  }
+}
+
+network from_spec(std::string_view spec) { return build(parse_network_spec(spec)); }
 
 }  // namespace scaleinv

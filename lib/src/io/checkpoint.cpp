@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <type_traits>
 #include <variant>
 
+#include "json_detail.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/io/network_json.hpp"
 
@@ -43,6 +45,16 @@ json value_of(const training_settings& s, const member& m) {
   return std::visit([&](auto field) { return json(s.*field); }, m);
 }
 
+// Whether v holds a T exactly as written. nlohmann's get<T>() converts silently: -1 to 2^64 - 1 and
+// 2.5 to 2 for an unsigned integer, with undefined behaviour for 1e300; so the type is checked first.
+template <class T>
+bool holds(const json& v) {
+  if constexpr (std::is_same_v<T, std::string>) return v.is_string();
+  else if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
+  else if constexpr (std::is_same_v<T, std::uint64_t>) return v.is_number_unsigned();
+  else return v.is_number();
+}
+
 std::vector<double> number_array(const json& t, const char* key, const std::string& path) {
   try {
     return t.at(key).get<std::vector<double>>();
@@ -75,19 +87,20 @@ checkpoint read_checkpoint(const std::string& path) {
       legacy = json::parse(s.legacy);
       v = &legacy;
     }
-    try {
-      std::visit([&](auto field) { c.settings.*field = v->get<std::remove_reference_t<decltype(c.settings.*field)>>(); },
-                 s.field);
-    } catch (const json::exception&) {
-      throw parse_error(path, 0, 0, fmt::format("the checkpoint's \"training\".\"{}\" has the wrong type: {}", s.key, v->dump()));
-    }
+    std::visit(
+        [&](auto field) {
+          using type = std::remove_reference_t<decltype(c.settings.*field)>;
+          if (!holds<type>(*v))
+            throw parse_error(path, 0, 0, fmt::format("the checkpoint's \"training\".\"{}\" has the wrong type: {}", s.key, detail::shown(*v)));
+          c.settings.*field = v->get<type>();
+        },
+        s.field);
   }
-  try {
-    c.epoch = t.at("epoch").get<std::uint64_t>();
-    c.batch = t.at("batch").get<std::uint64_t>();
-  } catch (const json::exception&) {
-    throw parse_error(path, 0, 0, "the checkpoint's \"training\" needs non-negative integers \"epoch\" and \"batch\"");
-  }
+  for (const char* key : {"epoch", "batch"})
+    if (!t.contains(key) || !holds<std::uint64_t>(t[key]))
+      throw parse_error(path, 0, 0, "the checkpoint's \"training\" needs non-negative integers \"epoch\" and \"batch\"");
+  c.epoch = t["epoch"].get<std::uint64_t>();
+  c.batch = t["batch"].get<std::uint64_t>();
   c.state = number_array(t, "state", path);
   if (t.contains("params")) c.params = number_array(t, "params", path);
   if (t.contains("signs")) c.signs = number_array(t, "signs", path);

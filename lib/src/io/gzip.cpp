@@ -28,12 +28,14 @@ std::string gunzip(const std::string& in, const std::string& path) {
   } g{&zs};
 
   std::string out;
-  // The last four bytes (ISIZE) are the uncompressed size mod 2^32: a good first guess.
+  // The last four bytes (ISIZE) are the uncompressed size mod 2^32: a good first guess, but only
+  // a claim. Deflate expands at most 1032:1, so a guess beyond that is a corrupt or forged ISIZE
+  // (an 18-byte file would otherwise reserve 1 GiB before inflating a byte).
   std::size_t guess = 1 << 16;
   if (in.size() >= 18) {
     const auto* p = reinterpret_cast<const unsigned char*>(in.data() + in.size() - 4);
     std::size_t isize = std::size_t{p[0]} | std::size_t{p[1]} << 8 | std::size_t{p[2]} << 16 | std::size_t{p[3]} << 24;
-    guess = std::max(guess, std::min<std::size_t>(isize, std::size_t{1} << 30));
+    guess = std::max(guess, std::min({isize, std::size_t{1} << 30, in.size() * 1032}));
   }
   out.resize(guess);
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json_detail.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/exact/rational.hpp"
 
@@ -104,7 +105,7 @@ network read_network_json(std::string_view text, const std::string& source) {
     r.fail("", fmt::format("\"format\" must be \"scaleinv.network\", not {}", doc["format"].dump()));
   if (!doc.contains("version")) r.fail("", "missing \"version\" (this reader knows version 1)");
   if (!doc["version"].is_number_integer() || doc["version"].get<long long>() != 1)
-    r.fail("", fmt::format("unsupported \"version\" {} (this reader knows version 1)", doc["version"].dump()));
+    r.fail("", fmt::format("unsupported \"version\" {} (this reader knows version 1)", detail::shown(doc["version"])));
   for (const char* key : {"nodes", "edges"}) {
     if (!doc.contains(key)) r.fail("", fmt::format("missing \"{}\" (an array, possibly empty)", key));
     if (!doc[key].is_array()) r.fail("", fmt::format("\"{}\" must be an array, not {}", key, doc[key].type_name()));

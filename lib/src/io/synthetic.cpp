@@ -39,6 +39,9 @@ dataset make_teacher(std::size_t samples, std::size_t in, std::size_t hidden, st
 
 dataset make_spirals(std::size_t samples, double noise, std::uint64_t seed) {
   require(std::isfinite(noise) && noise >= 0, "spirals: the noise must be a non-negative number");
+  // A normal draw is below 9 in magnitude (Box-Muller on 53-bit uniforms): 1e300 keeps every
+  // sample finite, where 1.21e308 made infinities (found by tests/fuzz/data_spec_fuzz.cpp).
+  require(noise <= 1e300, "spirals: the noise must be at most 1e300, so that every sample is finite");
   constexpr double pi = 3.141592653589793;
   splitmix64 rng(seed);
   dataset d;
@@ -62,6 +65,7 @@ dataset make_blobs(std::size_t samples, std::size_t in, std::size_t classes, dou
   require(in > 0 && classes > 0, "blobs: in and classes must be at least 1");
   require(classes <= static_cast<std::size_t>(std::numeric_limits<int>::max()), "blobs: too many classes");
   require(std::isfinite(spread) && spread >= 0, "blobs: the spread must be a non-negative number");
+  require(spread <= 1e300, "blobs: the spread must be at most 1e300, so that every sample is finite");  // as spirals' noise
   splitmix64 rng(seed);
   const auto I = static_cast<Eigen::Index>(in);
   Eigen::MatrixXd centres(I, static_cast<Eigen::Index>(classes));

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "scaleinv/graph/network.hpp"
@@ -25,7 +27,8 @@ struct mlp_options {
   /// projection when they differ.
   std::size_t skip_span = 0;
 };
-/// @throws invalid_argument on fewer than two layers, a zero width, or more than 2^32 - 2 edges.
+/// @throws invalid_argument on fewer than two layers, a zero width, a skip span of 1, or more
+/// edges or nodes than max_built_edges / max_built_nodes (below).
 network make_mlp(const mlp_options& options);
 
 /// A random DAG: inputs x0.., hidden h0.. (in a fixed topological order), outputs y0.., and a bias
@@ -41,6 +44,8 @@ struct random_dag_options {
   double nonhomogeneous = 0.0;  ///< probability that a hidden unit is tanh instead of act
   std::optional<std::uint64_t> init_seed;
 };
+/// @throws invalid_argument for p or the tanh fraction outside [0, 1], or a size beyond the limits
+/// (max_built_edges expected edges, max_built_nodes, max_random_pairs).
 network make_random_dag(const random_dag_options& options);
 
 /// A 1-D convolutional network with weights shared across positions: channels[0] input channels
@@ -57,8 +62,27 @@ struct conv_options {
   activation act;
   std::optional<std::uint64_t> init_seed;  ///< He-normal weights, equal across each parameter
 };
-/// @throws invalid_argument when a layer would have no positions or the sizes are zero.
+/// @throws invalid_argument when a layer would have no positions, the sizes are zero, or the
+/// network would be larger than max_built_edges / max_built_nodes.
 network make_conv1d(const conv_options& options);
+
+/// The largest network the builders make: beyond either count they throw invalid_argument before
+/// allocating anything. Edges: about 12 GiB of edges and adjacency; nodes: about 20 GiB of ids,
+/// activations and the id index. A random DAG's limit is on its expected edges, p times the pairs
+/// its order allows, and on the pairs themselves (max_random_pairs: one draw each).
+inline constexpr double max_built_edges = 1e9;
+inline constexpr double max_built_nodes = 1e8;
+inline constexpr double max_random_pairs = 1e10;
+
+/// What a builder will make, counted in double so that no product of sizes can overflow: nodes,
+/// and edges (for a random DAG, every pair its order allows, each present with probability p).
+struct network_size {
+  double nodes = 0;
+  double edges = 0;
+};
+network_size planned_size(const mlp_options& options);
+network_size planned_size(const random_dag_options& options);
+network_size planned_size(const conv_options& options);
 
 /// Draws He-normal weights N(0, 2 / fan_in) for every edge from the seed; the edges of a shared
 /// parameter all take its first edge's draw (the draws are the same as without sharing), and a
@@ -68,11 +92,26 @@ void init_weights(network& net, std::uint64_t seed);
 /// True when text starts with a spec prefix: "mlp:", "skip:", "random:", "conv:" or "example:".
 bool is_spec(std::string_view text);
 
-/// Builds the network a spec names (docs/formats.md): "mlp:784-500-10[,bias][,act=A][,init=S]",
+/// A network spec read but not built: the builder it names and that builder's options. Callers
+/// that must bound the work (a fuzz target, a service) check planned_size(spec) before build().
+struct network_spec {
+  std::string text;  ///< the spec as given, for messages
+  std::variant<mlp_options, random_dag_options, conv_options> options;
+};
+network_size planned_size(const network_spec& spec);
+
+/// Reads a spec (docs/formats.md): "mlp:784-500-10[,bias][,act=A][,init=S]",
 /// "skip:W0-W1-...[,span=K][,bias][,act=A][,init=S]", "random:seed=S,inputs=I,hidden=H,outputs=O,p=P
-/// [,bias][,act=A][,tanh=F][,init=S]", "conv:len=L,ch=C0-C1-...,k=K[,bias][,act=A][,init=S]".
-/// ("example:" names are resolved by io/load.hpp.)
-/// @throws parse_error naming the spec and the bad part.
+/// [,bias][,act=A][,tanh=F][,init=S]", "conv:len=L,ch=C0-C1-...,k=K[,bias][,act=A][,init=S]",
+/// allocating nothing in proportion to the sizes it names. ("example:" names are resolved by
+/// io/load.hpp.) @throws parse_error naming the spec and the bad part.
+network_spec parse_network_spec(std::string_view spec);
+
+/// Builds a parsed spec. @throws parse_error naming the spec when its builder refuses the options
+/// (a size beyond max_built_edges / max_built_nodes, a convolution with no positions left, ...).
+network build(const network_spec& spec);
+
+/// build(parse_network_spec(spec)). @throws parse_error naming the spec and the bad part.
 network from_spec(std::string_view spec);
 
 }  // namespace scaleinv

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,5 +84,35 @@ dataset make_blobs(std::size_t samples, std::size_t in, std::size_t classes, dou
 ///         (naming it) or a bad file; invalid_argument for test_fraction outside [0, 1) or a
 ///         split that leaves no training samples.
 data_split load_data(const std::string& spec, std::uint64_t seed, double test_fraction = 0.2);
+
+/// A --data spec read but not loaded (parse_data_spec): its kind and values. A caller that must
+/// bound the work (a fuzz target, a service) checks planned_values() before load_data.
+struct data_spec {
+  std::string text;               ///< the spec as given: it names the sets, and messages quote it
+  std::string kind;               ///< fashion-mnist, idx, csv, teacher, spirals or blobs
+  std::string path;               ///< fashion-mnist: the directory ("" for the default); idx: the images; csv: the file
+  std::string labels;             ///< idx: the label file
+  std::size_t classes = 0;        ///< idx: classes=C (0: largest label + 1); blobs: classes=C
+  bool regression = false;        ///< csv
+  std::size_t targets = 1;        ///< csv: targets=K
+  std::size_t n = 0, in = 0, hidden = 0, out = 0;  ///< the synthetic kinds' sizes (those they take)
+  double noise = 0.05;            ///< spirals
+  double spread = 0.5;            ///< blobs
+  std::optional<std::uint64_t> seed;  ///< the synthetic kinds' seed=S (default: load_data's seed)
+
+  /// Whether the data is read from files (fashion-mnist, idx, csv) rather than made from a seed.
+  bool reads_files() const noexcept;
+  /// The doubles a synthetic set will hold (samples, targets, the teacher's weights), counted in
+  /// double so that it cannot overflow; 0 for the kinds read from files (their size is the files').
+  double planned_values() const noexcept;
+};
+
+/// Reads a --data spec (the forms load_data lists) without reading a file or making a sample.
+/// @throws parse_error for a malformed spec (unknown kind or key, a bad value), as load_data.
+data_spec parse_data_spec(const std::string& spec);
+
+/// Loads a parsed spec, as load_data(spec.text, seed, test_fraction) does.
+/// @throws parse_error / invalid_argument as load_data.
+data_split load_data(const data_spec& spec, std::uint64_t seed, double test_fraction = 0.2);
 
 }  // namespace scaleinv
