@@ -228,3 +228,22 @@ def test_evaluate_checks_its_input():
         net.evaluate(np.zeros((5, 4)))
     with pytest.raises(scaleinv.Error, match="no weights"):
         scaleinv.Network.from_spec("mlp:3-4-2").evaluate(np.zeros((1, 3)))
+
+
+def test_threads_share_a_network_while_its_weights_change():
+    # The library runs with the GIL released, under the network's reader lock; a weight assignment
+    # takes the writer lock. Every concurrent analysis must see a whole network.
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = scaleinv.Network.from_spec("mlp:8-12-12-3,bias,init=1")
+    expected = scaleinv.analyze(net)
+    w = net.weights
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(scaleinv.analyze, net) for _ in range(16)]
+        futures += [pool.submit(lambda: scaleinv.imbalance(net)["max_relative"]) for _ in range(16)]
+        for k in range(200):
+            net.weights = w * (1.0 + k % 3)  # a multiple of w: the same imbalance
+        results = [f.result() for f in futures]
+    assert all(r == expected for r in results[:16])
+    ratio = scaleinv.imbalance(net)["max_relative"]
+    np.testing.assert_allclose(results[16:], ratio, rtol=1e-12)
