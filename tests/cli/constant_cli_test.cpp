@@ -69,7 +69,8 @@ TEST_CASE("analyze, basis, express, verify on example:pool", "[cli][constant]") 
 
   r = run({"basis", "example:pool"});
   REQUIRE(r.code == 0);
-  CHECK(starts_with(r.out, "11 basis paths (E_on - H_on, of the path-edge matrix A; over the parameters"));
+  CHECK(starts_with(r.out, "11 basis paths (the unshared dimension E_on - H_on"));
+  CHECK(contains(r.out, "\nconstant edges: the network's dimension is rank(A M) = 10 over its 12 parameters"));
 
   // x0 -> h0 => a => s -> y0: two constant edges on the path; the value identity holds exactly.
   json x = run_json_line({"express", "example:pool", "--path", "0,6,14,15", "--json"});

@@ -65,9 +65,10 @@ action add_basis(CLI::App& app) {
         text = fmt::format(
             "{} basis paths (the unshared dimension E_on - H_on: a basis of the path space as if every edge had its "
             "own weight), {} skeleton{}\n"
-            "shared parameters or constant edges: the network's dimension is rank(A M) = {} over its {} parameters, what `analyze` "
+            "{}: the network's dimension is rank(A M) = {} over its {} parameters, what `analyze` "
             "reports\n",
-            basis.size(), to_string(basis.skeleton), listed, *shared_dimension, net.num_parameters());
+            basis.size(), to_string(basis.skeleton), listed, net.has_params() ? "shared parameters" : "constant edges",
+            *shared_dimension, net.num_parameters());
       } else {
         text = fmt::format("{} basis paths (the dimension), {} skeleton{}\n", basis.size(), to_string(basis.skeleton), listed);
       }

@@ -15,11 +15,16 @@ namespace scaleinv {
 namespace {
 // Refuses a network beyond max_built_edges or max_built_nodes. The counts print as integers,
 // exactly, whatever their size (a double past 2^64 has no integer type to go through).
+// A planned count in a double is exact up to 2^53; past that it is printed as what it is, rounded.
+std::string count_text(double n) {
+  return n <= 9007199254740992.0 ? fmt::format("{:.0f}", n) : fmt::format("about {:.4g}", n);
+}
+
 void check_size(const network_size& s, const char* what) {
   if (s.edges > max_built_edges)
-    throw invalid_argument(fmt::format("{} would have {:.0f} edges; the limit is {:.0f}", what, s.edges, max_built_edges));
+    throw invalid_argument(fmt::format("{} would have {} edges; the limit is {:.0f}", what, count_text(s.edges), max_built_edges));
   if (s.nodes > max_built_nodes)
-    throw invalid_argument(fmt::format("{} would have {:.0f} nodes; the limit is {:.0f}", what, s.nodes, max_built_nodes));
+    throw invalid_argument(fmt::format("{} would have {} nodes; the limit is {:.0f}", what, count_text(s.nodes), max_built_nodes));
 }
 
 std::string layer_node(std::size_t layer, std::size_t layers, std::size_t i) {
@@ -116,7 +121,7 @@ network make_random_dag(const random_dag_options& o) {
   const network_size size = planned_size(o);
   if (size.edges * o.p > max_built_edges) throw invalid_argument("random DAG: too many edges expected");
   if (size.edges > max_random_pairs)
-    throw invalid_argument(fmt::format("random DAG: {:.0f} candidate edges to draw; the limit is {:.0f}", size.edges, max_random_pairs));
+    throw invalid_argument(fmt::format("random DAG: {} candidate edges to draw; the limit is {:.0f}", count_text(size.edges), max_random_pairs));
   check_size({size.nodes, 0}, "random DAG: the network");
   splitmix64 rng(o.seed);
   network net;

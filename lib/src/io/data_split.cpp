@@ -95,7 +95,8 @@ void standardize(data_split& s) {
   // blobs:...,spread=2.1e307 standardized to NaN.)
   bool rescaled = false;
   for (std::size_t i = 0; i < f; ++i) {
-    if (std::isfinite(var[i]) || constant[i]) continue;
+    // Overflowed squares, or squares so small that they underflow (tiny CSV columns): rescale.
+    if (constant[i] || (std::isfinite(var[i]) && var[i] > 1e-280)) continue;
     double largest = 0;
     for (std::size_t j = 0; j < n; ++j) largest = std::max(largest, std::abs(x[j * f + i]));
     int exponent = 0;
