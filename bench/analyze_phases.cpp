@@ -29,7 +29,6 @@ double seconds(const std::function<void()>& f) {
 
 using scaleinv::bench::median;
 
-
 int main(int argc, char** argv) {
   if (argc < 2) {
     fmt::print(stderr, "usage: analyze_phases SPEC [REPEATS]\n");
@@ -60,8 +59,8 @@ int main(int argc, char** argv) {
   fmt::print("{:<34} {:>11} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>7}\n", "spec", "edges", "build", "count", "active",
              "basis", "certify", "analyze", "ns/edge");
   double sum = median(build) + median(total);
-  fmt::print("{:<34} {:>11} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>9.3f} {:>7.1f}\n", spec, edges, median(build),
-             median(count), median(active), median(basis), median(cert), median(total),
+  fmt::print("{:<34} {:>11} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>9.3f} {:>7.1f}\n", spec, edges,
+             median(build), median(count), median(active), median(basis), median(cert), median(total),
              1e9 * sum / static_cast<double>(edges));
   return 0;
 }

@@ -8,7 +8,9 @@
 namespace scaleinv::bench {
 
 /// Seconds on the steady clock.
-inline double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+inline double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 /// The median (upper median for an even count). @pre !v.empty().
 inline double median(std::vector<double> v) {

@@ -1,7 +1,8 @@
 // bench/train_step.cpp: one training step (forward, backward, update) of scaleinv's SGD, G-SGD
-// (the authors' diagonal skeleton, the default, and the first-unit one) and Path-SGD, and of SGD in weight-norm and GmP coordinates (the map to the effective weights and its
-// chain rule included), float32, on a random batch; the PyTorch peer is bench/torch_step.py.
-// Usage: train_step SPEC [BATCH] [STEPS]   (run a Release build; Eigen is single-threaded here)
+// (the authors' diagonal skeleton, the default, and the first-unit one) and Path-SGD, and of SGD in weight-norm and GmP
+// coordinates (the map to the effective weights and its chain rule included), float32, on a random batch; the PyTorch
+// peer is bench/torch_step.py. Usage: train_step SPEC [BATCH] [STEPS]   (run a Release build; Eigen is single-threaded
+// here)
 #include <fmt/format.h>
 
 #include "bench_util.hpp"
@@ -14,14 +15,13 @@
 
 #include "scaleinv/graph/builders.hpp"
 #include "scaleinv/graph/random.hpp"
-#include "scaleinv/train/model.hpp"
 #include "scaleinv/train/gsgd.hpp"
+#include "scaleinv/train/model.hpp"
 #include "scaleinv/train/optimizer.hpp"
 #include "scaleinv/train/parameterization.hpp"
 #include "scaleinv/train/path_sgd.hpp"
 
 using namespace scaleinv;
-
 
 using scaleinv::bench::median;
 using scaleinv::bench::now;
@@ -72,13 +72,14 @@ int main(int argc, char** argv) {
     }
     return median(t);
   };
-  double t_sgd = run(sgd), t_gsgd = run(gsgd), t_first = run(gsgd_first), t_path = run(pathsgd), t_wn = run_param(train::param_kind::weightnorm),
-         t_gmp = run_param(train::param_kind::gmp);
-  fmt::print("{{\"spec\": \"{}\", \"batch\": {}, \"fast_path\": {}, \"sgd_ms\": {:.3f}, \"gsgd_ms\": {:.3f}, "
-             "\"gsgd_over_sgd\": {:.3f}, \"gsgd_first_ms\": {:.3f}, \"pathsgd_ms\": {:.3f}, \"pathsgd_over_sgd\": {:.3f}, "
-             "\"basis_paths\": {}, \"weightnorm_ms\": {:.3f}, \"gmp_ms\": {:.3f}, "
-             "\"weightnorm_over_sgd\": {:.3f}, \"gmp_over_sgd\": {:.3f}}}\n",
-             spec, batch, m.is_fast(), 1e3 * t_sgd, 1e3 * t_gsgd, t_gsgd / t_sgd, 1e3 * t_first, 1e3 * t_path,
-             t_path / t_sgd, *gsgd.basis_size(), 1e3 * t_wn, 1e3 * t_gmp, t_wn / t_sgd, t_gmp / t_sgd);
+  double t_sgd = run(sgd), t_gsgd = run(gsgd), t_first = run(gsgd_first), t_path = run(pathsgd),
+         t_wn = run_param(train::param_kind::weightnorm), t_gmp = run_param(train::param_kind::gmp);
+  fmt::print(
+      "{{\"spec\": \"{}\", \"batch\": {}, \"fast_path\": {}, \"sgd_ms\": {:.3f}, \"gsgd_ms\": {:.3f}, "
+      "\"gsgd_over_sgd\": {:.3f}, \"gsgd_first_ms\": {:.3f}, \"pathsgd_ms\": {:.3f}, \"pathsgd_over_sgd\": {:.3f}, "
+      "\"basis_paths\": {}, \"weightnorm_ms\": {:.3f}, \"gmp_ms\": {:.3f}, "
+      "\"weightnorm_over_sgd\": {:.3f}, \"gmp_over_sgd\": {:.3f}}}\n",
+      spec, batch, m.is_fast(), 1e3 * t_sgd, 1e3 * t_gsgd, t_gsgd / t_sgd, 1e3 * t_first, 1e3 * t_path, t_path / t_sgd,
+      *gsgd.basis_size(), 1e3 * t_wn, 1e3 * t_gmp, t_wn / t_sgd, t_gmp / t_sgd);
   return 0;
 }

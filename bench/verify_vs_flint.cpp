@@ -6,8 +6,8 @@
 #include <flint/nmod_mat.h>
 #include <fmt/format.h>
 
-#include "bench_util.hpp"
 #include <nlohmann/json.hpp>
+#include "bench_util.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -19,7 +19,6 @@
 #include "cli.hpp"
 #include "scaleinv/io/load.hpp"
 #include "scaleinv/paths/enumerate.hpp"
-
 
 using scaleinv::bench::median;
 using scaleinv::bench::now;
@@ -58,7 +57,8 @@ int main(int argc, char** argv) {
     fmpz_mat_t a;
     fmpz_mat_init(a, rows, cols);
     for (slong i = 0; i < rows; ++i)
-      for (auto e : paths[static_cast<std::size_t>(i)]) fmpz_add_ui(fmpz_mat_entry(a, i, e), fmpz_mat_entry(a, i, e), 1);
+      for (auto e : paths[static_cast<std::size_t>(i)])
+        fmpz_add_ui(fmpz_mat_entry(a, i, e), fmpz_mat_entry(a, i, e), 1);
     std::vector<double> theirs;
     slong flint_rank = 0;
     for (int r = 0; r < repeats; ++r) {
@@ -84,7 +84,8 @@ int main(int argc, char** argv) {
     fmpz_mat_clear(a);
     auto rank = result.at("rank").get<slong>();
     if (rank != flint_rank || (nmod && rank != nmod_rank)) {
-      fmt::print(stderr, "{}: ranks differ: scaleinv {}, fmpz_mat_rank {}, nmod_mat_rank {}\n", spec, rank, flint_rank, nmod_rank);
+      fmt::print(stderr, "{}: ranks differ: scaleinv {}, fmpz_mat_rank {}, nmod_mat_rank {}\n", spec, rank, flint_rank,
+                 nmod_rank);
       return 1;
     }
     double o = median(ours), t = median(theirs);

@@ -5,8 +5,7 @@
 
 namespace scaleinv {
 namespace {
-std::string located(const std::string& where, std::size_t line, std::size_t column,
-                    const std::string& message) {
+std::string located(const std::string& where, std::size_t line, std::size_t column, const std::string& message) {
   if (where.empty()) return message;
   if (line == 0) return fmt::format("{}: {}", where, message);
   if (column == 0) return fmt::format("{}:{}: {}", where, line, message);

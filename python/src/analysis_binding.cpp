@@ -9,8 +9,8 @@
 #include <cmath>
 #include <map>
 #include <mutex>
-#include <shared_mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <variant>
 #include <vector>
@@ -93,21 +93,26 @@ named_scales read_scales(const network& net, const std::map<std::string, scale_v
     std::optional<node_id> v = net.find_node(id);
     if (!v) throw invalid_argument(fmt::format("scales: unknown unit '{}': the network has no node with that id", id));
     if (!net.is_scalable(*v))
-      throw invalid_argument(fmt::format("scales: '{}' is not a hidden unit with a positively homogeneous activation: "
-                                         "it has no rescaling symmetry",
-                                         id));
+      throw invalid_argument(
+          fmt::format("scales: '{}' is not a hidden unit with a positively homogeneous activation: "
+                      "it has no rescaling symmetry",
+                      id));
     mpq_class c;
     if (const double* d = std::get_if<double>(&value)) {
-      if (!std::isfinite(*d)) throw invalid_argument(fmt::format("scales: the scale of '{}' is {}, not finite", id, *d));
+      if (!std::isfinite(*d))
+        throw invalid_argument(fmt::format("scales: the scale of '{}' is {}, not finite", id, *d));
       c = mpq_class(*d);
     } else {
       const std::string& text = std::get<std::string>(value);
       auto q = parse_rational(text);
-      if (!q) throw invalid_argument(fmt::format("scales: the scale of '{}' is '{}', not a rational such as \"3/2\"", id, text));
+      if (!q)
+        throw invalid_argument(
+            fmt::format("scales: the scale of '{}' is '{}', not a rational such as \"3/2\"", id, text));
       c = *q;
       out.any_string = true;
     }
-    if (sgn(c) <= 0) throw invalid_argument(fmt::format("scales: the scale of '{}' is {}: scales must be positive", id, to_string(c)));
+    if (sgn(c) <= 0)
+      throw invalid_argument(fmt::format("scales: the scale of '{}' is {}: scales must be positive", id, to_string(c)));
     out.exact[*v] = c;
   }
   for (const auto& c : out.exact) out.approx.push_back(c.get_d());
@@ -116,7 +121,8 @@ named_scales read_scales(const network& net, const std::map<std::string, scale_v
 
 network_ptr rescale_py(const py_network& n, std::optional<std::uint64_t> seed, double spread,
                        std::optional<std::map<std::string, scale_value>> scales) {
-  if (seed.has_value() == scales.has_value()) throw invalid_argument("give seed=S (random scales) or scales={unit: scale, ...}, not both");
+  if (seed.has_value() == scales.has_value())
+    throw invalid_argument("give seed=S (random scales) or scales={unit: scale, ...}, not both");
   network out = reading(n, [&](const network& net) {
     if (!net.has_weights() && net.num_edges() > 0)
       throw invalid_network(fmt::format("'{}' has no weights: rescale needs a weighted network", n.name));
@@ -187,7 +193,8 @@ void bind_analysis(py::module_& m) {
         json j = reading(n, [&](const network& net) {
           for (edge_id e : path)
             if (e >= net.num_edges())
-              throw invalid_argument(fmt::format("path: edge {} does not exist (the network has {} edges)", e, net.num_edges()));
+              throw invalid_argument(
+                  fmt::format("path: edge {} does not exist (the network has {} edges)", e, net.num_edges()));
           return expression_json(express(net, path, k), n.name);
         });
         return to_python(j);
@@ -206,8 +213,8 @@ void bind_analysis(py::module_& m) {
         py::arg("scales") = std::nullopt,
         "A rescaled copy of net (same function, other weights): random scales from seed (log-normal with spread, or "
         "p/q for exact weights), or scales={unit id: number or rational string}.");
-  m.def("balance", &balance_py, py::arg("net"), py::arg("p") = 2.0, py::arg("order") = "newton",
-        py::arg("tol") = 1e-10, py::arg("max_iterations") = 10000, py::arg("depth_factor") = 1.0, py::arg("seed") = 1,
+  m.def("balance", &balance_py, py::arg("net"), py::arg("p") = 2.0, py::arg("order") = "newton", py::arg("tol") = 1e-10,
+        py::arg("max_iterations") = 10000, py::arg("depth_factor") = 1.0, py::arg("seed") = 1,
         "Synaptic balance: (balanced copy of net, report dict with the keys of `scaleinv balance --json`).");
   m.def("canonical", &canonical_py, py::arg("net"), py::arg("tol") = 1e-13,
         "The canonical form of net's rescaling orbit: (canonical copy, report dict).");
@@ -228,7 +235,9 @@ void bind_analysis(py::module_& m) {
           o.inputs = inputs;
         }
         o.seed = seed;
-        json j = reading(n, [&](const network& net) { return functional_dimension_json(net, functional_dimension(net, o), n.name); });
+        json j = reading(n, [&](const network& net) {
+          return functional_dimension_json(net, functional_dimension(net, o), n.name);
+        });
         return to_python(j);
       },
       py::arg("net"), py::arg("inputs") = std::nullopt, py::arg("seed") = 1,

@@ -85,7 +85,8 @@ py::array_t<double> evaluate_batch(const py_network& n, const py::object& x_obj)
     if (!net.has_weights() && net.num_edges() > 0)
       throw invalid_network(fmt::format("'{}' has no weights: evaluate needs a weighted network", n.name));
     std::vector<double> none;
-    std::span<const double> w = net.num_edges() > 0 ? std::span<const double>(net.weights()) : std::span<const double>(none);
+    std::span<const double> w =
+        net.num_edges() > 0 ? std::span<const double>(net.weights()) : std::span<const double>(none);
     for (std::size_t s = 0; s < batch; ++s) {
       auto out = evaluate<double>(net, w, std::span<const double>(x.data() + s * inputs, inputs));
       std::copy(out.begin(), out.end(), y.begin() + static_cast<std::ptrdiff_t>(s * outputs));
@@ -106,17 +107,20 @@ network_ptr load(const std::string& what, network (*reader)(const std::string&),
 }  // namespace
 
 void bind_network(py::module_& m) {
-  py::class_<py_network, network_ptr> c(m, "Network",
-                                        "A network: a DAG of input, bias, hidden and output nodes, with optional weights "
-                                        "(one per edge). Make one with Network.from_spec, from_file, from_json or load.");
+  py::class_<py_network, network_ptr> c(
+      m, "Network",
+      "A network: a DAG of input, bias, hidden and output nodes, with optional weights "
+      "(one per edge). Make one with Network.from_spec, from_file, from_json or load.");
   c.def_static(
        "from_spec",
        [](const std::string& spec) {
          if (!is_spec(spec))
-           throw invalid_argument(fmt::format("'{}' is not a network spec (mlp:, skip:, random:, conv: or example:)", spec));
+           throw invalid_argument(
+               fmt::format("'{}' is not a network spec (mlp:, skip:, random:, conv: or example:)", spec));
          return load(spec, &load_network, spec);
        },
-       py::arg("spec"), "A network from a spec: 'mlp:784-500-10,bias', 'skip:...', 'random:...', 'conv:...', 'example:demo'.")
+       py::arg("spec"),
+       "A network from a spec: 'mlp:784-500-10,bias', 'skip:...', 'random:...', 'conv:...', 'example:demo'.")
       .def_static(
           "from_file", [](const std::string& path) { return load(path, &read_network_file, path); }, py::arg("path"),
           "A network from a scaleinv.network JSON file.")
@@ -133,9 +137,11 @@ void bind_network(py::module_& m) {
             }
             return make_network(std::move(net), name);
           },
-          py::arg("text"), py::arg("name") = "<json>", "A network from scaleinv.network JSON text; name is used in messages.")
+          py::arg("text"), py::arg("name") = "<json>",
+          "A network from scaleinv.network JSON text; name is used in messages.")
       .def(
-          "to_json", [](const py_network& n) { return reading(n, [](const network& net) { return write_network_json(net); }); },
+          "to_json",
+          [](const py_network& n) { return reading(n, [](const network& net) { return write_network_json(net); }); },
           "The scaleinv.network JSON text (lossless: a weight no double holds is an exact rational string).")
       .def(
           "to_dot",
@@ -146,11 +152,13 @@ void bind_network(py::module_& m) {
       .def_readwrite("name", &py_network::name, "How results name the network (the spec or file it came from).")
       .def_property_readonly("num_nodes", [](const py_network& n) { return n.net.num_nodes(); })
       .def_property_readonly("num_edges", [](const py_network& n) { return n.net.num_edges(); })
-      .def_property_readonly("num_parameters", [](const py_network& n) { return n.net.num_parameters(); },
-                             "Free parameters: shared ids plus edges without one.")
+      .def_property_readonly(
+          "num_parameters", [](const py_network& n) { return n.net.num_parameters(); },
+          "Free parameters: shared ids plus edges without one.")
       .def_property_readonly("has_weights", [](const py_network& n) { return n.net.has_weights(); })
-      .def_property_readonly("has_exact_weights", [](const py_network& n) { return n.net.has_exact_weights(); },
-                             "Some weight is an exact rational that no double represents.")
+      .def_property_readonly(
+          "has_exact_weights", [](const py_network& n) { return n.net.has_exact_weights(); },
+          "Some weight is an exact rational that no double represents.")
       .def_property("weights", &weights_of, &set_weights,
                     "The weights as a float64 array, one per edge in edge order (a copy), or None. Assign an array "
                     "of num_edges finite numbers to replace them, None to remove them.")
@@ -161,8 +169,8 @@ void bind_network(py::module_& m) {
            "(batch, outputs). Bias nodes output 1, outputs are linear.")
       .def("active_units", &active_units, "Ids of the active scalable hidden units (on some input-to-output path).")
       .def("__repr__", [](const py_network& n) {
-        return fmt::format("<scaleinv.Network '{}': {} nodes, {} edges{}>", n.name, n.net.num_nodes(), n.net.num_edges(),
-                           n.net.has_weights() ? ", weighted" : "");
+        return fmt::format("<scaleinv.Network '{}': {} nodes, {} edges{}>", n.name, n.net.num_nodes(),
+                           n.net.num_edges(), n.net.has_weights() ? ", weighted" : "");
       });
   m.def("example_names", &example_names, "The names accepted after 'example:'.");
 }

@@ -94,8 +94,7 @@ class gsgd_binding {
       impl_ = std::make_unique<gsgd_step<double>>(gsgd_step<double>{train::gsgd<double>(net, o), edges, momentum > 0});
     else if (dtype == "float32")
       impl_ = std::make_unique<gsgd_step<float>>(gsgd_step<float>{train::gsgd<float>(net, o), edges, momentum > 0});
-    else
-      throw invalid_argument(fmt::format("dtype '{}': expected float64 or float32", dtype));
+    else throw invalid_argument(fmt::format("dtype '{}': expected float64 or float32", dtype));
   }
 
   void step(py::object w, py::object g, double lr, py::object state) {
@@ -140,7 +139,8 @@ py::tuple loss_and_gradient(const py_network& n, const py::object& w_obj, const 
   train::matrix<Scalar> targets;
   if (loss == train::loss_kind::cross_entropy) {
     auto l = py::array_t<int, py::array::c_style | py::array::forcecast>::ensure(labels_obj);
-    if (!l || l.ndim() != 1 || l.shape(0) != batch) throw invalid_argument("labels must be a 1-D array of batch class indices");
+    if (!l || l.ndim() != 1 || l.shape(0) != batch)
+      throw invalid_argument("labels must be a 1-D array of batch class indices");
     labels.assign(l.data(), l.data() + batch);
     for (int c : labels)
       if (c < 0 || static_cast<std::size_t>(c) >= m.num_outputs())
@@ -158,7 +158,8 @@ py::tuple loss_and_gradient(const py_network& n, const py::object& w_obj, const 
   Scalar value;
   {
     py::gil_scoped_release release;
-    value = m.loss_and_gradient(wv, xm, labels.empty() ? nullptr : &labels, targets.size() ? &targets : nullptr, loss, grad);
+    value = m.loss_and_gradient(wv, xm, labels.empty() ? nullptr : &labels, targets.size() ? &targets : nullptr, loss,
+                                grad);
   }
   return py::make_tuple(static_cast<double>(value), array<Scalar>(static_cast<py::ssize_t>(grad.size()), grad.data()));
 }
@@ -172,10 +173,12 @@ void bind_train(py::module_& m) {
       .def(py::init<const py_network&, double, double, const std::string&, const std::string&>(), py::arg("net"),
            py::arg("momentum") = 0.0, py::arg("weight_decay") = 0.0, py::arg("skeleton") = "diagonal",
            py::arg("dtype") = "float64")
-      .def("step", &gsgd_binding::step, py::arg("weights"), py::arg("grad"), py::arg("lr"), py::arg("momentum_buffer") = py::none(),
+      .def("step", &gsgd_binding::step, py::arg("weights"), py::arg("grad"), py::arg("lr"),
+           py::arg("momentum_buffer") = py::none(),
            "Updates weights (and the momentum buffer, one entry per edge) in place.")
       .def_property_readonly("basis_size", &gsgd_binding::basis_size)
-      .def_property_readonly("is_fast", &gsgd_binding::is_fast, "The layered-MLP kernel runs (else the general DAG path).")
+      .def_property_readonly("is_fast", &gsgd_binding::is_fast,
+                             "The layered-MLP kernel runs (else the general DAG path).")
       .def("path_values", &gsgd_binding::path_values, py::arg("weights"), "The basis-path values v_B, in basis order.");
   m.def(
       "loss_and_gradient",
@@ -185,7 +188,8 @@ void bind_train(py::module_& m) {
         if (loss == "ce") kind = train::loss_kind::cross_entropy;
         else if (loss == "mse") kind = train::loss_kind::mse;
         else throw invalid_argument(fmt::format("loss '{}': expected ce or mse", loss));
-        if (kind == train::loss_kind::cross_entropy && labels.is_none()) throw invalid_argument("loss 'ce' needs labels");
+        if (kind == train::loss_kind::cross_entropy && labels.is_none())
+          throw invalid_argument("loss 'ce' needs labels");
         if (kind == train::loss_kind::mse && targets.is_none()) throw invalid_argument("loss 'mse' needs targets");
         std::shared_lock lock(n.mutex);
         if (py::isinstance<array<float>>(w)) return loss_and_gradient<float>(n, w, x, labels, targets, kind);

@@ -24,10 +24,13 @@ using namespace scaleinv;
 namespace {
 
 const std::vector<activation>& homogeneous_kinds() {
-  static const std::vector<activation> acts = {
-      activation::relu(),   activation::leaky_relu(mpq_class(1, 10)), activation::prelu(mpq_class(1, 4)),
-      activation::bilu(mpq_class(-1, 3), mpq_class(5, 2)), activation::linear(), activation::max_pool(),
-      activation::avg_pool()};
+  static const std::vector<activation> acts = {activation::relu(),
+                                               activation::leaky_relu(mpq_class(1, 10)),
+                                               activation::prelu(mpq_class(1, 4)),
+                                               activation::bilu(mpq_class(-1, 3), mpq_class(5, 2)),
+                                               activation::linear(),
+                                               activation::max_pool(),
+                                               activation::avg_pool()};
   return acts;
 }
 
@@ -45,7 +48,8 @@ double output_gap(const network& net, const std::vector<double>& a, const std::v
     auto x = random_inputs(net.count(node_kind::input), rng);
     auto ya = evaluate<double>(net, std::span<const double>(a), std::span<const double>(x));
     auto yb = evaluate<double>(net, std::span<const double>(b), std::span<const double>(x));
-    for (std::size_t i = 0; i < ya.size(); ++i) gap = std::max(gap, std::abs(ya[i] - yb[i]) / std::max(1.0, std::abs(ya[i])));
+    for (std::size_t i = 0; i < ya.size(); ++i)
+      gap = std::max(gap, std::abs(ya[i] - yb[i]) / std::max(1.0, std::abs(ya[i])));
   }
   return gap;
 }
@@ -86,7 +90,8 @@ const std::vector<balance_method>& all_methods() {
   return m;
 }
 
-mpq_class exact_cost_sum(const network& net, const std::vector<mpq_class>& w, unsigned p, const std::vector<edge_id>& edges) {
+mpq_class exact_cost_sum(const network& net, const std::vector<mpq_class>& w, unsigned p,
+                         const std::vector<edge_id>& edges) {
   mpq_class s = 0;
   for (edge_id e : edges) {
     mpq_class a = abs(w[e]), q = 1;
@@ -109,9 +114,8 @@ TEST_CASE("one exact balancing step keeps the function exactly and lowers the co
     std::vector<long> u, z;
     long U, Z;
   };
-  const std::vector<tuple_p> tuples = {{1, {1, -2, 3}, {2, 5, -1}, 6, 8},
-                                       {2, {1, 2, -2}, {-2, 3, 6}, 3, 7},
-                                       {3, {3, -4, 5}, {-3, 4, 5}, 6, 6}};
+  const std::vector<tuple_p> tuples = {
+      {1, {1, -2, 3}, {2, 5, -1}, 6, 8}, {2, {1, 2, -2}, {-2, 3, 6}, 3, 7}, {3, {3, -4, 5}, {-3, 4, 5}, 6, 6}};
   splitmix64 rng(5);
   int checked = 0;
   for (const auto& tp : tuples)
@@ -159,7 +163,8 @@ TEST_CASE("one exact balancing step keeps the function exactly and lowers the co
       CHECK(IN2 == IN * cp);
       std::vector<edge_id> all(net.num_edges());
       std::iota(all.begin(), all.end(), 0u);
-      const mpq_class before_cost = exact_cost_sum(net, w, tp.p, all), after_cost = exact_cost_sum(after, w2, tp.p, all);
+      const mpq_class before_cost = exact_cost_sum(net, w, tp.p, all),
+                      after_cost = exact_cost_sum(after, w2, tp.p, all);
       CHECK(before_cost - after_cost == IN + OUT - 2 * IN * cp);
       // the function, exactly, on rational inputs
       for (int t = 0; t < 4; ++t) {
@@ -446,9 +451,7 @@ TEST_CASE("balance rejects bad options with a clear message", "[balance][errors]
   auto msg = [&](balance_options o) {
     try {
       balance(net, o);
-    } catch (const invalid_argument& e) {
-      return std::string(e.what());
-    }
+    } catch (const invalid_argument& e) { return std::string(e.what()); }
     return std::string();
   };
   balance_options o;
@@ -612,7 +615,8 @@ TEST_CASE("sharing that is not a tie group is refused, not balanced wrongly", "[
   CHECK_THROWS_AS(canonicalize(built), invalid_argument);
 }
 
-TEST_CASE("the canonical rule for dead units is rescaling-invariant on a long dead chain", "[balance][dead][canonical]") {
+TEST_CASE("the canonical rule for dead units is rescaling-invariant on a long dead chain",
+          "[balance][dead][canonical]") {
   // 40 hidden layers of 3 with the output layer zeroed: no unit is live, every scale comes from
   // the least-squares rule, which couples the whole chain.
   std::vector<std::size_t> widths{2};

@@ -31,7 +31,8 @@ double output_gap(const network& net, const std::vector<double>& a, const std::v
     for (double& v : x) v = 2 * rng.uniform() - 1;
     auto ya = evaluate<double>(net, std::span<const double>(a), std::span<const double>(x));
     auto yb = evaluate<double>(net, std::span<const double>(b), std::span<const double>(x));
-    for (std::size_t i = 0; i < ya.size(); ++i) gap = std::max(gap, std::abs(ya[i] - yb[i]) / std::max(1.0, std::abs(ya[i])));
+    for (std::size_t i = 0; i < ya.size(); ++i)
+      gap = std::max(gap, std::abs(ya[i] - yb[i]) / std::max(1.0, std::abs(ya[i])));
   }
   return gap;
 }
@@ -66,7 +67,8 @@ network small_cnn(std::uint64_t seed) {
   const network conv = from_spec("conv:len=7,ch=1-2-2,k=2");
   network net;
   for (const auto& n : conv.nodes())
-    net.add_node(n.id, n.kind == node_kind::output ? node_kind::hidden : n.kind, n.kind == node_kind::output ? activation::relu() : n.act);
+    net.add_node(n.id, n.kind == node_kind::output ? node_kind::hidden : n.kind,
+                 n.kind == node_kind::output ? activation::relu() : n.act);
   for (edge_id e = 0; e < conv.num_edges(); ++e)
     net.set_param(net.add_edge(conv.edge_at(e).from, conv.edge_at(e).to), conv.param_names()[conv.param(e)]);
   const node_id y = net.add_node("y0", node_kind::output);
@@ -116,7 +118,8 @@ TEST_CASE("balance with constant edges keeps the function and the constants, on 
   CHECK(tied > 20);  // 30 of the 120 draws tie units into groups
 }
 
-TEST_CASE("canonical form with constant edges: rescaled starts reach the same network", "[constant][balance][canonical]") {
+TEST_CASE("canonical form with constant edges: rescaled starts reach the same network",
+          "[constant][balance][canonical]") {
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
     network net = weighted_constant_dag(seed);
     INFO("seed " << seed << "\n" << test::dump(net));
@@ -133,7 +136,8 @@ TEST_CASE("canonical form with constant edges: rescaled starts reach the same ne
   }
 }
 
-TEST_CASE("balance a small CNN: shared kernels, max pooling by constant edges, dense output", "[constant][balance][shared]") {
+TEST_CASE("balance a small CNN: shared kernels, max pooling by constant edges, dense output",
+          "[constant][balance][shared]") {
   network net = small_cnn(7);
   REQUIRE(net.has_params());
   REQUIRE(net.num_constants() == 2 * 5);

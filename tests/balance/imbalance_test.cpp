@@ -181,7 +181,7 @@ TEST_CASE("imbalance: a net rescaled by 1e200 keeps its numbers, transformed", "
           CHECK(t.log10_out == Approx(u.log10_out - 400).epsilon(1e-14));
           CHECK(t.log_ratio == Approx(u.log_ratio - 2 * ln_c2).epsilon(1e-13));
           CHECK(t.relative == 1.0);  // 1 - e^-1842
-        } else if (!bias) {  // every incoming term comes from the first layer
+        } else if (!bias) {          // every incoming term comes from the first layer
           CHECK(t.log10_in == Approx(u.log10_in - 400).epsilon(1e-14));
           CHECK(t.log10_out == Approx(u.log10_out).epsilon(1e-14));
           CHECK(t.log_ratio == Approx(u.log_ratio + ln_c2).epsilon(1e-13));

@@ -11,9 +11,9 @@
 
 #include "cli.hpp"
 #include "cli/cli_support.hpp"
-#include "scaleinv/io/network_json.hpp"
 #include "scaleinv/graph/equivalence.hpp"
 #include "scaleinv/io/load.hpp"
+#include "scaleinv/io/network_json.hpp"
 
 using nlohmann::json;
 using namespace scaleinv::test;
@@ -59,14 +59,16 @@ TEST_CASE("canonical: rescaling-equivalent inputs give the same network", "[cli]
   scaleinv::network na = scaleinv::load_network(ca), nb = scaleinv::load_network(cb);
   double gap = 0;
   for (std::size_t e = 0; e < na.num_edges(); ++e)
-    gap = std::max(gap, std::abs(na.weight(static_cast<scaleinv::edge_id>(e)) - nb.weight(static_cast<scaleinv::edge_id>(e))) /
-                            std::abs(na.weight(static_cast<scaleinv::edge_id>(e))));
+    gap = std::max(
+        gap, std::abs(na.weight(static_cast<scaleinv::edge_id>(e)) - nb.weight(static_cast<scaleinv::edge_id>(e))) /
+                 std::abs(na.weight(static_cast<scaleinv::edge_id>(e))));
   CHECK(gap <= 1e-10);
   // and the inputs themselves differ a lot
   scaleinv::network ra = scaleinv::load_network(a), rb = scaleinv::load_network(b);
   double raw = 0;
   for (std::size_t e = 0; e < ra.num_edges(); ++e)
-    raw = std::max(raw, std::abs(ra.weight(static_cast<scaleinv::edge_id>(e)) - rb.weight(static_cast<scaleinv::edge_id>(e))));
+    raw = std::max(
+        raw, std::abs(ra.weight(static_cast<scaleinv::edge_id>(e)) - rb.weight(static_cast<scaleinv::edge_id>(e))));
   CHECK(raw > 0.1);
   // with --digits 8 the two files are byte-identical here
   const std::string da = dir.file("da.json"), db = dir.file("db.json");
@@ -111,8 +113,9 @@ TEST_CASE("imbalance: weights of 1e300 give the true imbalance, printed without 
   CHECK_FALSE(contains(r.out, "nan"));
   // IN = 3e600, OUT = 2e600, relative 1/3, log(2/3); the cost 20e600.
   CHECK(contains(r.out, "h1_0                  1   yes  3.000000e+600  2.000000e+600   3.333e-01    -0.4055\n"));
-  CHECK(contains(r.out, "cost sum |w|^2 over live edges: 2.000000000e+601 (beyond the range of a double); "
-                        "largest relative imbalance 3.333e-01\n"));
+  CHECK(contains(r.out,
+                 "cost sum |w|^2 over live edges: 2.000000000e+601 (beyond the range of a double); "
+                 "largest relative imbalance 3.333e-01\n"));
   json j = run_json_line({"imbalance", file, "--json", "--units"});
   CHECK(j["wide"] == true);
   CHECK(j["cost"].is_null());
@@ -148,8 +151,10 @@ TEST_CASE("canonical and balance: subnormal weights, unreachable tolerances, sha
   temp_dir dir;
   // an input-to-output weight of 1e-310 (subnormal) survives --digits
   const std::string sub = dir.write("sub.json", R"({"format": "scaleinv.network", "version": 1,
-    "nodes": [{"id": "x", "kind": "input"}, {"id": "h", "kind": "hidden", "activation": "relu"}, {"id": "y", "kind": "output"}],
-    "edges": [{"from": "x", "to": "h", "weight": 2}, {"from": "h", "to": "y", "weight": 3}, {"from": "x", "to": "y", "weight": 1e-310}]})");
+    "nodes": [{"id": "x", "kind": "input"}, {"id": "h", "kind": "hidden", "activation": "relu"},
+    {"id": "y", "kind": "output"}],
+    "edges": [{"from": "x", "to": "h", "weight": 2}, {"from": "h", "to": "y", "weight": 3},
+    {"from": "x", "to": "y", "weight": 1e-310}]})");
   const std::string out = dir.file("sub-c.json");
   cli_result r = run({"canonical", sub, "--digits", "8", "-o", out});
   INFO(r.err);
@@ -172,7 +177,8 @@ TEST_CASE("canonical and balance: subnormal weights, unreachable tolerances, sha
   const std::string cross = dir.write("cross.json", R"({"format": "scaleinv.network", "version": 1,
     "nodes": [{"id": "x", "kind": "input"}, {"id": "a", "kind": "hidden", "activation": "relu"},
               {"id": "b", "kind": "hidden", "activation": "relu"}, {"id": "y", "kind": "output"}],
-    "edges": [{"from": "x", "to": "a", "weight": 0.5, "param": "t"}, {"from": "a", "to": "b", "weight": 0.5, "param": "t"},
+    "edges": [{"from": "x", "to": "a", "weight": 0.5, "param": "t"},
+    {"from": "a", "to": "b", "weight": 0.5, "param": "t"},
               {"from": "b", "to": "y", "weight": 2}]})");
   require_usage_error({"balance", cross, "-o", dir.file("never.json")}, "allow 1 independent rescalings");
   CHECK(!std::filesystem::exists(dir.file("never.json")));

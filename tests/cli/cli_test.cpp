@@ -242,9 +242,9 @@ TEST_CASE("basis example:demo --json", "[cli]") {
   REQUIRE(basis.size() == owned.size());
   for (std::size_t i = 0; i < basis.size(); ++i) {
     INFO("basis path " << i);
-    CHECK(scaleinv::path_problem(net, basis[i]).empty());  // each is a source-to-sink path
+    CHECK(scaleinv::path_problem(net, basis[i]).empty());                // each is a source-to-sink path
     CHECK(std::count(basis[i].begin(), basis[i].end(), owned[i]) == 1);  // through its own free edge
-    if (i > 0) CHECK(owned[i - 1] < owned[i]);  // numbered in increasing edge id
+    if (i > 0) CHECK(owned[i - 1] < owned[i]);                           // numbered in increasing edge id
   }
   // --limit lists fewer, but the dimension is still the whole basis.
   json two = run_json_line({"basis", "--skeleton", "first", "example:demo", "--json", "--limit", "2"});
@@ -263,7 +263,8 @@ TEST_CASE("basis example:demo table and example:mixed", "[cli]") {
   // mixed (first skeleton, the edges of least index): derived at the top of this file; t ends B0..B3 and starts B5, B6.
   json j = run_json_line({"basis", "--skeleton", "first", "example:mixed", "--json"});
   CHECK(j.at("dimension") == 8);
-  CHECK(j.at("basis").get<edge_lists>() == edge_lists{{1, 4}, {3, 5}, {0, 4}, {2, 5}, {0, 7, 8}, {6, 8}, {6, 9}, {2, 10}});
+  CHECK(j.at("basis").get<edge_lists>() ==
+        edge_lists{{1, 4}, {3, 5}, {0, 4}, {2, 5}, {0, 7, 8}, {6, 8}, {6, 9}, {2, 10}});
   CHECK(j.at("owned") == json::array({1, 3, 4, 5, 7, 8, 9, 10}));
 }
 
@@ -282,13 +283,15 @@ TEST_CASE("basis on a shared network names the unshared basis and the shared dim
   cli_result r = run({"basis", conv, "--limit", "1"});
   INFO(r.out);
   REQUIRE(r.code == 0);
-  CHECK(starts_with(r.out, "108 basis paths (the unshared dimension E_on - H_on: a basis of the path space as if every "
-                           "edge had its own weight), diagonal skeleton, first 1 listed\n"));
-  CHECK(contains(r.out, "\nshared parameters: the network's dimension is rank(A M) = 24 over its 27 parameters, what "
-                        "`analyze` reports\n"));
+  CHECK(starts_with(r.out,
+                    "108 basis paths (the unshared dimension E_on - H_on: a basis of the path space as if every "
+                    "edge had its own weight), diagonal skeleton, first 1 listed\n"));
+  CHECK(contains(r.out,
+                 "\nshared parameters: the network's dimension is rank(A M) = 24 over its 27 parameters, what "
+                 "`analyze` reports\n"));
   CHECK_FALSE(contains(r.out, "(the dimension)"));
   CHECK(contains(r.out, "\nB0  edges "));  // the paths are listed as without sharing
-  CHECK_FALSE(contains(r.out, "\nB1  "));    // --limit 1
+  CHECK_FALSE(contains(r.out, "\nB1  "));  // --limit 1
   // Without sharing nothing changes: no shared_dimension key, the old first line.
   CHECK_FALSE(run_json_line({"basis", "example:demo", "--json"}).contains("shared_dimension"));
 }
@@ -350,21 +353,29 @@ TEST_CASE("express paths with several coefficients", "[cli]") {
 }
 
 TEST_CASE("express refuses what is not a path", "[cli]") {
-  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,5"},
-                      "not a path: edge 0 (x0 -> h0) is not followed by an edge leaving 'h0': edge 5 (h1 -> y0) comes next");
-  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "4,5"}, "not a path: edge 4 (h0 -> h1) starts at hidden unit 'h0'");
-  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,9"}, "not a path: edge 9 (h0 -> h2) ends at hidden unit 'h2'");
+  require_usage_error(
+      {"express", "--skeleton", "first", "example:demo", "--path", "0,5"},
+      "not a path: edge 0 (x0 -> h0) is not followed by an edge leaving 'h0': edge 5 (h1 -> y0) comes next");
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "4,5"},
+                      "not a path: edge 4 (h0 -> h1) starts at hidden unit 'h0'");
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,9"},
+                      "not a path: edge 9 (h0 -> h2) ends at hidden unit 'h2'");
   require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,42"},
                       "edge 42 does not exist (the network has 10 edges, 0 to 9)");
   // t is where paths end: a path cannot run through it.
-  require_usage_error({"express", "--skeleton", "first", "example:mixed", "--path", "0,4,6,8"}, "the path goes through 't'");
+  require_usage_error({"express", "--skeleton", "first", "example:mixed", "--path", "0,4,6,8"},
+                      "the path goes through 't'");
 }
 
 TEST_CASE("express rejects a malformed --path", "[cli]") {
-  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,x"}, "--path: 'x' is not an edge index");
-  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", ""}, "--path: '' is not an edge index");
-  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,,4"}, "--path: '' is not an edge index");
-  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "-1"}, "--path: '-1' is not an edge index");
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,x"},
+                      "--path: 'x' is not an edge index");
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", ""},
+                      "--path: '' is not an edge index");
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "0,,4"},
+                      "--path: '' is not an edge index");
+  require_usage_error({"express", "--skeleton", "first", "example:demo", "--path", "-1"},
+                      "--path: '-1' is not an edge index");
   require_usage_error({"express", "--skeleton", "first", "example:demo"}, "--path");  // required
 }
 
@@ -407,7 +418,8 @@ TEST_CASE("verify refuses networks with more paths than --max-paths", "[cli]") {
                       "the network has 1296 paths, more than the limit of 10 for enumeration");
   require_usage_error({"verify", "mlp:6-6-6", "--max-paths", "10"},
                       "the network has 216 paths, more than the limit of 10 for enumeration");
-  require_usage_error({"verify", "mlp:784-500-500-10"}, "the network has 1960000000 paths, more than the limit of 1000000");
+  require_usage_error({"verify", "mlp:784-500-500-10"},
+                      "the network has 1960000000 paths, more than the limit of 1000000");
   // Exactly at the limit is fine.
   cli_result r = run({"verify", "mlp:6-6-6", "--max-paths", "216"});
   CHECK(r.code == 0);

@@ -64,8 +64,9 @@ TEST_CASE("analyze, basis, express, verify on example:pool", "[cli][constant]") 
   CHECK(contains(r.out, "parameters       12  (+5 constant edges, not parameters)\n"));
   CHECK(contains(r.out, "dimension        10  (rank(A M) over the parameters, exact"));
   CHECK(contains(r.out, "rescalings       2 of 6 survive the constant edges"));
-  CHECK(contains(r.out, "5 edges are constant (12 parameters for 17 edges): rank(A M) = 10, with 2 rescalings surviving "
-                        "the constant edges"));
+  CHECK(contains(r.out,
+                 "5 edges are constant (12 parameters for 17 edges): rank(A M) = 10, with 2 rescalings surviving "
+                 "the constant edges"));
 
   r = run({"basis", "example:pool"});
   REQUIRE(r.code == 0);
@@ -132,7 +133,8 @@ TEST_CASE("rescale and equivalent respect constant edges", "[cli][constant][equi
   doc = json::parse(read_file(c));
   doc["edges"][14].erase("constant");
   const std::string unconstant = dir.write("unconstant.json", doc.dump());
-  require_bad_input({"equivalent", "example:pool", unconstant}, "edge 14 (a -> s) is constant in A but not constant in B");
+  require_bad_input({"equivalent", "example:pool", unconstant},
+                    "edge 14 (a -> s) is constant in A but not constant in B");
 }
 
 TEST_CASE("balance and canonical with constant edges", "[cli][constant][balance]") {
@@ -169,11 +171,13 @@ TEST_CASE("fdim counts the parameters, not the constant edges", "[cli][constant]
   CHECK(contains(t.out, "(rank(A M) over the parameters, the upper bound)"));
 }
 
-TEST_CASE("train a network with constant edges: -o reads back with its constants and G-SGD is refused", "[cli][constant][train]") {
+TEST_CASE("train a network with constant edges: -o reads back with its constants and G-SGD is refused",
+          "[cli][constant][train]") {
   temp_dir dir;
   const std::string out = dir.file("trained.json");
-  auto args = std::vector<std::string>{"train", "example:pool", "--data", "teacher:n=200,in=4,hidden=3,out=1,seed=2",
-                                       "--epochs", "3", "--lr", "0.01", "--quiet", "-o", out};
+  auto args = std::vector<std::string>{
+      "train",   "example:pool", "--data", "teacher:n=200,in=4,hidden=3,out=1,seed=2", "--epochs", "3", "--lr", "0.01",
+      "--quiet", "-o",           out};
   cli_result r = run(args);
   INFO(describe_run(args, r));
   REQUIRE(r.code == 0);
@@ -187,8 +191,19 @@ TEST_CASE("train a network with constant edges: -o reads back with its constants
 TEST_CASE("train --optimizer pathsgd and analyze --path-norm with constant edges", "[cli][constant][pathsgd]") {
   temp_dir dir;
   const std::string out = dir.file("trained.json");
-  auto args = std::vector<std::string>{"train", "example:pool", "--data", "teacher:n=200,in=4,hidden=3,out=1,seed=2",
-                                       "--optimizer", "pathsgd", "--epochs", "3", "--lr", "0.01", "--quiet", "-o", out};
+  auto args = std::vector<std::string>{"train",
+                                       "example:pool",
+                                       "--data",
+                                       "teacher:n=200,in=4,hidden=3,out=1,seed=2",
+                                       "--optimizer",
+                                       "pathsgd",
+                                       "--epochs",
+                                       "3",
+                                       "--lr",
+                                       "0.01",
+                                       "--quiet",
+                                       "-o",
+                                       out};
   cli_result r = run(args);
   INFO(describe_run(args, r));
   REQUIRE(r.code == 0);

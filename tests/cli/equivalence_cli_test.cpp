@@ -79,7 +79,8 @@ TEST_CASE("rescale example:demo --seed 3, then equivalent recovers the scales", 
     CHECK(t.err.empty());
     CHECK(t.out.rfind("equivalent: yes (exact rational arithmetic)\n", 0) == 0);
     CHECK(contains(t.out, "unit  scale"));
-    for (const char* id : {"h0", "h1", "h2"}) CHECK(contains(t.out, std::string(id) + "    " + expected[id].get<std::string>()));
+    for (const char* id : {"h0", "h1", "h2"})
+      CHECK(contains(t.out, std::string(id) + "    " + expected[id].get<std::string>()));
   }
 }
 
@@ -246,10 +247,11 @@ TEST_CASE("equivalent and rescale --help", "[cli][equivalence]") {
     std::vector<const char*> parts;
   };
   const sub_help subs[] = {
-      {"equivalent", {"Usage: equivalent", "NET_A", "NET_B", "--json", "--exact", "--tol",
-                      "Exit codes: 0 equivalent, 1 not equivalent", "3 bad input", "not\nequality of functions"}},
-      {"rescale", {"Usage: rescale", "NET", "--seed", "--spread", "--scales", "--output", "--print-scales",
-                   "Exit codes: 0 done"}},
+      {"equivalent",
+       {"Usage: equivalent", "NET_A", "NET_B", "--json", "--exact", "--tol",
+        "Exit codes: 0 equivalent, 1 not equivalent", "3 bad input", "not\nequality of functions"}},
+      {"rescale",
+       {"Usage: rescale", "NET", "--seed", "--spread", "--scales", "--output", "--print-scales", "Exit codes: 0 done"}},
   };
   for (const auto& s : subs) {
     cli_result r = run({s.name, "--help"});
@@ -270,7 +272,8 @@ TEST_CASE("equivalent and rescale --help", "[cli][equivalence]") {
   CHECK(contains(unknown.err, "rescale"));
 }
 
-TEST_CASE("rescale with shared parameters: per-channel scales keep them shared, per-unit ones fail", "[cli][equivalence]") {
+TEST_CASE("rescale with shared parameters: per-channel scales keep them shared, per-unit ones fail",
+          "[cli][equivalence]") {
   const std::string conv = "conv:len=4,ch=1-2-1,k=2,init=1";
   require_usage_error({"rescale", conv, "--seed", "1"}, "share parameter", error_prefix::unchecked);
   temp_dir dir;

@@ -21,7 +21,8 @@ const std::vector<std::string> kSpirals{"--data", "spirals:n=600", "--batch", "3
 }
 
 TEST_CASE("train --optimizer pathsgd learns, on plain and on shared parameters", "[cli][train][pathsgd]") {
-  auto r = run(plus({"train", "mlp:2-12-12-2,bias", "--optimizer", "pathsgd", "--epochs", "8", "--lr", "0.05"}, kSpirals));
+  auto r =
+      run(plus({"train", "mlp:2-12-12-2,bias", "--optimizer", "pathsgd", "--epochs", "8", "--lr", "0.05"}, kSpirals));
   INFO(r.err);
   REQUIRE(r.code == 0);
   auto epochs = json_lines(r.out);
@@ -30,8 +31,8 @@ TEST_CASE("train --optimizer pathsgd learns, on plain and on shared parameters",
   CHECK(epochs.back()["optimizer"] == "pathsgd");
   temp_dir dir;
   const std::string out = dir.file("conv.json");
-  r = run({"train", "conv:len=17,ch=1-4-2,k=9", "--data", "teacher:n=120,in=17,hidden=5,out=2", "--optimizer", "pathsgd",
-           "--epochs", "3", "--lr", "0.05", "--quiet", "-o", out});
+  r = run({"train", "conv:len=17,ch=1-4-2,k=9", "--data", "teacher:n=120,in=17,hidden=5,out=2", "--optimizer",
+           "pathsgd", "--epochs", "3", "--lr", "0.05", "--quiet", "-o", out});
   INFO(r.err);
   REQUIRE(r.code == 0);
   CHECK(run({"analyze", out}).code == 0);  // ties kept
@@ -44,13 +45,12 @@ TEST_CASE("train --skeleton and --skeleton-one", "[cli][train][gsgd]") {
   // --skeleton-one: with no epochs, the written network is the start, skeleton weights 1.
   for (std::string sk : {"diagonal", "first"}) {
     const std::string out = dir.file(sk + ".json");
-    auto r = run({"train", "mlp:2-5-3-2,bias", "--data", "spirals:n=50", "--epochs", "0", "--skeleton-one", "--skeleton", sk,
-                  "--quiet", "-o", out});
+    auto r = run({"train", "mlp:2-5-3-2,bias", "--data", "spirals:n=50", "--epochs", "0", "--skeleton-one",
+                  "--skeleton", sk, "--quiet", "-o", out});
     INFO(r.err);
     REQUIRE(r.code == 0);
     scaleinv::network net = scaleinv::read_network_file(out);
-    scaleinv::path_basis b =
-        scaleinv::make_basis(net, scaleinv::find_active(net), scaleinv::parse_skeleton(sk));
+    scaleinv::path_basis b = scaleinv::make_basis(net, scaleinv::find_active(net), scaleinv::parse_skeleton(sk));
     std::size_t ones = 0;
     for (scaleinv::node_id v = 0; v < net.num_nodes(); ++v) {
       if (b.parent_edge[v] == scaleinv::npos) continue;
@@ -63,8 +63,8 @@ TEST_CASE("train --skeleton and --skeleton-one", "[cli][train][gsgd]") {
   // G-SGD with each skeleton learns; the banner names it; a checkpoint made with one skeleton
   // does not resume with the other.
   for (std::string sk : {"diagonal", "first"}) {
-    auto r = run(plus({"train", "mlp:2-12-12-2", "--optimizer", "gsgd", "--epochs", "6", "--lr", "0.1", "--skeleton-one",
-                       "--skeleton", sk},
+    auto r = run(plus({"train", "mlp:2-12-12-2", "--optimizer", "gsgd", "--epochs", "6", "--lr", "0.1",
+                       "--skeleton-one", "--skeleton", sk},
                       kSpirals));
     INFO(r.err);
     REQUIRE(r.code == 0);
@@ -74,11 +74,11 @@ TEST_CASE("train --skeleton and --skeleton-one", "[cli][train][gsgd]") {
   auto text = run({"train", "mlp:2-6-2", "--optimizer", "gsgd", "--data", "spirals:n=50", "--epochs", "1"});
   CHECK(contains(text.out, "basis paths, diagonal skeleton"));
   const std::string ck = dir.file("ck.json");
-  REQUIRE(run({"train", "mlp:2-6-2", "--optimizer", "gsgd", "--data", "spirals:n=50", "--epochs", "1", "--quiet", "--checkpoint",
-               ck})
+  REQUIRE(run({"train", "mlp:2-6-2", "--optimizer", "gsgd", "--data", "spirals:n=50", "--epochs", "1", "--quiet",
+               "--checkpoint", ck})
               .code == 0);
-  require_usage_error({"train", "--optimizer", "gsgd", "--data", "spirals:n=50", "--epochs", "2", "--quiet", "--resume", ck,
-                       "--skeleton", "first"},
+  require_usage_error({"train", "--optimizer", "gsgd", "--data", "spirals:n=50", "--epochs", "2", "--quiet", "--resume",
+                       ck, "--skeleton", "first"},
                       "the checkpoint was made with skeleton = \"diagonal\"");
 }
 

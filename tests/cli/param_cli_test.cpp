@@ -15,15 +15,16 @@
 using namespace scaleinv::test;
 
 namespace {
-const std::vector<std::string> kSpirals{"train", "mlp:2-12-12-2,bias", "--data", "spirals:n=600", "--batch", "32", "--seed", "3"};
+const std::vector<std::string> kSpirals{
+    "train", "mlp:2-12-12-2,bias", "--data", "spirals:n=600", "--batch", "32", "--seed", "3"};
 }  // namespace
 
 TEST_CASE("train --param gmp and weightnorm learn, and the logs say which ran", "[cli][train][gmp]") {
   temp_dir dir;
   for (std::string param : {"gmp", "weightnorm"}) {
     auto csv = dir.file(param + ".csv"), jsonl = dir.file(param + ".jsonl");
-    auto base = plus(kSpirals, {"--param", param, "--epochs", "8", "--lr", "0.1", "--momentum", "0.5", "--schedule",
-                                "step:4:0.5"});
+    auto base = plus(
+        kSpirals, {"--param", param, "--epochs", "8", "--lr", "0.1", "--momentum", "0.5", "--schedule", "step:4:0.5"});
     auto args = plus(base, {"--json", "--log", csv});
     auto r = run(args);
     INFO(describe_run(args, r));
@@ -34,8 +35,10 @@ TEST_CASE("train --param gmp and weightnorm learn, and the logs say which ran", 
     CHECK(epochs.back()["train_loss"].get<double>() < 0.8 * epochs.front()["train_loss"].get<double>());
     CHECK(epochs[4]["lr"].get<double>() == 0.05);
     std::string text = read_file(csv);
-    CHECK(starts_with(text, "epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param,balance,balancings,balance_seconds,"
-              "balance_max_imbalance\n"));
+    CHECK(starts_with(text,
+                      "epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param,balance,"
+                      "balancings,balance_seconds,"
+                      "balance_max_imbalance\n"));
     CHECK(contains(text, ",sgd,"));
     CHECK(contains(text, "," + param + ","));
     REQUIRE(run(plus(base, {"--log", jsonl, "--quiet"})).code == 0);
@@ -52,8 +55,9 @@ TEST_CASE("train: weights, weightnorm and gmp start from the same function", "[c
   for (std::string spec : {"mlp:2-12-12-2,bias", "mlp:2-1-6-2", "mlp:2-9-2"}) {
     std::vector<double> loss;
     for (std::string param : {"weights", "weightnorm", "gmp"}) {
-      auto args = std::vector<std::string>{"train", spec, "--data", "spirals:n=300", "--seed", "5", "--param", param,
-                                           "--epochs", "1", "--lr", "1e-300", "--float64", "--json"};
+      auto args =
+          std::vector<std::string>{"train", spec,       "--data", "spirals:n=300", "--seed", "5",         "--param",
+                                   param,   "--epochs", "1",      "--lr",          "1e-300", "--float64", "--json"};
       auto r = run(args);
       INFO(describe_run(args, r));
       REQUIRE(r.code == 0);
@@ -74,11 +78,12 @@ TEST_CASE("train --param: resume is bit-identical, -o writes the effective netwo
       const bool f64 = spec.find(";float64") != std::string::npos;
       if (f64) spec = spec.substr(0, spec.find(';'));
       const std::string tag = param + (f64 ? "-c" : spec.size() > 12 ? "-a" : "-b");
-      auto common = std::vector<std::string>{"train", spec, "--data", "spirals:n=600", "--batch", "32", "--seed", "3",
-                                             "--param", param, "--lr", "0.05", "--momentum", "0.9", "--weight-decay",
-                                             "1e-3", "--quiet"};
+      auto common = std::vector<std::string>{"train",      spec,  "--data",         "spirals:n=600", "--batch", "32",
+                                             "--seed",     "3",   "--param",        param,           "--lr",    "0.05",
+                                             "--momentum", "0.9", "--weight-decay", "1e-3",          "--quiet"};
       if (f64) common.push_back("--float64");
-      auto straight = dir.file(tag + "-straight.json"), ck = dir.file(tag + "-ck.json"), resumed = dir.file(tag + "-resumed.json");
+      auto straight = dir.file(tag + "-straight.json"), ck = dir.file(tag + "-ck.json"),
+           resumed = dir.file(tag + "-resumed.json");
       REQUIRE(run(plus(common, {"--epochs", "4", "-o", straight})).code == 0);
       REQUIRE(run(plus(common, {"--epochs", "2", "--checkpoint", ck})).code == 0);
       auto doc = nlohmann::json::parse(read_file(ck));

@@ -19,8 +19,8 @@
 using namespace scaleinv::test;
 
 namespace {
-const std::vector<std::string> kTrain{"train", "mlp:2-12-12-2,bias", "--data", "spirals:n=600", "--batch", "32",
-                                      "--seed", "3", "--float64"};
+const std::vector<std::string> kTrain{
+    "train", "mlp:2-12-12-2,bias", "--data", "spirals:n=600", "--batch", "32", "--seed", "3", "--float64"};
 double max_rel_gap(const scaleinv::network& a, const scaleinv::network& b) {
   double gap = 0;
   for (scaleinv::edge_id e = 0; e < a.num_edges(); ++e)
@@ -32,13 +32,17 @@ double max_rel_gap(const scaleinv::network& a, const scaleinv::network& b) {
 TEST_CASE("train --balance before: the start is balanced, and a rescaled start balances to the same network",
           "[cli][train][balance]") {
   temp_dir dir;
-  const std::string plain = dir.file("plain.json"), balanced = dir.file("balanced.json"), rescaled = dir.file("rescaled.json");
+  const std::string plain = dir.file("plain.json"), balanced = dir.file("balanced.json"),
+                    rescaled = dir.file("rescaled.json");
   REQUIRE(run(plus(kTrain, {"--epochs", "0", "-o", plain, "--quiet"})).code == 0);
-  REQUIRE(run(plus(kTrain, {"--epochs", "0", "--balance", "before", "--balance-tol", "1e-12", "-o", balanced, "--quiet"})).code == 0);
-  REQUIRE(run(plus(kTrain, {"--epochs", "0", "--balance", "before", "--balance-tol", "1e-12", "--init-rescale", "1.5", "-o",
-                            rescaled, "--quiet"}))
+  REQUIRE(
+      run(plus(kTrain, {"--epochs", "0", "--balance", "before", "--balance-tol", "1e-12", "-o", balanced, "--quiet"}))
+          .code == 0);
+  REQUIRE(run(plus(kTrain, {"--epochs", "0", "--balance", "before", "--balance-tol", "1e-12", "--init-rescale", "1.5",
+                            "-o", rescaled, "--quiet"}))
               .code == 0);
-  scaleinv::network p = scaleinv::load_network(plain), b = scaleinv::load_network(balanced), r = scaleinv::load_network(rescaled);
+  scaleinv::network p = scaleinv::load_network(plain), b = scaleinv::load_network(balanced),
+                    r = scaleinv::load_network(rescaled);
   // same function: b is a rescaling of the initialisation
   scaleinv::equivalence_options eo;
   eo.tolerance = 1e-9;
@@ -86,7 +90,9 @@ TEST_CASE("train --balance: usage errors", "[cli][train][balance][errors]") {
   require_usage_error(plus(kTrain, {"--balance", "every=0"}), "every=K");
   require_usage_error(plus(kTrain, {"--balance", "every=x"}), "every=K");
   require_usage_error(plus(kTrain, {"--balance", "sometimes"}), "expected none, before or every=K");
-  require_usage_error(plus(kTrain, {"--balance", "before", "--optimizer", "gsgd"}), "--optimizer sgd or pathsgd and --param weights");
-  require_usage_error(plus(kTrain, {"--balance", "every=3", "--param", "gmp"}), "--optimizer sgd or pathsgd and --param weights");
+  require_usage_error(plus(kTrain, {"--balance", "before", "--optimizer", "gsgd"}),
+                      "--optimizer sgd or pathsgd and --param weights");
+  require_usage_error(plus(kTrain, {"--balance", "every=3", "--param", "gmp"}),
+                      "--optimizer sgd or pathsgd and --param weights");
   require_usage_error(plus(kTrain, {"--balance", "before", "--balance-p", "0"}), "--balance-p");
 }

@@ -16,14 +16,15 @@
 using namespace scaleinv::test;
 
 namespace {
-const std::vector<std::string> kBase{"train", "mlp:2-12-12-2,bias", "--data", "spirals:n=600", "--batch", "32", "--seed", "3"};
+const std::vector<std::string> kBase{
+    "train", "mlp:2-12-12-2,bias", "--data", "spirals:n=600", "--batch", "32", "--seed", "3"};
 }  // namespace
 
 TEST_CASE("train learns, and writes a log per epoch", "[cli][train]") {
   temp_dir dir;
   for (std::string opt : {"sgd", "gsgd"}) {
-    auto r = run(plus(kBase, {"--optimizer", opt, "--epochs", "8", "--lr", opt == "sgd" ? "0.1" : "0.02", "--json", "--log",
-                              (dir.path() / (opt + ".csv")).string()}));
+    auto r = run(plus(kBase, {"--optimizer", opt, "--epochs", "8", "--lr", opt == "sgd" ? "0.1" : "0.02", "--json",
+                              "--log", (dir.path() / (opt + ".csv")).string()}));
     INFO(r.err);
     REQUIRE(r.code == 0);
     auto epochs = json_lines(r.out);
@@ -31,8 +32,10 @@ TEST_CASE("train learns, and writes a log per epoch", "[cli][train]") {
     CHECK(epochs.back()["train_loss"].get<double>() < epochs.front()["train_loss"].get<double>());
     if (opt == "gsgd") CHECK(epochs.back()["basis_paths"] == 12 * 3 + 12 * 13 + 2 * 13 - 24);
     std::string csv = read_file(dir.path() / (opt + ".csv"));
-    CHECK(csv.rfind("epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param,balance,balancings,balance_seconds,"
-              "balance_max_imbalance\n", 0) == 0);
+    CHECK(csv.rfind("epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param,balance,"
+                    "balancings,balance_seconds,"
+                    "balance_max_imbalance\n",
+                    0) == 0);
     CHECK(std::count(csv.begin(), csv.end(), '\n') == 9);
   }
 }
@@ -43,7 +46,8 @@ TEST_CASE("resume continues bit-identically, from an epoch end and from mid-epoc
   // train::model pins (model.hpp, aligned_weights); before that, float64 resumes drifted in the last bit.
   for (std::string opt : {"sgd", "gsgd", "sgd-float64", "gsgd-float64"}) {
     const bool f64 = opt.size() > 8;
-    auto common = plus(kBase, {"--optimizer", opt.substr(0, opt.find('-')), "--lr", "0.03", "--momentum", "0.9", "--quiet"});
+    auto common =
+        plus(kBase, {"--optimizer", opt.substr(0, opt.find('-')), "--lr", "0.03", "--momentum", "0.9", "--quiet"});
     if (f64) common.push_back("--float64");
     auto straight = dir.path() / (opt + "-straight.json"), ck = dir.path() / (opt + "-ck.json"),
          resumed = dir.path() / (opt + "-resumed.json");

@@ -18,8 +18,12 @@
 using namespace scaleinv::test;
 
 namespace {
-const std::vector<std::string> kConv{"train", "conv:len=17,ch=1-4-2,k=9", "--data", "teacher:n=120,in=17,hidden=5,out=2",
-                                     "--loss", "mse", "--batch", "16", "--seed", "2", "--quiet"};
+const std::vector<std::string> kConv{"train",   "conv:len=17,ch=1-4-2,k=9",
+                                     "--data",  "teacher:n=120,in=17,hidden=5,out=2",
+                                     "--loss",  "mse",
+                                     "--batch", "16",
+                                     "--seed",  "2",
+                                     "--quiet"};
 
 // Every parameter's edges carry one weight.
 void require_tied(const std::string& path) {
@@ -43,7 +47,8 @@ TEST_CASE("train keeps shared parameters tied: SGD trains the parameters, every 
           "[cli][train][shared]") {
   temp_dir dir;
   const std::string out = dir.file("out.json"), ck = dir.file("ck.json"), resumed = dir.file("resumed.json");
-  auto common = plus(kConv, {"--lr", "0.05", "--momentum", "0.9", "--weight-decay", "0.001", "--schedule", "step:2:0.5"});
+  auto common =
+      plus(kConv, {"--lr", "0.05", "--momentum", "0.9", "--weight-decay", "0.001", "--schedule", "step:2:0.5"});
   auto r = run(plus(common, {"--epochs", "4", "-o", out, "--json"}));
   INFO(r.err);
   REQUIRE(r.code == 0);
@@ -68,7 +73,8 @@ TEST_CASE("train keeps shared parameters tied: SGD trains the parameters, every 
               {"id": "y0", "kind": "output"}, {"id": "y1", "kind": "output"}],
     "edges": [{"from": "x0", "to": "h", "param": "a"}, {"from": "x1", "to": "h", "param": "a"},
               {"from": "h", "to": "y0"}, {"from": "h", "to": "y1"}]})");
-  REQUIRE(run({"train", json_net, "--data", "spirals:n=100", "--epochs", "2", "--lr", "0.1", "--quiet", "-o", dir.file("t.json")})
+  REQUIRE(run({"train", json_net, "--data", "spirals:n=100", "--epochs", "2", "--lr", "0.1", "--quiet", "-o",
+               dir.file("t.json")})
               .code == 0);
   auto t = nlohmann::json::parse(read_file(dir.file("t.json")));
   CHECK(t["edges"][0]["weight"] == t["edges"][1]["weight"]);
@@ -110,8 +116,14 @@ TEST_CASE("train: divergence stops with exit 6 and keeps the last finite state",
   const std::string out = dir.file("nan.json"), ck = dir.file("ck.json");
   for (std::string precision : {"float32", "float64"}) {
     // MSE on a teacher overflows in both precisions within a few steps at this rate.
-    auto args = std::vector<std::string>{"train", "mlp:4-16-3", "--data", "teacher:n=300,in=4,hidden=5,out=3", "--epochs", "10",
-                                         "--lr", "1e6", "--quiet", "-o", out, "--checkpoint", ck, "--test-fraction", "0"};
+    auto args = std::vector<std::string>{"train",    "mlp:4-16-3",
+                                         "--data",   "teacher:n=300,in=4,hidden=5,out=3",
+                                         "--epochs", "10",
+                                         "--lr",     "1e6",
+                                         "--quiet",  "-o",
+                                         out,        "--checkpoint",
+                                         ck,         "--test-fraction",
+                                         "0"};
     if (precision == "float64") args.push_back("--float64");
     auto r = run(args);
     INFO(describe_run(args, r));
@@ -124,33 +136,37 @@ TEST_CASE("train: divergence stops with exit 6 and keeps the last finite state",
     // learning rate rescues it depends on how far the run had gone: either it trains or it stops
     // again the same way, never with another error.)
     REQUIRE(run({"analyze", out}).code == 0);
-    auto resumed = run({"train", "--data", "teacher:n=300,in=4,hidden=5,out=3", "--epochs", "10", "--lr", "1e-6", "--quiet",
-                        "--test-fraction", "0", "--resume", ck, precision == "float64" ? "--float64" : "--quiet"});
+    auto resumed =
+        run({"train", "--data", "teacher:n=300,in=4,hidden=5,out=3", "--epochs", "10", "--lr", "1e-6", "--quiet",
+             "--test-fraction", "0", "--resume", ck, precision == "float64" ? "--float64" : "--quiet"});
     INFO(resumed.err);
     CHECK((resumed.code == 0 || resumed.code == scaleinv::cli::diverged));
   }
   // With a test set, the first non-finite loss may be the test loss at an epoch's end: also exit 6.
-  auto t = run({"train", "mlp:4-16-3", "--data", "teacher:n=300,in=4,hidden=5,out=3", "--epochs", "10", "--lr", "1e6", "--quiet",
-                "-o", out});
+  auto t = run({"train", "mlp:4-16-3", "--data", "teacher:n=300,in=4,hidden=5,out=3", "--epochs", "10", "--lr", "1e6",
+                "--quiet", "-o", out});
   CHECK(t.code == scaleinv::cli::diverged);
   CHECK(run({"analyze", out}).code == 0);
   // Without -o or --checkpoint the message says nothing was kept.
-  auto r = run({"train", "mlp:4-16-3", "--data", "teacher:n=300,in=4,hidden=5,out=3", "--epochs", "10", "--lr", "1e6", "--quiet"});
+  auto r = run({"train", "mlp:4-16-3", "--data", "teacher:n=300,in=4,hidden=5,out=3", "--epochs", "10", "--lr", "1e6",
+                "--quiet"});
   CHECK(r.code == scaleinv::cli::diverged);
   CHECK(contains(r.err, "Nothing was written"));
 }
 
-TEST_CASE("train: no test set is said, and null in the logs, the CSV log has the balance columns and exact short numbers",
-          "[cli][train]") {
+TEST_CASE(
+    "train: no test set is said, and null in the logs, the CSV log has the balance columns and exact short numbers",
+    "[cli][train]") {
   temp_dir dir;
   const std::string csv = dir.file("log.csv");
-  auto r = run({"train", "mlp:2-8-2,bias", "--data", "spirals:n=200", "--epochs", "2", "--lr", "0.1", "--test-fraction", "0"});
+  auto r = run(
+      {"train", "mlp:2-8-2,bias", "--data", "spirals:n=200", "--epochs", "2", "--lr", "0.1", "--test-fraction", "0"});
   REQUIRE(r.code == 0);
   CHECK(contains(r.out, "(200 train, no test set)"));
   CHECK(contains(r.out, "no test set"));
   CHECK_FALSE(contains(r.out, "test_loss"));
-  auto j = run({"train", "mlp:2-8-2,bias", "--data", "spirals:n=200", "--epochs", "1", "--lr", "0.1", "--test-fraction", "0",
-                "--json", "--log", csv, "--balance", "every=3"});
+  auto j = run({"train", "mlp:2-8-2,bias", "--data", "spirals:n=200", "--epochs", "1", "--lr", "0.1", "--test-fraction",
+                "0", "--json", "--log", csv, "--balance", "every=3"});
   REQUIRE(j.code == 0);
   auto line = json_lines(j.out).at(0);
   CHECK(line["test_loss"].is_null());

@@ -76,8 +76,8 @@ struct pinned_platform {
 
 TEST_CASE("pinned training runs reproduce their final weights bit for bit", "[cli][train][pin]") {
   const std::vector<std::string> spirals{"--data", "spirals:n=300", "--batch", "32", "--seed", "5", "--quiet"};
-  const std::vector<std::string> teacher{"--data", "teacher:n=200,in=4,hidden=6,out=2,seed=2", "--batch", "16",
-                                         "--seed", "7", "--quiet"};
+  const std::vector<std::string> teacher{
+      "--data", "teacher:n=200,in=4,hidden=6,out=2,seed=2", "--batch", "16", "--seed", "7", "--quiet"};
   const std::vector<std::vector<std::string>> runs{
       {plus({"train", "mlp:2-10-10-2,bias", "--epochs", "3", "--lr", "0.1"}, spirals)},
       {plus({"train", "mlp:2-10-10-2,bias", "--epochs", "3", "--lr", "0.05", "--momentum", "0.9", "--weight-decay",
@@ -93,12 +93,13 @@ TEST_CASE("pinned training runs reproduce their final weights bit for bit", "[cl
       {plus({"train", "skip:2-8-8-8-2,span=2", "--epochs", "3", "--lr", "0.01", "--optimizer", "gsgd", "--float64",
              "--skeleton", "first"},
             spirals)},
-      {plus({"train", "mlp:2-10-10-2,bias", "--epochs", "3", "--lr", "0.1", "--param", "weightnorm", "--momentum", "0.9",
-             "--weight-decay", "0.001"},
+      {plus({"train", "mlp:2-10-10-2,bias", "--epochs", "3", "--lr", "0.1", "--param", "weightnorm", "--momentum",
+             "0.9", "--weight-decay", "0.001"},
             spirals)},
       {plus({"train", "mlp:2-10-10-2,bias", "--epochs", "3", "--lr", "0.1", "--param", "gmp", "--float64"}, spirals)},
-      {plus({"train", "mlp:2-10-10-2,bias", "--epochs", "3", "--lr", "0.1", "--momentum", "0.9", "--balance", "every=5"},
-            spirals)},
+      {plus(
+          {"train", "mlp:2-10-10-2,bias", "--epochs", "3", "--lr", "0.1", "--momentum", "0.9", "--balance", "every=5"},
+          spirals)},
       {plus({"train", "mlp:2-10-10-2,bias,act=leaky_relu:0.1", "--epochs", "2", "--lr", "0.1", "--balance", "before",
              "--init-rescale", "1", "--float64"},
             spirals)},
@@ -107,7 +108,9 @@ TEST_CASE("pinned training runs reproduce their final weights bit for bit", "[cl
   };
   const std::vector<pinned_platform> pinned{
       {"x86-64 avx avx2 fma / openblas Zen / release",
-       {0x1d523708d8a13c6b, 0x4cb321266d89c19, 0x6c20ed182eadb45b, 0x1ed4507e97f2282c, 0xc2cb6c826484a2a0, 0x3102ac240ca16b9d, 0xeb6bc99773256fe5, 0x7ce754628b6fe504, 0x201f69f17346bacb, 0xd64f1b3da30ba0e1, 0x738a83f252e3daef, 0xe869cbb7384503b5}},
+       {0x1d523708d8a13c6b, 0x4cb321266d89c19, 0x6c20ed182eadb45b, 0x1ed4507e97f2282c, 0xc2cb6c826484a2a0,
+        0x3102ac240ca16b9d, 0xeb6bc99773256fe5, 0x7ce754628b6fe504, 0x201f69f17346bacb, 0xd64f1b3da30ba0e1,
+        0x738a83f252e3daef, 0xe869cbb7384503b5}},
   };
   const std::string here = platform();
   const pinned_platform* known = nullptr;
@@ -132,5 +135,6 @@ TEST_CASE("pinned training runs reproduce their final weights bit for bit", "[cl
       CHECK(weight_hash(nlohmann::json::parse(read_file(out))) == h);
     }
   }
-  if (known == nullptr) WARN("no pinned hashes for platform \"" << here << "\": add {\"" << here << "\", {" << table << "}}");
+  if (known == nullptr)
+    WARN("no pinned hashes for platform \"" << here << "\": add {\"" << here << "\", {" << table << "}}");
 }

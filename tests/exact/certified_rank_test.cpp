@@ -93,7 +93,8 @@ TEST_CASE("certified rank equals exact rational elimination on random sparse mat
       std::vector<std::pair<std::uint32_t, std::int64_t>> e;
       std::size_t len = 1 + rng.below(5);
       for (std::size_t k = 0; k < len; ++k)
-        e.emplace_back(static_cast<std::uint32_t>(rng.below(cols)), zero_one ? 1 : static_cast<std::int64_t>(rng.below(11)) - 5);
+        e.emplace_back(static_cast<std::uint32_t>(rng.below(cols)),
+                       zero_one ? 1 : static_cast<std::int64_t>(rng.below(11)) - 5);
       add(m, e);
     }
     // Rank-deficient on purpose in half the cases: repeat sums of earlier rows.
@@ -140,7 +141,8 @@ int_matrix blocks(const std::vector<std::uint64_t>& primes, bool chain = false, 
   const auto n = static_cast<std::uint32_t>(2 * primes.size());
   a.cols = n + (twin ? 1 : 0);
   for (std::uint32_t i = 0; i < primes.size(); ++i) {
-    std::vector<std::pair<std::uint32_t, std::int64_t>> r0{{2 * i, static_cast<std::int64_t>(primes[i]) + 1}, {2 * i + 1, 1}},
+    std::vector<std::pair<std::uint32_t, std::int64_t>> r0{{2 * i, static_cast<std::int64_t>(primes[i]) + 1},
+                                                           {2 * i + 1, 1}},
         r1{{2 * i, 1}, {2 * i + 1, 1}};
     if (chain && i > 0) r0.emplace_back(2 * i - 1, 1);
     if (twin && i == 0) {
@@ -168,7 +170,8 @@ TEST_CASE("a prime dividing a minor is caught by the kernel check, and the next 
 TEST_CASE("when every prime divides a minor, rational elimination decides, and gives the kernel", "[certified_rank]") {
   auto p = certified_rank_primes();
   SECTION("full rank") {
-    rank_certificate c = certified_rank(blocks({p[0], p[1], p[2]}, /*chain=*/true));  // each prime sees rank 5; over Q 6
+    rank_certificate c =
+        certified_rank(blocks({p[0], p[1], p[2]}, /*chain=*/true));  // each prime sees rank 5; over Q 6
     REQUIRE(c.rank == 6);
     REQUIRE(c.method == "rational-elimination");
     REQUIRE(c.primes_tried == 3);
@@ -250,8 +253,8 @@ TEST_CASE("singleton columns are peeled, and the kernel still verifies", "[certi
   // Columns 0 and 3 each occur once; peeling them leaves rows {1,2}, {1,2}: rank 1 + 2 = 3 of 4.
   int_matrix a;
   a.cols = 5;
-  std::vector<std::pair<std::uint32_t, std::int64_t>> r0{{0, 3}, {1, 1}}, r1{{1, 2}, {2, 2}}, r2{{1, 1}, {2, 1}, {3, 5}},
-      r3{{1, -1}, {2, -1}};
+  std::vector<std::pair<std::uint32_t, std::int64_t>> r0{{0, 3}, {1, 1}}, r1{{1, 2}, {2, 2}},
+      r2{{1, 1}, {2, 1}, {3, 5}}, r3{{1, -1}, {2, -1}};
   for (const auto* r : {&r0, &r1, &r2, &r3}) a.add_row(*r);
   rank_certificate c = certified_rank(a, true);
   REQUIRE(c.rank == 3);

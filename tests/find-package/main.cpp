@@ -43,7 +43,7 @@ int main() {
   options.init_seed = 7;
   const scaleinv::network net = scaleinv::make_mlp(options);
   const scaleinv::analysis a = scaleinv::analyze(net);
-  std::printf("dimension %zu\n", a.dimension);            // 4*3 + 3*2 - 3 = 15
+  std::printf("dimension %zu\n", a.dimension);           // 4*3 + 3*2 - 3 = 15
   std::printf("paths %s\n", a.paths.get_str().c_str());  // 4*3*2 = 24
 
   // Eigen objects cross the boundary both ways: x is allocated here, the model's result in the

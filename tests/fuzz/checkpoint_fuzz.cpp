@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const checkpoint c = read_checkpoint(path);
     const std::string once = write_checkpoint_json(c);
     written.write(once);
-    const checkpoint again = fuzz::must("reading back write_checkpoint_json's output", [&] { return read_checkpoint(written.path()); });
+    const checkpoint again =
+        fuzz::must("reading back write_checkpoint_json's output", [&] { return read_checkpoint(written.path()); });
     if (!same(c, again)) fuzz::finding("the checkpoint changed in a write and read round trip");
     if (write_checkpoint_json(again) != once) fuzz::finding("write(read(write(c))) differs from write(c)");
   });

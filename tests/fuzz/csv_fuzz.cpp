@@ -20,7 +20,8 @@ void check(const dataset& d, bool classify, std::size_t targets) {
   if (classify) {
     if (d.labels.size() != d.size()) fuzz::finding(fmt::format("{} labels for {} samples", d.labels.size(), d.size()));
     const int top = *std::max_element(d.labels.begin(), d.labels.end());
-    if (top < 0 || d.classes != static_cast<std::size_t>(top) + 1) fuzz::finding(fmt::format("classes {} but the largest label is {}", d.classes, top));
+    if (top < 0 || d.classes != static_cast<std::size_t>(top) + 1)
+      fuzz::finding(fmt::format("classes {} but the largest label is {}", d.classes, top));
   } else {
     if (static_cast<std::size_t>(d.targets.rows()) != targets || static_cast<std::size_t>(d.targets.cols()) != d.size())
       fuzz::finding("the targets do not match the samples");

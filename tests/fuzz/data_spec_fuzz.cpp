@@ -20,10 +20,13 @@ constexpr double kValueBudget = 20000;  // doubles one input may make
 
 void check(const data_spec& d, const dataset& s, const char* which) {
   if (!s.x.allFinite()) fuzz::finding(fmt::format("{} set: a feature is not finite", which));
-  if (s.targets.size() > 0 && !s.targets.allFinite()) fuzz::finding(fmt::format("{} set: a target is not finite", which));
+  if (s.targets.size() > 0 && !s.targets.allFinite())
+    fuzz::finding(fmt::format("{} set: a target is not finite", which));
   const std::size_t features = d.kind == "spirals" ? 2 : d.in;
-  if (s.features() != features) fuzz::finding(fmt::format("{} set: {} features, the spec asks for {}", which, s.features(), features));
-  if (d.kind == "teacher" ? static_cast<std::size_t>(s.targets.cols()) != s.size() || static_cast<std::size_t>(s.targets.rows()) != d.out
+  if (s.features() != features)
+    fuzz::finding(fmt::format("{} set: {} features, the spec asks for {}", which, s.features(), features));
+  if (d.kind == "teacher" ? static_cast<std::size_t>(s.targets.cols()) != s.size() ||
+                                static_cast<std::size_t>(s.targets.rows()) != d.out
                           : s.labels.size() != s.size())
     fuzz::finding(fmt::format("{} set: labels or targets do not match the samples", which));
 }

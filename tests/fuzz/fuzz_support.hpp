@@ -31,7 +31,8 @@ namespace scaleinv::fuzz {
 
 inline std::string type_name(const std::exception& e) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status), std::free);
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status),
+                                              std::free);
   return status == 0 && name ? name.get() : typeid(e).name();
 }
 
@@ -51,9 +52,7 @@ void expect_only_scaleinv_errors(F&& f) {
     finding(std::string("std::bad_alloc: a size taken from the input is not bounded (") + e.what() + ")");
   } catch (const std::exception& e) {
     finding("an exception other than scaleinv::error: " + type_name(e) + ": " + e.what());
-  } catch (...) {
-    finding("an exception not derived from std::exception");
-  }
+  } catch (...) { finding("an exception not derived from std::exception"); }
 }
 
 /// A step that must succeed whatever the input, such as reading back what the library itself
@@ -62,9 +61,7 @@ template <class F>
 auto must(const char* step, F&& f) -> decltype(f()) {
   try {
     return f();
-  } catch (const std::exception& e) {
-    finding(std::string(step) + " threw " + type_name(e) + ": " + e.what());
-  }
+  } catch (const std::exception& e) { finding(std::string(step) + " threw " + type_name(e) + ": " + e.what()); }
 }
 
 /// A file that holds the current input, for the readers that take a path. Created under $TMPDIR

@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const dataset d = read_idx(images.path(), labels.path(), classes);
     if (d.labels.size() != d.size()) fuzz::finding(fmt::format("{} labels for {} images", d.labels.size(), d.size()));
     for (int label : d.labels)
-      if (label < 0 || static_cast<std::size_t>(label) >= d.classes) fuzz::finding(fmt::format("label {} with {} classes", label, d.classes));
+      if (label < 0 || static_cast<std::size_t>(label) >= d.classes)
+        fuzz::finding(fmt::format("label {} with {} classes", label, d.classes));
     if (d.size() > 0 && (d.x.minCoeff() < 0 || d.x.maxCoeff() > 1)) fuzz::finding("a pixel outside [0, 1]");
   });
   return 0;

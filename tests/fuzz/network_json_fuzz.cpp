@@ -15,7 +15,7 @@
 using namespace scaleinv;
 
 namespace {
-constexpr std::size_t kAnalyzeEdges = 256;  // analyze is O(V + E); keep each input fast anyway
+constexpr std::size_t kAnalyzeEdges = 256;   // analyze is O(V + E); keep each input fast anyway
 constexpr std::uint64_t kVerifyPaths = 200;  // verify enumerates every path
 }  // namespace
 
@@ -25,8 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const network net = read_network_json(text, "input.json");
 
     const std::string once = write_network_json(net);
-    const network again = fuzz::must("reading back write_network_json's output", [&] { return read_network_json(once, "written.json"); });
-    if (write_network_json(again) != once) fuzz::finding("write(read(write(net))) differs from write(net): the round trip is lossy");
+    const network again =
+        fuzz::must("reading back write_network_json's output", [&] { return read_network_json(once, "written.json"); });
+    if (write_network_json(again) != once)
+      fuzz::finding("write(read(write(net))) differs from write(net): the round trip is lossy");
 
     if (net.num_edges() > kAnalyzeEdges) return;
     const analysis a = analyze(net);

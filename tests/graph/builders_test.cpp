@@ -32,7 +32,8 @@ TEST_CASE("mlp options: activation and initial weights", "[builders]") {
 }
 
 TEST_CASE("skip MLPs: identity shortcuts for equal widths, projections otherwise", "[builders]") {
-  network same = from_spec("skip:2-3-3-3-2");  // span 2: x -> layer 2 (2x3 projection), 1 -> 3 (3 identity), 2 -> 4 (3x2)
+  network same =
+      from_spec("skip:2-3-3-3-2");  // span 2: x -> layer 2 (2x3 projection), 1 -> 3 (3 identity), 2 -> 4 (3x2)
   REQUIRE(same.num_edges() == (6 + 9 + 9 + 6) + (6 + 3 + 6));
   network span3 = from_spec("skip:2-3-3-3-2,span=3");  // 0 -> 3 (2x3), 1 -> 4 (3x2)
   REQUIRE(span3.num_edges() == 30 + 6 + 6);
@@ -64,7 +65,8 @@ TEST_CASE("random DAGs are reproducible from the seed", "[builders]") {
 }
 
 TEST_CASE("specs: errors name the spec and the bad part", "[builders][validation]") {
-  REQUIRE_THROWS_WITH(from_spec("mlp:3-x-2"), "network spec 'mlp:3-x-2': layer width 'x' is not a non-negative integer");
+  REQUIRE_THROWS_WITH(from_spec("mlp:3-x-2"),
+                      "network spec 'mlp:3-x-2': layer width 'x' is not a non-negative integer");
   REQUIRE_THROWS_WITH(from_spec("mlp:3"), Catch::Contains("at least two layers"));
   REQUIRE_THROWS_WITH(from_spec("mlp:3-2,wat"), Catch::Contains("unknown option 'wat'"));
   REQUIRE_THROWS_WITH(from_spec("random:inputs=2"), Catch::Contains("needs seed=S"));
@@ -82,9 +84,10 @@ std::vector<std::pair<node_id, node_id>> edge_list(const network& n) {
 }  // namespace
 
 TEST_CASE("parse_network_spec reads without building, and planned_size is what build makes", "[builders]") {
-  for (const char* text : {"mlp:3-4-2,bias", "mlp:2-5-5-1", "skip:2-3-3-3-2", "skip:2-3-3-3-2,span=3,bias", "skip:4-4-4,bias",
-                           "conv:len=8,ch=1-2-1,k=3,bias", "conv:len=6,ch=2-3-1,k=2", "conv:len=3,ch=1-1,k=1",
-                           "random:seed=1,inputs=2,hidden=3,outputs=1,p=1", "random:seed=1,inputs=2,hidden=3,outputs=1,p=1,bias"}) {
+  for (const char* text :
+       {"mlp:3-4-2,bias", "mlp:2-5-5-1", "skip:2-3-3-3-2", "skip:2-3-3-3-2,span=3,bias", "skip:4-4-4,bias",
+        "conv:len=8,ch=1-2-1,k=3,bias", "conv:len=6,ch=2-3-1,k=2", "conv:len=3,ch=1-1,k=1",
+        "random:seed=1,inputs=2,hidden=3,outputs=1,p=1", "random:seed=1,inputs=2,hidden=3,outputs=1,p=1,bias"}) {
     INFO(text);
     const network_spec spec = parse_network_spec(text);
     CHECK(spec.text == text);
@@ -108,15 +111,20 @@ TEST_CASE("specs whose sizes overflow 64 bits are refused before anything is all
   // Each once wrapped around in size_t arithmetic: the size check saw a small network (or "0
   // edges") and the builder then added nodes until memory ran out.
   CHECK_THROWS_WITH(from_spec("mlp:18446744073709551615-1,bias"),
-                    "network spec 'mlp:18446744073709551615-1,bias': the network would have about 1.845e+19 edges; the limit is 1000000000");
-  CHECK_THROWS_WITH(from_spec("mlp:4294967295-4294967295-4294967295"), Catch::Contains("would have about 3.689e+19 edges"));
+                    "network spec 'mlp:18446744073709551615-1,bias': the network would have about 1.845e+19 edges; the "
+                    "limit is 1000000000");
+  CHECK_THROWS_WITH(from_spec("mlp:4294967295-4294967295-4294967295"),
+                    Catch::Contains("would have about 3.689e+19 edges"));
   CHECK_THROWS_WITH(from_spec("conv:len=4294967296,ch=4294967296-1,k=4294967296"),
                     Catch::Contains("conv: the network would have about 1.845e+19 edges"));
   CHECK_THROWS_WITH(from_spec("conv:len=5,ch=1-1-1,k=9223372036854775809"), Catch::Contains("leaves no positions"));
-  CHECK_THROWS_WITH(from_spec("random:seed=1,inputs=18446744073709551615,bias,p=1"), Catch::Contains("too many edges expected"));
+  CHECK_THROWS_WITH(from_spec("random:seed=1,inputs=18446744073709551615,bias,p=1"),
+                    Catch::Contains("too many edges expected"));
   // Few edges but too many nodes, or too many pairs to draw.
-  CHECK_THROWS_WITH(from_spec("mlp:200000000-1"), Catch::Contains("the network would have 200000001 nodes; the limit is 100000000"));
-  CHECK_THROWS_WITH(from_spec("random:seed=1,inputs=200000000,p=0"), Catch::Contains("200000005 nodes; the limit is 100000000"));
+  CHECK_THROWS_WITH(from_spec("mlp:200000000-1"),
+                    Catch::Contains("the network would have 200000001 nodes; the limit is 100000000"));
+  CHECK_THROWS_WITH(from_spec("random:seed=1,inputs=200000000,p=0"),
+                    Catch::Contains("200000005 nodes; the limit is 100000000"));
   CHECK_THROWS_WITH(from_spec("random:seed=1,inputs=10000000,hidden=10000000,p=0"),
                     Catch::Contains("random DAG: 150000015000000 candidate edges to draw; the limit is 10000000000"));
 }

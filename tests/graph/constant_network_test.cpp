@@ -43,8 +43,10 @@ network small(bool weights) {
 
 std::string json_net(const std::string& edges) {
   return R"({"format": "scaleinv.network", "version": 1, "nodes": [{"id": "x0", "kind": "input"},
-    {"id": "h0", "kind": "hidden"}, {"id": "h1", "kind": "hidden", "activation": "avg_pool"}, {"id": "y0", "kind": "output"}],
-    "edges": [)" + edges + "]}";
+    {"id": "h0", "kind": "hidden"}, {"id": "h1", "kind": "hidden", "activation": "avg_pool"},
+    {"id": "y0", "kind": "output"}],
+    "edges": [)" +
+         edges + "]}";
 }
 }  // namespace
 
@@ -125,10 +127,10 @@ TEST_CASE("constant edges: weights, parameters and refusals", "[constant][networ
 
 TEST_CASE("constant edges in JSON: the key, the default weight, the round trip", "[constant][json]") {
   // No trained weights, a constant with its default weight 1 and one with an exact 1/2.
-  network net = read_network_json(
-      json_net(R"({"from": "x0", "to": "h0"}, {"from": "h0", "to": "h1", "constant": true},
-                 {"from": "x0", "to": "h1", "constant": true, "weight": "1/2"}, {"from": "h1", "to": "y0", "constant": false})"),
-      "t.json");
+  network net = read_network_json(json_net(R"({"from": "x0", "to": "h0"}, {"from": "h0", "to": "h1", "constant": true},
+                 {"from": "x0", "to": "h1", "constant": true, "weight": "1/2"},
+                 {"from": "h1", "to": "y0", "constant": false})"),
+                                  "t.json");
   CHECK_FALSE(net.has_weights());
   CHECK(net.num_constants() == 2);
   CHECK(net.constant_value(1) == 1);
@@ -144,7 +146,8 @@ TEST_CASE("constant edges in JSON: the key, the default weight, the round trip",
 
   // With trained weights: a constant edge's weight does not count for "every edge or none".
   network weighted = read_network_json(
-      json_net(R"({"from": "x0", "to": "h0", "weight": 2}, {"from": "h0", "to": "h1", "constant": true, "weight": "1/3"},
+      json_net(
+          R"({"from": "x0", "to": "h0", "weight": 2}, {"from": "h0", "to": "h1", "constant": true, "weight": "1/3"},
                  {"from": "h1", "to": "y0", "weight": "-3/7"})"),
       "w.json");
   REQUIRE(weighted.has_weights());
@@ -156,10 +159,12 @@ TEST_CASE("constant edges in JSON: the key, the default weight, the round trip",
   // The bad cases (also in tests/data/bad/cases.txt).
   CHECK_THROWS_WITH(read_network_json(json_net(R"({"from": "x0", "to": "y0", "constant": 1})"), "b.json"),
                     Catch::Contains("\"constant\" must be true or false, not 1"));
-  CHECK_THROWS_WITH(read_network_json(json_net(R"({"from": "x0", "to": "y0", "constant": true, "param": 3})"), "b.json"),
-                    Catch::Contains("a constant edge has no \"param\""));
-  CHECK_THROWS_WITH(read_network_json(json_net(R"({"from": "x0", "to": "y0", "constant": true, "weight": "nan"})"), "b.json"),
-                    Catch::Contains("constant weight \"nan\" is not a finite number"));
+  CHECK_THROWS_WITH(
+      read_network_json(json_net(R"({"from": "x0", "to": "y0", "constant": true, "param": 3})"), "b.json"),
+      Catch::Contains("a constant edge has no \"param\""));
+  CHECK_THROWS_WITH(
+      read_network_json(json_net(R"({"from": "x0", "to": "y0", "constant": true, "weight": "nan"})"), "b.json"),
+      Catch::Contains("constant weight \"nan\" is not a finite number"));
 }
 
 TEST_CASE("constant edges in DOT are dashed", "[constant][dot]") {
@@ -207,8 +212,8 @@ TEST_CASE("constant edges: random scales respect them, equivalence requires them
   std::string text = write_network_json(b);
   const std::string edge6 = R"({"constant":true,"from":"h0","to":"a","weight":0.5})";
   REQUIRE(text.find(edge6) != std::string::npos);
-  const std::string changed_text =
-      std::string(text).replace(text.find(edge6), edge6.size(), R"({"constant":true,"from":"h0","to":"a","weight":0.25})");
+  const std::string changed_text = std::string(text).replace(text.find(edge6), edge6.size(),
+                                                             R"({"constant":true,"from":"h0","to":"a","weight":0.25})");
   auto r = rescaling_equivalence(net, read_network_json(changed_text, "c.json"));
   CHECK_FALSE(r.equivalent);
   CHECK(r.failed_edge == 6);
@@ -222,7 +227,8 @@ TEST_CASE("constant edges: random scales respect them, equivalence requires them
   // Weights that only a rescaling breaking a constant edge relates are not equivalent. x =c=> h: h
   // is pinned, so the weight of h -> y cannot change.
   network pinned = read_network_json(json_net(R"({"from": "x0", "to": "h0", "constant": true},
-      {"from": "h0", "to": "y0", "weight": 2}, {"from": "x0", "to": "h1", "weight": 1}, {"from": "h1", "to": "y0", "weight": 1})"),
+      {"from": "h0", "to": "y0", "weight": 2}, {"from": "x0", "to": "h1", "weight": 1},
+      {"from": "h1", "to": "y0", "weight": 1})"),
                                      "p.json");
   std::vector<double> w2 = pinned.weights();
   w2[1] = 4;

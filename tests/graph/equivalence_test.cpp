@@ -26,9 +26,12 @@ equivalence_options exact_mode() {
 }
 
 const std::vector<activation>& homogeneous_activations() {
-  static const std::vector<activation> acts = {
-      activation::relu(), activation::leaky_relu(mpq_class(1, 10)), activation::prelu(mpq_class(1, 4)),
-      activation::bilu(mpq_class(-1, 3), mpq_class(5, 2)), activation::linear(), activation::max_pool()};
+  static const std::vector<activation> acts = {activation::relu(),
+                                               activation::leaky_relu(mpq_class(1, 10)),
+                                               activation::prelu(mpq_class(1, 4)),
+                                               activation::bilu(mpq_class(-1, 3), mpq_class(5, 2)),
+                                               activation::linear(),
+                                               activation::max_pool()};
   return acts;
 }
 
@@ -100,7 +103,8 @@ TEST_CASE("random rational rescalings of random DAGs are recognized, with their 
     for (const auto& c : s) inverse.push_back(1 / c);
     check_recovered(b, a, inverse, rescaling_equivalence(b, a, exact_mode()));
     with_free += rescaling_equivalence(a, b, exact_mode()).undetermined.empty() ? 0 : 1;
-    for (node_id v = 0; v < a.num_nodes(); ++v) with_tanh += a.node_at(v).kind == node_kind::hidden && !a.is_scalable(v);
+    for (node_id v = 0; v < a.num_nodes(); ++v)
+      with_tanh += a.node_at(v).kind == node_kind::hidden && !a.is_scalable(v);
   }
   // The corpus covers both degenerate cases.
   CHECK(with_free > 0);
@@ -164,16 +168,18 @@ TEST_CASE("the contradiction message names the edge, the ratio and where the sca
   CHECK(r.exact);
   CHECK_FALSE(r.equivalent);
   CHECK(r.failed_edge == 2);
-  CHECK(r.reason == "edge 2 (x -> y): ratio B/A = 3 contradicts c(y)/c(x) = 1, where c(x) = 1 is fixed (input) "
-                    "and c(y) = 1 is fixed (output)");
+  CHECK(r.reason ==
+        "edge 2 (x -> y): ratio B/A = 3 contradicts c(y)/c(x) = 1, where c(x) = 1 is fixed (input) "
+        "and c(y) = 1 is fixed (output)");
   // A contradiction through a unit.
   w = a.exact_weights();
   w[0] *= 2;
   w[1] *= mpq_class(3, 2);
   r = rescaling_equivalence(a, with_weights(a, w), exact_mode());
   CHECK(r.failed_edge == 1);
-  CHECK(r.reason == "edge 1 (h -> y): ratio B/A = 3/2 contradicts c(y)/c(h) = 1/2, where c(h) = 2 is forced by "
-                    "edge 0 from x and c(y) = 1 is fixed (output)");
+  CHECK(r.reason ==
+        "edge 1 (h -> y): ratio B/A = 3/2 contradicts c(y)/c(h) = 1/2, where c(h) = 2 is forced by "
+        "edge 0 from x and c(y) = 1 is fixed (output)");
 }
 
 TEST_CASE("not equivalent: sign flips are not rescalings", "[equivalence]") {

@@ -157,5 +157,6 @@ TEST_CASE("edges sharing a parameter must carry one value", "[network][validatio
   net.set_exact_weight(e1, mpq_class(1, 4));
   net.set_param(e0, "k");
   net.set_param(e1, "k");
-  REQUIRE_THROWS_WITH(net.finalize(), "edge 1 (x -> y) and edge 0 (x -> y) share parameter 'k' but have different weights");
+  REQUIRE_THROWS_WITH(net.finalize(),
+                      "edge 1 (x -> y) and edge 0 (x -> y) share parameter 'k' but have different weights");
 }

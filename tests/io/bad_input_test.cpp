@@ -25,10 +25,10 @@ const std::string kBadDir = std::string(SCALEINV_TEST_DATA) + "/bad";
 
 // One line of cases.txt.
 struct bad_case {
-  std::size_t line = 0;   // in cases.txt, for messages
-  std::string field;      // FILE_OR_SPEC as written
-  std::string arg;        // what load_network and the CLI receive
-  std::string expected;   // EXPECTED_SUBSTRING
+  std::size_t line = 0;  // in cases.txt, for messages
+  std::string field;     // FILE_OR_SPEC as written
+  std::string arg;       // what load_network and the CLI receive
+  std::string expected;  // EXPECTED_SUBSTRING
   bool is_file = false;
 };
 
@@ -45,7 +45,7 @@ std::vector<bad_case> parse_manifest() {
     if (text.empty() || text.front() == '#') continue;
     INFO("cases.txt line " << line << ": " << text);
     auto tab = text.find('\t');
-    REQUIRE(tab != std::string::npos);                      // FILE_OR_SPEC<TAB>EXPECTED_SUBSTRING
+    REQUIRE(tab != std::string::npos);                       // FILE_OR_SPEC<TAB>EXPECTED_SUBSTRING
     REQUIRE(text.find('\t', tab + 1) == std::string::npos);  // exactly one tab
     bad_case c;
     c.line = line;
@@ -88,9 +88,7 @@ load_outcome try_load(const std::string& arg) {
     o.message = e.what();
   } catch (const std::exception& e) {
     o.message = std::string("(an exception that is not a scaleinv::error: ") + e.what() + ")";
-  } catch (...) {
-    o.message = "(an exception that is not a std::exception)";
-  }
+  } catch (...) { o.message = "(an exception that is not a std::exception)"; }
   return o;
 }
 
@@ -170,8 +168,8 @@ TEST_CASE("every bad input makes `scaleinv analyze` exit 3 with one error line",
 }
 
 TEST_CASE("every bad input is bad input to every subcommand", "[bad_input]") {
-  const std::vector<std::vector<std::string>> commands = {
-      {"basis"}, {"basis", "--json"}, {"express", "--path", "0"}, {"verify"}, {"convert"}, {"convert", "--to", "dot"}};
+  const std::vector<std::vector<std::string>> commands = {{"basis"},  {"basis", "--json"}, {"express", "--path", "0"},
+                                                          {"verify"}, {"convert"},         {"convert", "--to", "dot"}};
   for (const auto& c : read_cases()) {
     for (const auto& cmd : commands) {
       std::vector<std::string> args = cmd;
@@ -193,10 +191,12 @@ TEST_CASE("invalid JSON is located by line and column", "[bad_input]") {
     std::size_t line, column;
   };
   const located cases[] = {
-      {"syntax_trailing_comma.json", 7, 3},   {"syntax_missing_colon.json", 3, 13}, {"syntax_missing_comma.json", 6, 5},
-      {"syntax_unquoted_value.json", 5, 26},  {"syntax_single_quotes.json", 4, 14}, {"syntax_trailing_garbage.json", 2, 1},
-      {"syntax_bad_utf8.json", 5, 14},        {"truncated.json", 11, 26},           {"truncated_in_string.json", 1, 81},
-      {"empty.json", 1, 1},                   {"whitespace_only.json", 4, 1},
+      {"syntax_trailing_comma.json", 7, 3}, {"syntax_missing_colon.json", 3, 13},
+      {"syntax_missing_comma.json", 6, 5},  {"syntax_unquoted_value.json", 5, 26},
+      {"syntax_single_quotes.json", 4, 14}, {"syntax_trailing_garbage.json", 2, 1},
+      {"syntax_bad_utf8.json", 5, 14},      {"truncated.json", 11, 26},
+      {"truncated_in_string.json", 1, 81},  {"empty.json", 1, 1},
+      {"whitespace_only.json", 4, 1},
   };
   for (const auto& c : cases) {
     const std::string path = kBadDir + "/" + c.file;
@@ -209,15 +209,16 @@ TEST_CASE("invalid JSON is located by line and column", "[bad_input]") {
       CHECK(e.where() == path);
       CHECK(e.line() == c.line);
       CHECK(e.column() == c.column);
-      CHECK(starts_with(e.what(), path + ":" + std::to_string(c.line) + ":" + std::to_string(c.column) +
-                                      ": invalid JSON: "));
+      CHECK(starts_with(e.what(),
+                        path + ":" + std::to_string(c.line) + ":" + std::to_string(c.column) + ": invalid JSON: "));
     }
   }
 }
 
 // A structural problem is a parse_error naming the file (but no line: the JSON itself is fine).
 TEST_CASE("structural problems in a file are parse errors naming the file", "[bad_input]") {
-  for (const char* file : {"node_duplicate_id.json", "edge_into_input.json", "weights_partial.json", "format_wrong.json"}) {
+  for (const char* file :
+       {"node_duplicate_id.json", "edge_into_input.json", "weights_partial.json", "format_wrong.json"}) {
     const std::string path = kBadDir + "/" + file;
     INFO(file);
     try {
@@ -271,9 +272,9 @@ TEST_CASE("a cycle is reported as not_a_dag listing every node on it", "[bad_inp
 TEST_CASE("convert with a bad NET writes no output file", "[bad_input]") {
   temp_dir dir;
   const std::string out_path = (dir.path() / "out.json").string();
-  for (const std::string& net : {kBadDir + "/cycle_3.json", kBadDir + "/syntax_trailing_comma.json",
-                                 kBadDir + "/does_not_exist.json", std::string("mlp:3-x-2"), std::string("example:nope"),
-                                 kBadDir + "/weight_1e999.json"}) {
+  for (const std::string& net :
+       {kBadDir + "/cycle_3.json", kBadDir + "/syntax_trailing_comma.json", kBadDir + "/does_not_exist.json",
+        std::string("mlp:3-x-2"), std::string("example:nope"), kBadDir + "/weight_1e999.json"}) {
     for (const char* to : {"json", "dot"}) {
       cli_result r = run({"convert", net, "--to", to, "-o", out_path});
       INFO("convert " << net << " --to " << to << ": exit " << r.code << ", stderr: " << r.err);
@@ -286,9 +287,7 @@ TEST_CASE("convert with a bad NET writes no output file", "[bad_input]") {
     }
   }
   // An existing OUT is left untouched by a failed conversion.
-  {
-    std::ofstream(out_path) << "previous contents\n";
-  }
+  { std::ofstream(out_path) << "previous contents\n"; }
   cli_result r = run({"convert", "mlp:3-0-2", "-o", out_path});
   CHECK(r.code == scaleinv::cli::bad_input);
   CHECK(read_file(out_path) == "previous contents\n");

@@ -74,20 +74,18 @@ template <class F>
 std::string parse_error_of(F&& f) {
   try {
     f();
-  } catch (const scaleinv::parse_error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
+  } catch (const scaleinv::parse_error& e) { return e.what(); } catch (const std::exception& e) {
     FAIL("expected scaleinv::parse_error, got: " << e.what());
   }
   FAIL("expected scaleinv::parse_error, nothing was thrown");
   return {};
 }
 
-#define CHECK_MESSAGE(expr, part)                      \
-  do {                                                 \
+#define CHECK_MESSAGE(expr, part)                                 \
+  do {                                                            \
     std::string message_ = parse_error_of([&] { (void)(expr); }); \
-    INFO("message: " << message_);                     \
-    CHECK(contains(message_, part));                   \
+    INFO("message: " << message_);                                \
+    CHECK(contains(message_, part));                              \
   } while (false)
 
 void check_images(const dataset& d, std::size_t n, std::size_t features) {
@@ -95,7 +93,8 @@ void check_images(const dataset& d, std::size_t n, std::size_t features) {
   REQUIRE(d.features() == features);
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t k = 0; k < features; ++k)
-      REQUIRE(d.x(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(i)) == static_cast<double>(pixel(i, k)) / 255.0);
+      REQUIRE(d.x(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(i)) ==
+              static_cast<double>(pixel(i, k)) / 255.0);
 }
 
 double mean_of(const Eigen::MatrixXd& x, Eigen::Index row) { return x.row(row).mean(); }
@@ -169,34 +168,42 @@ TEST_CASE("IDX errors name the file and what is wrong", "[dataset]") {
     std::string m = parse_error_of([&] { scaleinv::read_idx(lab, img); });
     CHECK(m.rfind(lab + ": ", 0) == 0);
     CHECK(contains(m, "wrong magic number 0x00000801, expected 0x00000803 (an IDX image file)"));
-    CHECK_MESSAGE(scaleinv::read_idx(img, img), "wrong magic number 0x00000803, expected 0x00000801 (an IDX label file)");
+    CHECK_MESSAGE(scaleinv::read_idx(img, img),
+                  "wrong magic number 0x00000803, expected 0x00000801 (an IDX label file)");
   }
   SECTION("wrong magic numbers: not IDX, other data types") {
     write_plain(dir.file("text"), "hello, world\n");
     CHECK_MESSAGE(scaleinv::read_idx(dir.file("text"), lab), "wrong magic number 0x68656c6c, expected 0x00000803");
     write_plain(dir.file("float"), idx({1, 1, 1}, bytes(4, '\0'), 0x0D));
-    CHECK_MESSAGE(scaleinv::read_idx(dir.file("float"), lab),
-                  "magic number 0x00000d03: IDX data type 0x0d (32-bit float) is not supported, only unsigned bytes (0x08)");
+    CHECK_MESSAGE(
+        scaleinv::read_idx(dir.file("float"), lab),
+        "magic number 0x00000d03: IDX data type 0x0d (32-bit float) is not supported, only unsigned bytes (0x08)");
   }
   SECTION("truncated data, plain and gzipped") {
     bytes b = idx({60000, 28, 28}, bytes(1234, '\x7f'));
     write_plain(dir.file("short"), b);
     std::string m = parse_error_of([&] { scaleinv::read_idx(dir.file("short"), lab); });
-    CHECK(m == dir.file("short") + ": truncated: header says 60000 images of 28x28 = 47040000 bytes, the file has 1234 after the 16-byte header");
+    CHECK(m == dir.file("short") +
+                   ": truncated: header says 60000 images of 28x28 = 47040000 bytes, the file has 1234 after the "
+                   "16-byte header");
     write_gz(dir.file("short.gz"), b);
     CHECK_MESSAGE(scaleinv::read_idx(dir.file("short.gz"), lab),
-                  "truncated: header says 60000 images of 28x28 = 47040000 bytes, the file has 1234 after the 16-byte header (after decompression)");
+                  "truncated: header says 60000 images of 28x28 = 47040000 bytes, the file has 1234 after the 16-byte "
+                  "header (after decompression)");
     write_plain(dir.file("lab_short"), idx({7}, bytes(5, '\1')));
-    CHECK_MESSAGE(scaleinv::read_idx(img, dir.file("lab_short")), "truncated: header says 7 labels = 7 bytes, the file has 5 after the 8-byte header");
+    CHECK_MESSAGE(scaleinv::read_idx(img, dir.file("lab_short")),
+                  "truncated: header says 7 labels = 7 bytes, the file has 5 after the 8-byte header");
   }
   SECTION("truncated header, extra bytes") {
     write_plain(dir.file("tiny"), bytes("\0\0\x08", 3));
     CHECK_MESSAGE(scaleinv::read_idx(dir.file("tiny"), lab), "truncated: 3 bytes, too short for an IDX header");
     write_plain(dir.file("head"), idx({6, 2, 2}, "").substr(0, 10));
-    CHECK_MESSAGE(scaleinv::read_idx(dir.file("head"), lab), "truncated: 10 bytes, too short for the IDX header (16 bytes for 3 dimensions)");
+    CHECK_MESSAGE(scaleinv::read_idx(dir.file("head"), lab),
+                  "truncated: 10 bytes, too short for the IDX header (16 bytes for 3 dimensions)");
     write_plain(dir.file("long"), read_file(img) + "xyz");
-    CHECK_MESSAGE(scaleinv::read_idx(dir.file("long"), lab),
-                  "header says 6 images of 2x2 = 24 bytes, but the file has 27 after the 16-byte header (3 extra bytes)");
+    CHECK_MESSAGE(
+        scaleinv::read_idx(dir.file("long"), lab),
+        "header says 6 images of 2x2 = 24 bytes, but the file has 27 after the 16-byte header (3 extra bytes)");
     write_plain(dir.file("zero"), idx({6, 0, 2}, ""));
     CHECK_MESSAGE(scaleinv::read_idx(dir.file("zero"), lab), "image dimension 1 is 0 in the header");
   }
@@ -241,7 +248,8 @@ TEST_CASE("a gzip file's claimed size (ISIZE) is not trusted for the output buff
     return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
   };
   const double before = peak_mib();
-  CHECK_MESSAGE(scaleinv::read_idx(dir.file("forged.gz"), dir.file("lab")), "corrupt gzip data: incorrect length check");
+  CHECK_MESSAGE(scaleinv::read_idx(dir.file("forged.gz"), dir.file("lab")),
+                "corrupt gzip data: incorrect length check");
   INFO("peak RSS " << before << " MiB before, " << peak_mib() << " MiB after");
   CHECK(peak_mib() - before < 256);
 }
@@ -288,15 +296,19 @@ TEST_CASE("CSV files: header, labels, targets, and file:line errors", "[dataset]
     std::string f = csv("bad.csv", "x1,x2,y\n1,2,3\n4, abc,6\n");
     std::string m = parse_error_of([&] { scaleinv::read_csv(f, false); });
     CHECK(m == f + ":3:4: field 2 ('x2') is 'abc', not a finite number");
-    CHECK_MESSAGE(scaleinv::read_csv(csv("nan.csv", "1,2,3\n1,nan,3\n"), false), "nan.csv:2:3: field 2 is 'nan', not a finite number");
-    CHECK_MESSAGE(scaleinv::read_csv(csv("empty.csv", "1,2,3\n4,,6\n"), false), "empty.csv:2:3: field 2 is '', not a finite number");
+    CHECK_MESSAGE(scaleinv::read_csv(csv("nan.csv", "1,2,3\n1,nan,3\n"), false),
+                  "nan.csv:2:3: field 2 is 'nan', not a finite number");
+    CHECK_MESSAGE(scaleinv::read_csv(csv("empty.csv", "1,2,3\n4,,6\n"), false),
+                  "empty.csv:2:3: field 2 is '', not a finite number");
     CHECK_MESSAGE(scaleinv::read_csv(csv("lab.csv", "a,b,class\n1,2,0\n3,4,2.5\n"), true),
                   "lab.csv:3:5: the label, field 3 ('class'), is '2.5', not a non-negative integer class");
     CHECK_MESSAGE(scaleinv::read_csv(csv("neg.csv", "1,2,-1\n"), true), "neg.csv:1:5: the label, field 3, is '-1'");
   }
   SECTION("too few columns, no rows") {
-    CHECK_MESSAGE(scaleinv::read_csv(csv("one.csv", "1\n2\n"), true), "one.csv:1: has 1 field: need at least one feature and the label");
-    CHECK_MESSAGE(scaleinv::read_csv(csv("two.csv", "1,2\n"), false, 2), "two.csv:1: has 2 fields: need at least one feature and 2 targets");
+    CHECK_MESSAGE(scaleinv::read_csv(csv("one.csv", "1\n2\n"), true),
+                  "one.csv:1: has 1 field: need at least one feature and the label");
+    CHECK_MESSAGE(scaleinv::read_csv(csv("two.csv", "1,2\n"), false, 2),
+                  "two.csv:1: has 2 fields: need at least one feature and 2 targets");
     CHECK_MESSAGE(scaleinv::read_csv(csv("head.csv", "a,b\n"), true), "head.csv: no data rows after the header");
     CHECK_MESSAGE(scaleinv::read_csv(csv("void.csv", "\n\n"), true), "void.csv: no data rows (the file is empty)");
     CHECK_MESSAGE(scaleinv::read_csv(dir.file("missing.csv"), true), "missing.csv: cannot open");
@@ -316,16 +328,20 @@ TEST_CASE("CSV: a first row with a number is data, and NaN, inf, 1e400 are error
   std::string f = csv("nan1.csv", "0.5,NaN,1\n" + rest);
   CHECK(parse_error_of([&] { scaleinv::read_csv(f, true); }) == f + ":1:5: field 2 is 'NaN', not a finite number");
   f = csv("big1.csv", "0.5,1e400,1\n" + rest);
-  CHECK(parse_error_of([&] { scaleinv::read_csv(f, true); }) == f + ":1:5: field 2 is '1e400', out of the range of a double");
+  CHECK(parse_error_of([&] { scaleinv::read_csv(f, true); }) ==
+        f + ":1:5: field 2 is '1e400', out of the range of a double");
   f = csv("tiny1.csv", "-1e-400, 2,1\n" + rest);
-  CHECK(parse_error_of([&] { scaleinv::read_csv(f, true); }) == f + ":1:1: field 1 is '-1e-400', out of the range of a double");
+  CHECK(parse_error_of([&] { scaleinv::read_csv(f, true); }) ==
+        f + ":1:1: field 1 is '-1e-400', out of the range of a double");
   f = csv("inf1.csv", "x,inf,1\n" + rest);  // 'x' is text, but 'inf' reads as a number: data, not a header
   CHECK(parse_error_of([&] { scaleinv::read_csv(f, true); }) == f + ":1:1: field 1 is 'x', not a finite number");
   // Later rows, named by the header.
   f = csv("inf3.csv", "a,b,y\n1,2,3\n4,-Infinity,6\n");
-  CHECK(parse_error_of([&] { scaleinv::read_csv(f, false); }) == f + ":3:3: field 2 ('b') is '-Infinity', not a finite number");
+  CHECK(parse_error_of([&] { scaleinv::read_csv(f, false); }) ==
+        f + ":3:3: field 2 ('b') is '-Infinity', not a finite number");
   f = csv("big3.csv", "a,b,y\n1,2,3\n4,5,1.8e308\n");
-  CHECK(parse_error_of([&] { scaleinv::read_csv(f, false); }) == f + ":3:5: field 3 ('y') is '1.8e308', out of the range of a double");
+  CHECK(parse_error_of([&] { scaleinv::read_csv(f, false); }) ==
+        f + ":3:5: field 3 ('y') is '1.8e308', out of the range of a double");
   // A header stays a header, names and all; the largest double is a number like any other.
   f = csv("ok.csv", "a,b,label\n1.7976931348623157e308,4.9e-324,1\n" + rest);
   scaleinv::dataset d = scaleinv::read_csv(f, true);
@@ -339,12 +355,14 @@ TEST_CASE("CSV: a first row with a number is data, and NaN, inf, 1e400 are error
 TEST_CASE("data specs: numbers out of range are errors, and huge noise standardizes", "[dataset]") {
   CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,noise=1e400", 1),
                 "data spec 'spirals:n=10,noise=1e400': noise '1e400' is out of the range of a double");
-  CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,noise=inf", 1), "data spec 'spirals:n=10,noise=inf': noise 'inf' is not finite");
+  CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,noise=inf", 1),
+                "data spec 'spirals:n=10,noise=inf': noise 'inf' is not finite");
   CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,noise=nan", 1), "noise 'nan' is not a non-negative number");
   CHECK_MESSAGE(scaleinv::load_data("blobs:n=10,in=2,classes=2,spread=1e-400", 1),
                 "data spec 'blobs:n=10,in=2,classes=2,spread=1e-400': spread '1e-400' is out of the range of a double");
   CHECK_MESSAGE(scaleinv::load_data("blobs:n=10,in=2,classes=2,spread=-inf", 1), "spread '-inf' is not finite");
-  CHECK_MESSAGE(scaleinv::load_data("blobs:n=10,in=99999999999999999999,classes=2", 1), "in '99999999999999999999' is too large");
+  CHECK_MESSAGE(scaleinv::load_data("blobs:n=10,in=99999999999999999999,classes=2", 1),
+                "in '99999999999999999999' is too large");
   CHECK_MESSAGE(scaleinv::load_data("teacher:n=10,in=2,hidden=3,out=1,seed=99999999999999999999", 1),
                 "seed '99999999999999999999' is too large");
   CHECK_MESSAGE(scaleinv::load_data("csv:x.csv,regression,targets=99999999999999999999", 1),
@@ -354,8 +372,9 @@ TEST_CASE("data specs: numbers out of range are errors, and huge noise standardi
   std::string text;  // columns of magnitude 1e300 and 1e-300: their squares leave the range of a double
   for (int i = 0; i < 50; ++i) text += fmt::format("{}e300,{}e-300,{}\n", (i * 7) % 13 - 6, (i * 5) % 11 + 1, i % 2);
   write_plain(dir.file("wide.csv"), text);
-  for (const std::string spec : {std::string("spirals:n=200,noise=1e300,seed=2"),
-                                 std::string("blobs:n=200,in=3,classes=2,spread=1e300,seed=2"), "csv:" + dir.file("wide.csv")}) {
+  for (const std::string spec :
+       {std::string("spirals:n=200,noise=1e300,seed=2"), std::string("blobs:n=200,in=3,classes=2,spread=1e300,seed=2"),
+        "csv:" + dir.file("wide.csv")}) {
     INFO(spec);
     scaleinv::data_split s = scaleinv::load_data(spec, 1, 0.0);
     for (Eigen::Index row = 0; row < s.train.x.rows(); ++row) {
@@ -386,8 +405,10 @@ TEST_CASE("synthetic sets are reproducible from the seed", "[dataset]") {
     scaleinv::network net = scaleinv::make_mlp(o);
     REQUIRE(net.num_edges() == 4 * 6 + 6 * 2);
     Eigen::MatrixXd w1(6, 4), w2(2, 6);
-    for (std::size_t e = 0; e < 24; ++e) w1(static_cast<Eigen::Index>(e / 4), static_cast<Eigen::Index>(e % 4)) = net.weight(e);
-    for (std::size_t e = 0; e < 12; ++e) w2(static_cast<Eigen::Index>(e / 6), static_cast<Eigen::Index>(e % 6)) = net.weight(24 + e);
+    for (std::size_t e = 0; e < 24; ++e)
+      w1(static_cast<Eigen::Index>(e / 4), static_cast<Eigen::Index>(e % 4)) = net.weight(e);
+    for (std::size_t e = 0; e < 12; ++e)
+      w2(static_cast<Eigen::Index>(e / 6), static_cast<Eigen::Index>(e % 6)) = net.weight(24 + e);
     Eigen::MatrixXd want = w2 * (w1 * a.x).cwiseMax(0.0);
     CHECK((a.targets - want).cwiseAbs().maxCoeff() < 1e-12);
     // Inputs ~ N(0, 1).
@@ -516,7 +537,8 @@ TEST_CASE("load_data shuffles, splits and standardizes", "[dataset]") {
     std::vector<int> labels;
     for (int i = 0; i < 20; ++i) labels.push_back(i % 4);
     write_plain(dir.file("lab"), idx_labels(labels));
-    scaleinv::data_split s = scaleinv::load_data(fmt::format("idx:{},{},classes=5", dir.file("img.gz"), dir.file("lab")), 1, 0.25);
+    scaleinv::data_split s =
+        scaleinv::load_data(fmt::format("idx:{},{},classes=5", dir.file("img.gz"), dir.file("lab")), 1, 0.25);
     CHECK(s.train.size() == 15);
     CHECK(s.test.size() == 5);
     CHECK(s.train.features() == 9);
@@ -534,27 +556,31 @@ TEST_CASE("load_data shuffles, splits and standardizes", "[dataset]") {
     CHECK(s.test.size() == 2);
     CHECK(s.train.features() == 784);
     CHECK(s.train.classes == 10);
-    CHECK(s.train.labels == labels);  // not shuffled
+    CHECK(s.train.labels == labels);                                       // not shuffled
     write_plain(dir.file("t10k-labels-idx1-ubyte"), idx_labels({1, 12}));  // the plain name wins
-    CHECK_MESSAGE(scaleinv::load_data("fashion-mnist:" + dir.path().string(), 1), "label 12 at index 1 is out of range 0..9");
+    CHECK_MESSAGE(scaleinv::load_data("fashion-mnist:" + dir.path().string(), 1),
+                  "label 12 at index 1 is out of range 0..9");
   }
 }
 
 TEST_CASE("load_data spec errors", "[dataset]") {
   temp_dir dir;
-  CHECK_MESSAGE(scaleinv::load_data("nope:1", 1), "data spec 'nope:1': unknown data kind 'nope' (expected fashion-mnist");
+  CHECK_MESSAGE(scaleinv::load_data("nope:1", 1),
+                "data spec 'nope:1': unknown data kind 'nope' (expected fashion-mnist");
   CHECK_MESSAGE(scaleinv::load_data("mnist", 1), "unknown data kind 'mnist'");
   CHECK_MESSAGE(scaleinv::load_data("spirals", 1), "spirals needs options, e.g. spirals:n=1000");
   CHECK_MESSAGE(scaleinv::load_data("blobs:n=10,in=2", 1), "data spec 'blobs:n=10,in=2': blobs needs classes=...");
   CHECK_MESSAGE(scaleinv::load_data("teacher:n=10", 1), "teacher needs in=..., hidden=..., out=...");
-  CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,foo=1", 1), "unknown option 'foo=1' for spirals (expected n=..., noise=..., seed=...)");
+  CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,foo=1", 1),
+                "unknown option 'foo=1' for spirals (expected n=..., noise=..., seed=...)");
   CHECK_MESSAGE(scaleinv::load_data("spirals:n=x", 1), "n 'x' is not a non-negative integer");
   CHECK_MESSAGE(scaleinv::load_data("spirals:n=0", 1), "n must be at least 1");
   CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,noise=-1", 1), "noise '-1' is not a non-negative number");
   CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,n=20", 1), "option 'n' is given twice");
   CHECK_MESSAGE(scaleinv::load_data("spirals:n=10,", 1), "empty option (a stray comma?)");
   CHECK_MESSAGE(scaleinv::load_data("spirals:n", 1), "option 'n' needs a value (n=...)");
-  CHECK_MESSAGE(scaleinv::load_data("blobs:n=10,in=2,classes=3,spread=wide", 1), "spread 'wide' is not a non-negative number");
+  CHECK_MESSAGE(scaleinv::load_data("blobs:n=10,in=2,classes=3,spread=wide", 1),
+                "spread 'wide' is not a non-negative number");
   CHECK_MESSAGE(scaleinv::load_data("csv:", 1), "expected csv:PATH[,regression[,targets=K]]");
   CHECK_MESSAGE(scaleinv::load_data("csv:x.csv,targets=2", 1), "targets=K applies to regression CSVs only");
   CHECK_MESSAGE(scaleinv::load_data("csv:x.csv,label", 1), "unknown option 'label' for csv");
@@ -583,7 +609,8 @@ TEST_CASE("standardization of features past 1e154 is finite and exact in scale",
   // data_spec_fuzz.cpp; seed tests/data/fuzz/data_spec/huge_spread) and a CSV of 1e300s became NaN.
   temp_dir dir;
   write_plain(dir.file("big.csv"), "1e300,-3e300,0\n2e300,5e300,1\n-1e300,1e300,0\n4e300,-2e300,1\n");
-  for (const std::string& spec : {std::string("blobs:n=20,in=13,classes=4,spread=1e300,seed=1"), "csv:" + dir.file("big.csv")}) {
+  for (const std::string& spec :
+       {std::string("blobs:n=20,in=13,classes=4,spread=1e300,seed=1"), "csv:" + dir.file("big.csv")}) {
     INFO(spec);
     const scaleinv::data_split s = scaleinv::load_data(spec, 1, 0.0);
     REQUIRE(s.train.x.allFinite());
@@ -594,14 +621,17 @@ TEST_CASE("standardization of features past 1e154 is finite and exact in scale",
   }
   // A spread or noise that makes infinite samples is refused (blobs spread=1.21e308 did; seed
   // tests/data/fuzz/data_spec/too_large_spread).
-  CHECK_MESSAGE(scaleinv::load_data("blobs:n=40,in=17,classes=4,spread=1.21e308,seed=1", 1), "the spread must be at most 1e300");
+  CHECK_MESSAGE(scaleinv::load_data("blobs:n=40,in=17,classes=4,spread=1.21e308,seed=1", 1),
+                "the spread must be at most 1e300");
   CHECK_MESSAGE(scaleinv::load_data("spirals:n=40,noise=1.21e308", 1), "the noise must be at most 1e300");
   CHECK(scaleinv::load_data("blobs:n=40,in=17,classes=4,spread=1e300,seed=1", 1).train.x.allFinite());
   // The scale is a power of two: the same numbers divided by 2^900 standardize identically.
-  write_plain(dir.file("small.csv"), fmt::format("{},{},0\n{},{},1\n{},{},0\n{},{},1\n", std::ldexp(1e300, -900), std::ldexp(-3e300, -900),
-                                                 std::ldexp(2e300, -900), std::ldexp(5e300, -900), std::ldexp(-1e300, -900),
-                                                 std::ldexp(1e300, -900), std::ldexp(4e300, -900), std::ldexp(-2e300, -900)));
-  CHECK(scaleinv::load_data("csv:" + dir.file("big.csv"), 1, 0.0).train.x == scaleinv::load_data("csv:" + dir.file("small.csv"), 1, 0.0).train.x);
+  write_plain(dir.file("small.csv"),
+              fmt::format("{},{},0\n{},{},1\n{},{},0\n{},{},1\n", std::ldexp(1e300, -900), std::ldexp(-3e300, -900),
+                          std::ldexp(2e300, -900), std::ldexp(5e300, -900), std::ldexp(-1e300, -900),
+                          std::ldexp(1e300, -900), std::ldexp(4e300, -900), std::ldexp(-2e300, -900)));
+  CHECK(scaleinv::load_data("csv:" + dir.file("big.csv"), 1, 0.0).train.x ==
+        scaleinv::load_data("csv:" + dir.file("small.csv"), 1, 0.0).train.x);
 }
 
 TEST_CASE("parse_data_spec reads a spec without loading it, and load_data loads the parsed spec alike", "[dataset]") {
@@ -612,9 +642,11 @@ TEST_CASE("parse_data_spec reads a spec without loading it, and load_data loads 
   CHECK(d.seed == std::uint64_t{9});
   CHECK_FALSE(d.reads_files());
   CHECK(d.planned_values() == 30 * 6 + 5 * 6 + 30 * 5);
-  for (const char* spec : {"teacher:n=30,in=4,hidden=5,out=2,seed=9", "spirals:n=25,noise=0.1", "blobs:n=20,in=3,classes=4,spread=0.2"}) {
+  for (const char* spec :
+       {"teacher:n=30,in=4,hidden=5,out=2,seed=9", "spirals:n=25,noise=0.1", "blobs:n=20,in=3,classes=4,spread=0.2"}) {
     INFO(spec);
-    scaleinv::data_split a = scaleinv::load_data(spec, 3, 0.2), b = scaleinv::load_data(scaleinv::parse_data_spec(spec), 3, 0.2);
+    scaleinv::data_split a = scaleinv::load_data(spec, 3, 0.2),
+                         b = scaleinv::load_data(scaleinv::parse_data_spec(spec), 3, 0.2);
     CHECK(a.train.x == b.train.x);
     CHECK(a.test.x == b.test.x);
     CHECK(a.train.labels == b.train.labels);
@@ -632,8 +664,10 @@ TEST_CASE("parse_data_spec reads a spec without loading it, and load_data loads 
   CHECK((d.path == "/no/images" && d.labels == "/no/labels" && d.classes == 10 && d.planned_values() == 0));
   d = scaleinv::parse_data_spec("fashion-mnist");
   CHECK((d.kind == "fashion-mnist" && d.path.empty()));
-  CHECK_MESSAGE(scaleinv::parse_data_spec("spirals:n=x"), "data spec 'spirals:n=x': n 'x' is not a non-negative integer");
-  CHECK_MESSAGE(scaleinv::parse_data_spec("idx:a,b,classes=300"), "classes=300 is more than an IDX label byte can name");
+  CHECK_MESSAGE(scaleinv::parse_data_spec("spirals:n=x"),
+                "data spec 'spirals:n=x': n 'x' is not a non-negative integer");
+  CHECK_MESSAGE(scaleinv::parse_data_spec("idx:a,b,classes=300"),
+                "classes=300 is more than an IDX label byte can name");
   // The test fraction is checked first, as before a spec is read.
   CHECK_THROWS_AS(scaleinv::load_data("nope", 1, 2.0), scaleinv::invalid_argument);
 }

@@ -46,7 +46,8 @@ TEST_CASE("weights: numbers are binary doubles, strings are exact", "[json]") {
   network net = read_network_json(R"({"format": "scaleinv.network", "version": 1,
     "nodes": [{"id": "x", "kind": "input"}, {"id": "y", "kind": "output"}],
     "edges": [{"from": "x", "to": "y", "weight": 0.1}, {"from": "x", "to": "y", "weight": "0.1"},
-              {"from": "x", "to": "y", "weight": "-3/4", "param": "k"}, {"from": "x", "to": "y", "weight": 2, "param": 7}]})",
+              {"from": "x", "to": "y", "weight": "-3/4", "param": "k"},
+              {"from": "x", "to": "y", "weight": 2, "param": 7}]})",
                                   "w.json");
   REQUIRE(net.exact_weight(0) == mpq_class(0.1));
   REQUIRE(net.exact_weight(1) == mpq_class(1, 10));

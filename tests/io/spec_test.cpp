@@ -16,9 +16,7 @@ template <class F>
 std::string message_of(F&& f) {
   try {
     f();
-  } catch (const parse_error& e) {
-    return e.what();
-  }
+  } catch (const parse_error& e) { return e.what(); }
   return "";
 }
 }  // namespace
@@ -70,14 +68,16 @@ TEST_CASE("spec_parser: values and their messages", "[spec]") {
   CHECK(p.nonnegative_real("0.25", "noise") == 0.25);
   CHECK(message_of([&] { p.integer("x", "seed"); }) == "data spec 'x': seed 'x' is not a non-negative integer");
   CHECK(message_of([&] { p.integer("-1", "seed"); }) == "data spec 'x': seed '-1' is not a non-negative integer");
-  CHECK(message_of([&] { p.integer("99999999999999999999", "seed"); }) == "data spec 'x': seed '99999999999999999999' is too large");
+  CHECK(message_of([&] { p.integer("99999999999999999999", "seed"); }) ==
+        "data spec 'x': seed '99999999999999999999' is too large");
   CHECK(message_of([&] { p.positive("0", "n"); }) == "data spec 'x': n must be at least 1");
   CHECK(message_of([&] { p.positive("4294967296", "n"); }) == "data spec 'x': n '4294967296' is too large");
   // Issue 11 item 6: infinities and numbers past the range of a double each say what they are.
   CHECK(message_of([&] { p.real("inf", "p"); }) == "data spec 'x': p 'inf' is not finite");
   CHECK(message_of([&] { p.real("nan", "p"); }) == "data spec 'x': p 'nan' is not a number");
   CHECK(message_of([&] { p.real("1e400", "p"); }) == "data spec 'x': p '1e400' is out of the range of a double");
-  CHECK(message_of([&] { p.nonnegative_real("-1", "noise"); }) == "data spec 'x': noise '-1' is not a non-negative number");
+  CHECK(message_of([&] { p.nonnegative_real("-1", "noise"); }) ==
+        "data spec 'x': noise '-1' is not a non-negative number");
   CHECK(message_of([&] { p.fail("anything"); }) == "data spec 'x': anything");
 }
 

@@ -51,8 +51,8 @@ void check_basis(const network& net, std::uint64_t seed, skeleton_kind sk = skel
       for (edge_id e : rows[c.basis]) row[e] += c.exponent;
       product *= power(basis_value[c.basis], c.exponent);
     }
-    for (std::int64_t x : row) REQUIRE(x == 0);             // sum of exponents * rows = the path's row
-    REQUIRE(product == path_value(ws, path));                // and so the value, exactly
+    for (std::int64_t x : row) REQUIRE(x == 0);  // sum of exponents * rows = the path's row
+    REQUIRE(product == path_value(ws, path));    // and so the value, exactly
   });
 }
 }  // namespace
@@ -89,7 +89,8 @@ TEST_CASE("the diagonal skeleton on an MLP is the G-SGD authors': j mod n(l-1) i
         CHECK(net.node_at(from).kind != node_kind::bias);
         const std::string from_id = net.node_at(from).id, to_id = net.node_at(to).id;
         CHECK((l == 1 ? from_id == fmt::format("x{}", j % widths[0]) : index_of(from) == j % widths[l - 1]));
-        CHECK((l + 2 == widths.size() ? to_id == fmt::format("y{}", j % widths[l + 1]) : index_of(to) == j % widths[l + 1]));
+        CHECK((l + 2 == widths.size() ? to_id == fmt::format("y{}", j % widths[l + 1])
+                                      : index_of(to) == j % widths[l + 1]));
       }
   }
 }

@@ -176,8 +176,11 @@ TEST_CASE("constant edges: the degenerate cases", "[constant][dimension]") {
   }
   SECTION("a chain of constants is one scale") {
     // x0 -> h1 =c=> h2 =c=> h3 -> y, x1 -> h2: h1, h2, h3 share one scale; 3 parameters, rank 2.
-    network net = build(nodes, {{"x0", "h1", "", ""}, {"h1", "h2", "", "1"}, {"h2", "h3", "", "2"},
-                                {"x1", "h2", "", ""}, {"h3", "y", "", ""}});
+    network net = build(nodes, {{"x0", "h1", "", ""},
+                                {"h1", "h2", "", "1"},
+                                {"h2", "h3", "", "2"},
+                                {"x1", "h2", "", ""},
+                                {"h3", "y", "", ""}});
     shared_analysis s = check_theorem(net);
     CHECK(s.parameters == 3);
     CHECK(s.dimension == 2);
@@ -194,8 +197,11 @@ TEST_CASE("constant edges: the degenerate cases", "[constant][dimension]") {
   }
   SECTION("a unit whose in-edges are all constant, fed by hidden units, shares their scale") {
     // Average pooling: h1 and h2 feed h3 through 1/2 each; h3 -> y. One class {h1, h2, h3}.
-    network net = build(nodes, {{"x0", "h1", "", ""}, {"x1", "h2", "", ""}, {"h1", "h3", "", "1/2"},
-                                {"h2", "h3", "", "1/2"}, {"h3", "y", "", ""}});
+    network net = build(nodes, {{"x0", "h1", "", ""},
+                                {"x1", "h2", "", ""},
+                                {"h1", "h3", "", "1/2"},
+                                {"h2", "h3", "", "1/2"},
+                                {"h3", "y", "", ""}});
     shared_analysis s = check_theorem(net);
     CHECK(s.parameters == 3);
     CHECK(s.dimension == 2);
@@ -219,7 +225,8 @@ TEST_CASE("constant edges: the degenerate cases", "[constant][dimension]") {
   }
   SECTION("a constant edge on no path constrains nothing in the path space") {
     // h2 is dead (no outgoing edge); x0 =c=> h2 and h1 =c=> h2 are inactive: h1 keeps its rescaling.
-    network net = build(nodes, {{"x0", "h1", "", ""}, {"h1", "y", "", ""}, {"x0", "h2", "", "1"}, {"h1", "h2", "", "1"}});
+    network net =
+        build(nodes, {{"x0", "h1", "", ""}, {"h1", "y", "", ""}, {"x0", "h2", "", "1"}, {"h1", "h2", "", "1"}});
     shared_analysis s = check_theorem(net);
     CHECK(s.parameters == 2);
     CHECK(s.dimension == 1);
@@ -227,15 +234,19 @@ TEST_CASE("constant edges: the degenerate cases", "[constant][dimension]") {
   }
   SECTION("constant edges and a shared parameter together") {
     // x0 -k-> h1, x1 -k-> h2, h1 =c=> h3, h2 =c=> h3, h3 -> y: one class, k keeps it: 2 parameters, 1 survives.
-    network net = build(nodes, {{"x0", "h1", "k", ""}, {"x1", "h2", "k", ""}, {"h1", "h3", "", "1"},
-                                {"h2", "h3", "", "1"}, {"h3", "y", "", ""}});
+    network net = build(nodes, {{"x0", "h1", "k", ""},
+                                {"x1", "h2", "k", ""},
+                                {"h1", "h3", "", "1"},
+                                {"h2", "h3", "", "1"},
+                                {"h3", "y", "", ""}});
     shared_analysis s = check_theorem(net);
     CHECK(s.parameters == 2);
     CHECK(s.dimension == 1);
     CHECK(s.surviving.size() == 1);
   }
   SECTION("a constant edge and a parameter shared into and out of its class: nothing survives") {
-    network net = build(nodes, {{"x0", "h1", "k", ""}, {"h1", "h2", "", "1"}, {"h2", "y", "k", ""}, {"x1", "h2", "", ""}});
+    network net =
+        build(nodes, {{"x0", "h1", "k", ""}, {"h1", "h2", "", "1"}, {"h2", "y", "k", ""}, {"x1", "h2", "", ""}});
     shared_analysis s = check_theorem(net);
     CHECK(s.parameters == 2);
     CHECK(s.surviving.empty());
@@ -283,7 +294,8 @@ TEST_CASE("constant edges: rescalings that respect them keep every path value an
       for (const auto& dir : shared_of(net).surviving) {
         const mpq_class t = test::random_scale(rng);
         for (const auto& [v, k] : dir)
-          for (std::int64_t i = 0; i < (k < 0 ? -k : k); ++i) scale[v] = k < 0 ? mpq_class(scale[v] / t) : mpq_class(scale[v] * t);
+          for (std::int64_t i = 0; i < (k < 0 ? -k : k); ++i)
+            scale[v] = k < 0 ? mpq_class(scale[v] / t) : mpq_class(scale[v] * t);
         ++with_directions;
       }
       // The directions live on the active units; a constant or shared edge on no path may join a

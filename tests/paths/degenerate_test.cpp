@@ -72,12 +72,12 @@ TEST_CASE("dead units: no incoming edge, no outgoing edge, only dead neighbours"
   node_id x = net.add_node("x", node_kind::input), h = net.add_node("h", node_kind::hidden),
           no_in = net.add_node("no_in", node_kind::hidden), no_out = net.add_node("no_out", node_kind::hidden),
           behind = net.add_node("behind", node_kind::hidden), y = net.add_node("y", node_kind::output);
-  net.add_edge(x, h);        // 0
-  net.add_edge(h, y);        // 1
-  net.add_edge(no_in, y);    // 2: its tail is reached by nothing
+  net.add_edge(x, h);           // 0
+  net.add_edge(h, y);           // 1
+  net.add_edge(no_in, y);       // 2: its tail is reached by nothing
   net.add_edge(no_in, behind);  // 3
-  net.add_edge(behind, y);   // 4: behind is fed only by a dead unit
-  net.add_edge(x, no_out);   // 5: no_out leads nowhere
+  net.add_edge(behind, y);      // 4: behind is fed only by a dead unit
+  net.add_edge(x, no_out);      // 5: no_out leads nowhere
   net.finalize();
   analysis r = checked(net);
   REQUIRE(r.paths == 1);

@@ -37,7 +37,8 @@ TEST_CASE("rank of the enumerated path matrix equals E_on - H_on on 1200 random 
 }
 
 TEST_CASE("MLPs with and without biases: dimension = #weights - #hidden", "[dimension][theorem]") {
-  const std::vector<std::vector<std::size_t>> shapes = {{1, 1}, {2, 3}, {3, 1, 2}, {2, 3, 2}, {3, 4, 4, 2}, {4, 3, 5, 2}, {2, 2, 2, 2, 2}};
+  const std::vector<std::vector<std::size_t>> shapes = {{1, 1},       {2, 3},       {3, 1, 2},      {2, 3, 2},
+                                                        {3, 4, 4, 2}, {4, 3, 5, 2}, {2, 2, 2, 2, 2}};
   for (const auto& widths : shapes) {
     for (bool bias : {false, true}) {
       network net = test::mlp(widths, bias);

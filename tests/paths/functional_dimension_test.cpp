@@ -158,10 +158,15 @@ std::vector<named_network> graphs_for(const activation& act) {
 }
 
 const std::vector<activation>& all_activations() {
-  static const std::vector<activation> acts = {
-      activation::relu(),      activation::leaky_relu(mpq_class(1, 10)), activation::prelu(mpq_class(1, 4)),
-      activation::bilu(mpq_class(-1, 2), 3), activation::linear(),       activation::tanh(),
-      activation::sigmoid(),   activation::max_pool(),                  activation::avg_pool()};
+  static const std::vector<activation> acts = {activation::relu(),
+                                               activation::leaky_relu(mpq_class(1, 10)),
+                                               activation::prelu(mpq_class(1, 4)),
+                                               activation::bilu(mpq_class(-1, 2), 3),
+                                               activation::linear(),
+                                               activation::tanh(),
+                                               activation::sigmoid(),
+                                               activation::max_pool(),
+                                               activation::avg_pool()};
   return acts;
 }
 

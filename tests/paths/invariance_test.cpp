@@ -22,10 +22,13 @@ std::vector<mpq_class> random_inputs(const network& net, splitmix64& rng) {
 }
 
 const std::vector<activation>& homogeneous_activations() {
-  static const std::vector<activation> acts = {
-      activation::relu(), activation::leaky_relu(mpq_class(1, 10)), activation::prelu(mpq_class(1, 4)),
-      activation::bilu(mpq_class(-1, 3), mpq_class(5, 2)), activation::linear(), activation::max_pool(),
-      activation::avg_pool()};
+  static const std::vector<activation> acts = {activation::relu(),
+                                               activation::leaky_relu(mpq_class(1, 10)),
+                                               activation::prelu(mpq_class(1, 4)),
+                                               activation::bilu(mpq_class(-1, 3), mpq_class(5, 2)),
+                                               activation::linear(),
+                                               activation::max_pool(),
+                                               activation::avg_pool()};
   return acts;
 }
 }  // namespace
@@ -124,7 +127,8 @@ TEST_CASE("rescale rejects non-positive scales", "[invariance]") {
   REQUIRE_THROWS_AS(rescale(net, std::span<const mpq_class>(w), std::span<const mpq_class>(s)), invalid_argument);
 }
 
-TEST_CASE("rescaling preserves the output exactly on DAGs mixing every homogeneous kind, pooling included", "[invariance][theorem]") {
+TEST_CASE("rescaling preserves the output exactly on DAGs mixing every homogeneous kind, pooling included",
+          "[invariance][theorem]") {
   const auto& acts = homogeneous_activations();
   for (std::uint64_t seed = 1; seed <= 150; ++seed) {
     network net = make_random_dag(test::random_case(seed));

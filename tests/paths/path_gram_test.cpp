@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "scaleinv/graph/random.hpp"
 #include "scaleinv/paths/active.hpp"
 #include "scaleinv/paths/path_gram.hpp"
 #include "scaleinv/paths/verify.hpp"
-#include "scaleinv/graph/random.hpp"
 
 using namespace scaleinv;
 
@@ -100,7 +100,8 @@ TEST_CASE("path gram: the exact kernel check agrees with enumeration", "[path_gr
 
 // Issue 11 item 3: verify mlp:8-128-128-4 (524,288 paths) ran for more than 10 minutes, and
 // nothing bounded what the default accepted.
-TEST_CASE("verify: the cost is estimated, and what passes the limit is refused before the work", "[path_gram][verify]") {
+TEST_CASE("verify: the cost is estimated, and what passes the limit is refused before the work",
+          "[path_gram][verify]") {
   SECTION("mlp:8-128-128-4: the 128 x 128 layer eliminated by its path counts, 1,536 edges densely") {
     const verify_cost c = estimate_verify(test::mlp({8, 128, 128, 4}));
     CHECK(c.paths == "524288");

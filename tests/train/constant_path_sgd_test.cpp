@@ -79,7 +79,8 @@ TEST_CASE("Path-SGD with constant edges: gamma per parameter is the exact path s
   CHECK(with_constant_on_path > 60);  // constants other than +-1 on paths: ignoring them would fail
 }
 
-TEST_CASE("Path-SGD with constant edges commutes with the rescalings that keep them", "[constant][pathsgd][invariance]") {
+TEST_CASE("Path-SGD with constant edges commutes with the rescalings that keep them",
+          "[constant][pathsgd][invariance]") {
   for (std::uint64_t seed = 1; seed <= 80; ++seed) {
     const network net = weighted(seed, false);
     INFO("seed " << seed << "\n" << test::dump(net));
@@ -92,7 +93,8 @@ TEST_CASE("Path-SGD with constant edges commutes with the rescalings that keep t
     for (edge_id e = 0; e < net.num_edges(); ++e) {
       if (net.is_constant(e)) continue;
       const edge& ed = net.edge_at(e);
-      f[tied.slot(e)] = (net.is_scalable(ed.to) ? scale[ed.to] : 1.0) / (net.is_scalable(ed.from) ? scale[ed.from] : 1.0);
+      f[tied.slot(e)] =
+          (net.is_scalable(ed.to) ? scale[ed.to] : 1.0) / (net.is_scalable(ed.from) ? scale[ed.from] : 1.0);
     }
     splitmix64 rng(seed);
     for (std::size_t k = 0; k < pa.size(); ++k) {
@@ -103,7 +105,8 @@ TEST_CASE("Path-SGD with constant edges commutes with the rescalings that keep t
     std::vector<double> qa = pa, qb = pb;
     oa.step(qa, ga, 0.05);
     ob.step(qb, gb, 0.05);
-    for (std::size_t k = 0; k < pa.size(); ++k) REQUIRE(std::abs(qb[k] - f[k] * qa[k]) <= 1e-10 * (std::abs(qb[k]) + 1));
+    for (std::size_t k = 0; k < pa.size(); ++k)
+      REQUIRE(std::abs(qb[k] - f[k] * qa[k]) <= 1e-10 * (std::abs(qb[k]) + 1));
   }
 }
 

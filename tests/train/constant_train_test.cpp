@@ -35,7 +35,8 @@ network pooling_net() {
   std::vector<node_id> h, a, m, g;
   for (int i = 0; i < 8; ++i) h.push_back(net.add_node(fmt::format("h{}", i), node_kind::hidden));
   for (int i = 0; i < 4; ++i) a.push_back(net.add_node(fmt::format("a{}", i), node_kind::hidden, activation::linear()));
-  for (int i = 0; i < 2; ++i) m.push_back(net.add_node(fmt::format("m{}", i), node_kind::hidden, activation::max_pool()));
+  for (int i = 0; i < 2; ++i)
+    m.push_back(net.add_node(fmt::format("m{}", i), node_kind::hidden, activation::max_pool()));
   for (int i = 0; i < 6; ++i) g.push_back(net.add_node(fmt::format("g{}", i), node_kind::hidden));
   const node_id y0 = net.add_node("y0", node_kind::output), y1 = net.add_node("y1", node_kind::output);
   for (node_id v : h)
@@ -116,7 +117,8 @@ TEST_CASE("tied_weights with constant edges: no coordinate, the constant copied,
   for (std::size_t k = 0; k < p.size(); ++k) CHECK(gd[k] == 0.5 * p[k]);
   std::vector<double> zero(p.size(), 0.0), wz;
   coords->effective_weights(zero, wz);
-  for (edge_id e = 0; e < net.num_edges(); ++e) CHECK(wz[e] == (net.is_constant(e) ? net.constant_value(e).get_d() : 0.0));
+  for (edge_id e = 0; e < net.num_edges(); ++e)
+    CHECK(wz[e] == (net.is_constant(e) ? net.constant_value(e).get_d() : 0.0));
 }
 
 TEST_CASE("training a network with constant edges: it learns, the constants stay, the output reads back",

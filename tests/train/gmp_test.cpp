@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <limits>
 #include <deque>
+#include <limits>
 #include <numbers>
 #include <set>
 
@@ -110,7 +110,8 @@ TEST_CASE("GmP round trip w -> (r, theta) -> w to rounding, every dimension 1..6
   }
 }
 
-TEST_CASE("GmP conversion keeps the sign of the last coordinate, a sign-dropping one fails the same test", "[gmp][train]") {
+TEST_CASE("GmP conversion keeps the sign of the last coordinate, a sign-dropping one fails the same test",
+          "[gmp][train]") {
   splitmix64 rng(602);
   std::size_t failed = 0, tried = 0;
   for (std::size_t n = 2; n <= 64; ++n) {
@@ -209,7 +210,8 @@ TEST_CASE("GmP conversion of tiny and huge norms: no overflow or underflow", "[g
       CHECK(t.r > 0);
       double naive = 0;
       for (double x : w) naive += (x / scale) * (x / scale);
-      if (scale >= 1e-300) CHECK(std::abs(t.r / scale - std::sqrt(naive)) <= 4 * static_cast<double>(n) * kEps * std::sqrt(naive));
+      if (scale >= 1e-300)
+        CHECK(std::abs(t.r / scale - std::sqrt(naive)) <= 4 * static_cast<double>(n) * kEps * std::sqrt(naive));
       check_round_trip(w, fmt::format("scale {}", scale));
     }
   }
@@ -218,13 +220,14 @@ TEST_CASE("GmP conversion of tiny and huge norms: no overflow or underflow", "[g
   check_round_trip({1e-300, 0.0, -1e-320}, "tiny with a subnormal");
 }
 
-TEST_CASE("the direction's vector-Jacobian product matches finite differences, poles included", "[gmp][train][gradient]") {
+TEST_CASE("the direction's vector-Jacobian product matches finite differences, poles included",
+          "[gmp][train][gradient]") {
   splitmix64 rng(605);
   for (std::size_t n = 1; n <= 24; ++n) {
     for (int rep = 0; rep < 6; ++rep) {
       std::vector<double> theta(n - 1);
       for (auto& t : theta) t = (rng.uniform() * 4 - 2) * kPi;  // any real angles
-      if (rep == 1 && n > 2) theta[0] = 0.0;                     // at a pole
+      if (rep == 1 && n > 2) theta[0] = 0.0;                    // at a pole
       if (rep == 2 && n > 3) theta[1] = kPi;
       auto g = normal_vector(n, rng);
       std::vector<double> dtheta(n - 1);
@@ -262,8 +265,8 @@ double max_rel_diff(const matrix<double>& a, const matrix<double>& b) {
 
 const std::vector<std::vector<std::size_t>>& shapes() {
   // Fan-in 1 (input and hidden), width 1, tile boundaries of the layer maps (16), odd widths.
-  static const std::vector<std::vector<std::size_t>> s = {
-      {1, 5, 3}, {3, 1, 4, 2}, {2, 1, 1, 2}, {5, 7, 6, 3}, {20, 17, 2}, {33, 16, 15, 4}, {4, 3}};
+  static const std::vector<std::vector<std::size_t>> s = {{1, 5, 3},   {3, 1, 4, 2},    {2, 1, 1, 2}, {5, 7, 6, 3},
+                                                          {20, 17, 2}, {33, 16, 15, 4}, {4, 3}};
   return s;
 }
 }  // namespace
@@ -319,7 +322,8 @@ TEST_CASE("the layer-wise GmP map agrees with the per-vector direction()", "[gmp
       train::direction<double>(theta, u);
       for (std::size_t k = 0; k < n; ++k) {
         INFO("layer " << l << " unit " << j << " input " << k);
-        CHECK(std::abs(w[lay.into(l).weight_offset + j * n + k] - u[k] * r_prev[k]) <= 1e-14 * (1 + std::abs(r_prev[k])));
+        CHECK(std::abs(w[lay.into(l).weight_offset + j * n + k] - u[k] * r_prev[k]) <=
+              1e-14 * (1 + std::abs(r_prev[k])));
       }
       CHECK(w[lay.into(l).bias_offset + j] == p[lambda_off + j]);
     }
@@ -395,7 +399,8 @@ TEST_CASE("GmP and weight norm: zero rows, weight decay, signs, unsupported netw
     wn.effective_weights(p, weff);
     CHECK(max_rel_diff(m.predict(weff, x), m.predict(w, x)) <= 1e-14);  // weight norm keeps b as it is
     train::parameterization<double> gmp(net, param_kind::gmp);
-    CHECK_THROWS_WITH(gmp.from_weights(w), Catch::Matchers::Contains("unit 1 of hidden layer 1 has all-zero incoming weights"));
+    CHECK_THROWS_WITH(gmp.from_weights(w),
+                      Catch::Matchers::Contains("unit 1 of hidden layer 1 has all-zero incoming weights"));
     // relu(b) = 0 for b <= 0: the unit is constant zero, which r = 0 represents
     w[lay.into(1).bias_offset + 1] = -0.5;
     std::vector<double> pz = gmp.from_weights(w), weffz;
@@ -420,7 +425,8 @@ TEST_CASE("GmP and weight norm: zero rows, weight decay, signs, unsupported netw
     network net = test::weighted_mlp({2, 1, 3, 2}, false, 8);
     auto w = net.weights();
     auto lay = *find_layers(net);
-    w[lay.into(2).weight_offset + 1] = -std::abs(w[lay.into(2).weight_offset + 1]);  // layer 2, unit 1: fan-in 1, negative
+    w[lay.into(2).weight_offset + 1] =
+        -std::abs(w[lay.into(2).weight_offset + 1]);  // layer 2, unit 1: fan-in 1, negative
     w[lay.into(2).weight_offset + 0] = std::abs(w[lay.into(2).weight_offset + 0]);
     train::parameterization<double> param(net, param_kind::gmp);
     std::vector<double> p = param.from_weights(w);
@@ -447,14 +453,14 @@ TEST_CASE("GmP and weight norm: zero rows, weight decay, signs, unsupported netw
     tanh_net.set_activation(3, activation::tanh());
     tanh_net.set_activation(4, activation::tanh());
     CHECK(train::param_unsupported(tanh_net, param_kind::weightnorm) == std::nullopt);
-    CHECK_THROWS_WITH((train::parameterization<double>(tanh_net, param_kind::gmp)), Catch::Matchers::Contains("is tanh"));
+    CHECK_THROWS_WITH((train::parameterization<double>(tanh_net, param_kind::gmp)),
+                      Catch::Matchers::Contains("is tanh"));
     CHECK(train::parse_param_kind("gmp") == param_kind::gmp);
     CHECK_THROWS_AS(train::parse_param_kind("spherical"), invalid_argument);
   }
 }
 
-TEST_CASE("GmP and weight norm give bitwise the same results wherever the allocator puts the vectors",
-          "[gmp][train]") {
+TEST_CASE("GmP and weight norm give bitwise the same results wherever the allocator puts the vectors", "[gmp][train]") {
   // Eigen's reductions split into peeled scalar and packet parts by address; a resumed run has
   // its vectors elsewhere, so any address dependence breaks bit-identical resume. Odd widths, a
   // fan-in-1 layer and biases, in float64 and float32.
@@ -470,7 +476,7 @@ TEST_CASE("GmP and weight norm give bitwise the same results wherever the alloca
     ref_param.effective_weights(p0, w_ref);
     ref_param.backprop(p0, g0, gp_ref);
     std::vector<std::vector<char>> pads;  // kept alive, like the vectors, so that later ones land elsewhere
-    std::deque<std::vector<S>> keep;  // a deque: references to its elements stay valid
+    std::deque<std::vector<S>> keep;      // a deque: references to its elements stay valid
     std::set<std::uintptr_t> seen;
     for (int t = 0; t < 24; ++t) {
       pads.emplace_back(static_cast<std::size_t>(8 + 24 * t));

@@ -7,11 +7,11 @@
 #include <Eigen/Dense>
 
 #include "scaleinv/graph/evaluate.hpp"
-#include "scaleinv/train/model.hpp"
+#include "scaleinv/paths/path_norm.hpp"
 #include "scaleinv/train/gsgd.hpp"
+#include "scaleinv/train/model.hpp"
 #include "scaleinv/train/optimizer.hpp"
 #include "scaleinv/train/path_sgd.hpp"
-#include "scaleinv/paths/path_norm.hpp"
 
 using namespace scaleinv;
 using train::loss_kind;
@@ -60,7 +60,8 @@ std::vector<double> all_path_values(const network& net, const std::vector<double
 
 double max_rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
   double m = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]) / (1e-12 + std::abs(a[i]) + std::abs(b[i])));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    m = std::max(m, std::abs(a[i] - b[i]) / (1e-12 + std::abs(a[i]) + std::abs(b[i])));
   return m;
 }
 
@@ -88,44 +89,47 @@ std::vector<network> cases() {
 TEST_CASE("G-SGD's path-value gradient equals a dense direct solve", "[gsgd][train]") {
   std::uint64_t seed = 1;
   for (network& net : cases()) {
-   for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal}) {
-    problem p = make_problem(network(net), seed++);
-    train::gsgd<double> opt(p.net, {0.0, 0.0, sk});
-    std::vector<double> g = grad_of(p, p.w);
-    std::vector<double> fast = opt.path_gradient(p.w, g);
-    // Direct: dL/dw = (dv/dw)^T dL/dv with dv_B/dw_e = v_B / w_e for e on B, solved densely.
-    const path_basis& b = opt.basis();
-    REQUIRE(b.skeleton == sk);
-    std::vector<double> v = opt.path_values(p.w);
-    Eigen::MatrixXd jt = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(p.net.num_edges()), static_cast<Eigen::Index>(b.size()));
-    for (std::size_t i = 0; i < b.size(); ++i)
-      for (edge_id e : basis_path(p.net, b, i)) jt(e, static_cast<Eigen::Index>(i)) += v[i] / p.w[e];
-    Eigen::VectorXd rhs = Eigen::Map<const Eigen::VectorXd>(g.data(), static_cast<Eigen::Index>(g.size()));
-    Eigen::VectorXd direct = jt.colPivHouseholderQr().solve(rhs);
-    REQUIRE((jt * direct - rhs).norm() <= 1e-9 * (1 + rhs.norm()));  // consistent: L depends on w only through v
-    INFO("case " << seed - 1 << "\n" << test::dump(p.net));
-    for (std::size_t i = 0; i < b.size(); ++i) REQUIRE(fast[i] == Approx(direct(static_cast<Eigen::Index>(i))).epsilon(1e-8).margin(1e-10));
-   }
+    for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal}) {
+      problem p = make_problem(network(net), seed++);
+      train::gsgd<double> opt(p.net, {0.0, 0.0, sk});
+      std::vector<double> g = grad_of(p, p.w);
+      std::vector<double> fast = opt.path_gradient(p.w, g);
+      // Direct: dL/dw = (dv/dw)^T dL/dv with dv_B/dw_e = v_B / w_e for e on B, solved densely.
+      const path_basis& b = opt.basis();
+      REQUIRE(b.skeleton == sk);
+      std::vector<double> v = opt.path_values(p.w);
+      Eigen::MatrixXd jt =
+          Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(p.net.num_edges()), static_cast<Eigen::Index>(b.size()));
+      for (std::size_t i = 0; i < b.size(); ++i)
+        for (edge_id e : basis_path(p.net, b, i)) jt(e, static_cast<Eigen::Index>(i)) += v[i] / p.w[e];
+      Eigen::VectorXd rhs = Eigen::Map<const Eigen::VectorXd>(g.data(), static_cast<Eigen::Index>(g.size()));
+      Eigen::VectorXd direct = jt.colPivHouseholderQr().solve(rhs);
+      REQUIRE((jt * direct - rhs).norm() <= 1e-9 * (1 + rhs.norm()));  // consistent: L depends on w only through v
+      INFO("case " << seed - 1 << "\n" << test::dump(p.net));
+      for (std::size_t i = 0; i < b.size(); ++i)
+        REQUIRE(fast[i] == Approx(direct(static_cast<Eigen::Index>(i))).epsilon(1e-8).margin(1e-10));
+    }
   }
 }
 
 TEST_CASE("a G-SGD step is gradient descent on the path values, re-allocated exactly", "[gsgd][train]") {
   std::uint64_t seed = 100;
   for (network& net : cases()) {
-   for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal}) {
-    problem p = make_problem(network(net), seed++);
-    train::gsgd<double> opt(p.net, {0.0, 0.0, sk});
-    std::vector<double> g = grad_of(p, p.w);
-    std::vector<double> v = opt.path_values(p.w), d = opt.path_gradient(p.w, g);
-    const double lr = 0.01;
-    std::vector<double> w = p.w;
-    opt.step(w, g, lr);
-    std::vector<double> after = opt.path_values(w);
-    const path_basis& b = opt.basis();
-    for (std::size_t i = 0; i < v.size(); ++i) REQUIRE(after[i] == Approx(v[i] - lr * d[i]).epsilon(1e-12).margin(1e-15));
-    for (node_id u = 0; u < p.net.num_nodes(); ++u)
-      if (b.parent_edge[u] != npos) REQUIRE(w[b.parent_edge[u]] == p.w[b.parent_edge[u]]);  // p() edges fixed
-   }
+    for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal}) {
+      problem p = make_problem(network(net), seed++);
+      train::gsgd<double> opt(p.net, {0.0, 0.0, sk});
+      std::vector<double> g = grad_of(p, p.w);
+      std::vector<double> v = opt.path_values(p.w), d = opt.path_gradient(p.w, g);
+      const double lr = 0.01;
+      std::vector<double> w = p.w;
+      opt.step(w, g, lr);
+      std::vector<double> after = opt.path_values(w);
+      const path_basis& b = opt.basis();
+      for (std::size_t i = 0; i < v.size(); ++i)
+        REQUIRE(after[i] == Approx(v[i] - lr * d[i]).epsilon(1e-12).margin(1e-15));
+      for (node_id u = 0; u < p.net.num_nodes(); ++u)
+        if (b.parent_edge[u] != npos) REQUIRE(w[b.parent_edge[u]] == p.w[b.parent_edge[u]]);  // p() edges fixed
+    }
   }
 }
 
@@ -155,7 +159,8 @@ TEST_CASE("G-SGD invariance: rescaling-equivalent starts stay equivalent, SGD's 
       };
       double lr = 0.01;
       std::vector<double> ga = run_gsgd(p.w, lr);
-      while (!(m.predict(ga, p.x).cwiseAbs().maxCoeff() < 10 * (1 + start_scale)) && lr > 1e-5) ga = run_gsgd(p.w, lr /= 2);
+      while (!(m.predict(ga, p.x).cwiseAbs().maxCoeff() < 10 * (1 + start_scale)) && lr > 1e-5)
+        ga = run_gsgd(p.w, lr /= 2);
       const std::vector<double> gb = run_gsgd(w2, lr);
       std::vector<double> sa = p.w, sb = w2;
       train::sgd<double> sgd_a(p.w.size(), {0.9, 0.0}), sgd_b(p.w.size(), {0.9, 0.0});
@@ -167,8 +172,8 @@ TEST_CASE("G-SGD invariance: rescaling-equivalent starts stay equivalent, SGD's 
       const double gsgd_gap = (ya - yb).cwiseAbs().maxCoeff(), sgd_gap = (za - zb).cwiseAbs().maxCoeff();
       const double scale = ya.cwiseAbs().maxCoeff();
       INFO("skeleton " << to_string(sk) << ", case " << seed - 200 << ", G-SGD lr " << lr << ": G-SGD output gap "
-                       << gsgd_gap << ", SGD output gap " << sgd_gap << ", G-SGD output scale " << scale
-                       << " (start " << start_scale << ")");
+                       << gsgd_gap << ", SGD output gap " << sgd_gap << ", G-SGD output scale " << scale << " (start "
+                       << start_scale << ")");
       REQUIRE(scale < 10 * (1 + start_scale));  // a bounded run was found
       REQUIRE(max_rel_diff(all_path_values(p.net, ga), all_path_values(p.net, gb)) < 1e-9);
       REQUIRE(gsgd_gap < 1e-9);
@@ -179,25 +184,26 @@ TEST_CASE("G-SGD invariance: rescaling-equivalent starts stay equivalent, SGD's 
 
 TEST_CASE("the MLP fast path of G-SGD agrees with the general path, momentum and decay included", "[gsgd][train]") {
   for (bool bias : {false, true})
-   for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal}) {
-    mlp_options o;
-    o.widths = {5, 6, 4, 7, 3, 2};  // wider and narrower layers: the diagonal skeleton wraps both ways
-    o.bias = bias;
-    problem p = make_problem(make_mlp(o), bias ? 301 : 302);
-    train::gsgd<double> fast(p.net, {0.9, 1e-3, sk}, true), general(p.net, {0.9, 1e-3, sk}, false);
-    REQUIRE(fast.is_fast());
-    REQUIRE_FALSE(general.is_fast());
-    std::vector<double> wf = p.w, wg = p.w;
-    for (int k = 0; k < 20; ++k) {
-      fast.step(wf, grad_of(p, wf), 0.02);
-      general.step(wg, grad_of(p, wg), 0.02);
+    for (skeleton_kind sk : {skeleton_kind::first, skeleton_kind::diagonal}) {
+      mlp_options o;
+      o.widths = {5, 6, 4, 7, 3, 2};  // wider and narrower layers: the diagonal skeleton wraps both ways
+      o.bias = bias;
+      problem p = make_problem(make_mlp(o), bias ? 301 : 302);
+      train::gsgd<double> fast(p.net, {0.9, 1e-3, sk}, true), general(p.net, {0.9, 1e-3, sk}, false);
+      REQUIRE(fast.is_fast());
+      REQUIRE_FALSE(general.is_fast());
+      std::vector<double> wf = p.w, wg = p.w;
+      for (int k = 0; k < 20; ++k) {
+        fast.step(wf, grad_of(p, wf), 0.02);
+        general.step(wg, grad_of(p, wg), 0.02);
+      }
+      INFO("bias " << bias << ", skeleton " << to_string(sk));
+      for (std::size_t e = 0; e < wf.size(); ++e) REQUIRE(wf[e] == Approx(wg[e]).epsilon(1e-9).margin(1e-12));
     }
-    INFO("bias " << bias << ", skeleton " << to_string(sk));
-    for (std::size_t e = 0; e < wf.size(); ++e) REQUIRE(wf[e] == Approx(wg[e]).epsilon(1e-9).margin(1e-12));
-  }
 }
 
-TEST_CASE("Path-SGD's gamma and the path norm are the sums over enumerated paths, exactly", "[pathsgd][train][theorem]") {
+TEST_CASE("Path-SGD's gamma and the path norm are the sums over enumerated paths, exactly",
+          "[pathsgd][train][theorem]") {
   for (std::uint64_t seed = 1; seed <= 120; ++seed) {
     network net = make_random_dag(test::random_case(seed));
     splitmix64 rng(seed);
@@ -224,7 +230,8 @@ TEST_CASE("Path-SGD's gamma and the path norm are the sums over enumerated paths
   }
 }
 
-TEST_CASE("Path-SGD: a step divides by gamma, equivalent starts stay equivalent, fast path agrees", "[pathsgd][train]") {
+TEST_CASE("Path-SGD: a step divides by gamma, equivalent starts stay equivalent, fast path agrees",
+          "[pathsgd][train]") {
   std::uint64_t seed = 400;
   for (network& net : cases()) {
     problem p = make_problem(std::move(net), seed++);

@@ -50,10 +50,15 @@ void check_gradient(const network& net, loss_kind loss, std::uint64_t seed, bool
 }
 
 const std::vector<activation>& all_activations() {
-  static const std::vector<activation> acts = {
-      activation::relu(),   activation::leaky_relu(mpq_class(1, 10)), activation::prelu(mpq_class(1, 4)),
-      activation::bilu(mpq_class(-1, 2), 2), activation::linear(), activation::tanh(), activation::sigmoid(),
-      activation::max_pool(), activation::avg_pool()};
+  static const std::vector<activation> acts = {activation::relu(),
+                                               activation::leaky_relu(mpq_class(1, 10)),
+                                               activation::prelu(mpq_class(1, 4)),
+                                               activation::bilu(mpq_class(-1, 2), 2),
+                                               activation::linear(),
+                                               activation::tanh(),
+                                               activation::sigmoid(),
+                                               activation::max_pool(),
+                                               activation::avg_pool()};
   return acts;
 }
 }  // namespace
@@ -73,7 +78,8 @@ TEST_CASE("gradients match finite differences: MLPs, both paths, every activatio
   }
 }
 
-TEST_CASE("gradients match finite differences: skip MLPs and random DAGs with biases and mixed units", "[train][gradient]") {
+TEST_CASE("gradients match finite differences: skip MLPs and random DAGs with biases and mixed units",
+          "[train][gradient]") {
   mlp_options o;
   o.widths = {3, 4, 4, 4, 2};
   o.skip_span = 2;
@@ -132,5 +138,6 @@ TEST_CASE("models reject data of the wrong shape", "[train]") {
                       Catch::Contains("the data has 4 features, the network 3 inputs"));
   matrix<double> ok = matrix<double>::Zero(3, 2);
   std::vector<int> bad{0, 5};
-  REQUIRE_THROWS_WITH(m.loss_and_gradient(w, ok, &bad, nullptr, loss_kind::cross_entropy, g), Catch::Contains("out of range"));
+  REQUIRE_THROWS_WITH(m.loss_and_gradient(w, ok, &bad, nullptr, loss_kind::cross_entropy, g),
+                      Catch::Contains("out of range"));
 }

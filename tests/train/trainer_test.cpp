@@ -66,15 +66,16 @@ TEST_CASE("trainer: the library loop gives what the CLI gives, and reports every
     CHECK(batches == 24);
     CHECK(epochs == 3);
     const std::string out = dir.file(opt + ".json");
-    auto r = test::run({"train", "mlp:2-10-10-2,bias", "--data", "spirals:n=300", "--seed", "5", "--batch", "32", "--lr",
-                        opt == "gsgd" ? "0.02" : "0.05", "--momentum", "0.9", "--epochs", "3", "--optimizer", opt, "--quiet",
-                        "-o", out});
+    auto r = test::run({"train", "mlp:2-10-10-2,bias", "--data", "spirals:n=300", "--seed", "5", "--batch", "32",
+                        "--lr", opt == "gsgd" ? "0.02" : "0.05", "--momentum", "0.9", "--epochs", "3", "--optimizer",
+                        opt, "--quiet", "-o", out});
     REQUIRE(r.code == 0);
     CHECK(write_network_json(t.trained_network()) == test::read_file(out));
   }
 }
 
-TEST_CASE("trainer: cancelled through the flag, it writes a checkpoint that resumes bit-identically", "[train][trainer]") {
+TEST_CASE("trainer: cancelled through the flag, it writes a checkpoint that resumes bit-identically",
+          "[train][trainer]") {
   test::temp_dir dir;
   for (std::string param : {"weights", "gmp"}) {
     auto o = spirals_options("sgd", param);
@@ -111,10 +112,12 @@ TEST_CASE("trainer: cancelled through the flag, it writes a checkpoint that resu
 
 TEST_CASE("trainer: refusals name the options", "[train][trainer]") {
   auto o = spirals_options("gsgd", "gmp");
-  CHECK_THROWS_WITH(train::check_trainer_options(o), Catch::Matchers::Contains("--param gmp works with --optimizer sgd only"));
+  CHECK_THROWS_WITH(train::check_trainer_options(o),
+                    Catch::Matchers::Contains("--param gmp works with --optimizer sgd only"));
   o = spirals_options("gsgd", "weights");
   o.settings.balance = "every=3";
-  CHECK_THROWS_WITH(train::check_trainer_options(o), Catch::Matchers::Contains("--balance every=3 works with --optimizer sgd"));
+  CHECK_THROWS_WITH(train::check_trainer_options(o),
+                    Catch::Matchers::Contains("--balance every=3 works with --optimizer sgd"));
   o = spirals_options("sgd", "weights");
   o.settings.balance = "every=0";
   CHECK_THROWS_AS(train::check_trainer_options(o), invalid_argument);
@@ -127,9 +130,11 @@ TEST_CASE("trainer: refusals name the options", "[train][trainer]") {
                     Catch::Matchers::Contains("the network has 3 inputs, the data 2 features"));
 }
 
-TEST_CASE("checkpoint: the struct round-trips, old checkpoints read with their defaults, the table decides", "[io][checkpoint]") {
+TEST_CASE("checkpoint: the struct round-trips, old checkpoints read with their defaults, the table decides",
+          "[io][checkpoint]") {
   test::temp_dir dir;
-  checkpoint c{load_network("mlp:2-3-2,init=4"), {}, 3, 7, {0.5, -1.25, 1e-300}, std::vector<double>{1, 2}, std::vector<double>{-1}};
+  checkpoint c{load_network("mlp:2-3-2,init=4"), {}, 3, 7, {0.5, -1.25, 1e-300}, std::vector<double>{1, 2},
+               std::vector<double>{-1}};
   c.settings = {"gsgd", "gmp", "every=4", "spirals:n=10", 11, true, 16, 0.125, 0.5, 0.25, "first", true};
   const std::string path = dir.write("ck.json", write_checkpoint_json(c));
   checkpoint back = read_checkpoint(path);
@@ -171,12 +176,14 @@ TEST_CASE("checkpoint: the struct round-trips, old checkpoints read with their d
   // Not a checkpoint; a malformed one.
   CHECK_THROWS_WITH(read_checkpoint(dir.write("net.json", write_network_json(c.net))),
                     Catch::Matchers::Contains("not a checkpoint: it has no \"training\" object"));
-  CHECK_THROWS_WITH(read_checkpoint(dir.write("bad.json", write_network_json(c.net, {{"training", R"({"epoch": -1})"}}))),
-                    Catch::Matchers::Contains("has no \"optimizer\""));
-  CHECK_THROWS_AS(read_checkpoint(dir.write("bad2.json", write_network_json(c.net, {{"training", R"({"epoch": 1, "batch": 0,
+  CHECK_THROWS_WITH(
+      read_checkpoint(dir.write("bad.json", write_network_json(c.net, {{"training", R"({"epoch": -1})"}}))),
+      Catch::Matchers::Contains("has no \"optimizer\""));
+  CHECK_THROWS_AS(
+      read_checkpoint(dir.write("bad2.json", write_network_json(c.net, {{"training", R"({"epoch": 1, "batch": 0,
       "optimizer": 3, "seed": 1, "float64": false, "lr": 0.1, "momentum": 0, "weight_decay": 0, "batch_size": 1,
       "data": "x", "state": []})"}}))),
-                  parse_error);
+      parse_error);
 }
 
 TEST_CASE("checkpoint: a number of the wrong kind is refused, not converted", "[io][checkpoint]") {
@@ -185,7 +192,8 @@ TEST_CASE("checkpoint: a number of the wrong kind is refused, not converted", "[
   test::temp_dir dir;
   const network net = load_network("mlp:2-2-1,init=1");
   auto with = [&](const std::string& key, const std::string& value) {
-    std::string t = R"({"epoch": 1, "batch": 0, "optimizer": "sgd", "seed": 1, "float64": false, "lr": 0.1, "momentum": 0,
+    std::string t =
+        R"({"epoch": 1, "batch": 0, "optimizer": "sgd", "seed": 1, "float64": false, "lr": 0.1, "momentum": 0,
         "weight_decay": 0, "batch_size": 128, "data": "spirals:n=10", "state": []})";
     const std::string from = "\"" + key + "\": ";
     const auto at = t.find(from) + from.size();
@@ -195,19 +203,26 @@ TEST_CASE("checkpoint: a number of the wrong kind is refused, not converted", "[
   CHECK_NOTHROW(read_checkpoint(with("epoch", "2")));
   for (const char* v : {"-1", "1.5", "1e300", "true", "\"1\""}) {
     INFO(v);
-    CHECK_THROWS_WITH(read_checkpoint(with("epoch", v)), Catch::Matchers::Contains("needs non-negative integers \"epoch\" and \"batch\""));
+    CHECK_THROWS_WITH(read_checkpoint(with("epoch", v)),
+                      Catch::Matchers::Contains("needs non-negative integers \"epoch\" and \"batch\""));
     CHECK_THROWS_WITH(read_checkpoint(with("batch", v)), Catch::Matchers::Contains("needs non-negative integers"));
-    CHECK_THROWS_WITH(read_checkpoint(with("seed", v)), Catch::Matchers::Contains("\"training\".\"seed\" has the wrong type"));
-    CHECK_THROWS_WITH(read_checkpoint(with("batch_size", v)), Catch::Matchers::Contains("\"batch_size\" has the wrong type"));
+    CHECK_THROWS_WITH(read_checkpoint(with("seed", v)),
+                      Catch::Matchers::Contains("\"training\".\"seed\" has the wrong type"));
+    CHECK_THROWS_WITH(read_checkpoint(with("batch_size", v)),
+                      Catch::Matchers::Contains("\"batch_size\" has the wrong type"));
   }
   CHECK_THROWS_WITH(read_checkpoint(with("lr", "true")), Catch::Matchers::Contains("\"lr\" has the wrong type: true"));
-  CHECK_THROWS_WITH(read_checkpoint(with("float64", "1")), Catch::Matchers::Contains("\"float64\" has the wrong type: 1"));
+  CHECK_THROWS_WITH(read_checkpoint(with("float64", "1")),
+                    Catch::Matchers::Contains("\"float64\" has the wrong type: 1"));
   CHECK(read_checkpoint(with("momentum", "1")).settings.momentum == 1.0);  // an integer is a number
   // A deeply nested value is named by its kind, not printed (the printer recurses per level).
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  CHECK_THROWS_WITH(read_checkpoint(with("optimizer", deep)), Catch::Matchers::Contains("\"optimizer\" has the wrong type: [...]"));
-  CHECK_THROWS_WITH(read_network_json(R"({"format": "scaleinv.network", "version": )" + deep + R"(, "nodes": [], "edges": []})", "deep.json"),
-                    Catch::Matchers::Contains("unsupported \"version\" [...]"));
+  CHECK_THROWS_WITH(read_checkpoint(with("optimizer", deep)),
+                    Catch::Matchers::Contains("\"optimizer\" has the wrong type: [...]"));
+  CHECK_THROWS_WITH(
+      read_network_json(R"({"format": "scaleinv.network", "version": )" + deep + R"(, "nodes": [], "edges": []})",
+                        "deep.json"),
+      Catch::Matchers::Contains("unsupported \"version\" [...]"));
 }
 
 TEST_CASE("optimizer registry: every entry is made, unknown names are refused", "[train][optimizer]") {
@@ -220,7 +235,8 @@ TEST_CASE("optimizer registry: every entry is made, unknown names are refused", 
     REQUIRE(d);
     CHECK(train::find_optimizer(info.name).name == info.name);
   }
-  CHECK_THROWS_WITH(train::make_optimizer<float>("lbfgs", net, 3, {}), Catch::Matchers::Contains("expected one of sgd, gsgd"));
+  CHECK_THROWS_WITH(train::make_optimizer<float>("lbfgs", net, 3, {}),
+                    Catch::Matchers::Contains("expected one of sgd, gsgd"));
 }
 
 TEST_CASE("optimizer::rescaled transforms SGD's momentum as balance_training does", "[train][optimizer][balance]") {
@@ -238,7 +254,8 @@ TEST_CASE("optimizer::rescaled transforms SGD's momentum as balance_training doe
   CHECK(opt.state() == m);
 }
 
-TEST_CASE("tied_weights: a parameter's gradient is the sum over its edges (finite differences), ties hold", "[train][shared]") {
+TEST_CASE("tied_weights: a parameter's gradient is the sum over its edges (finite differences), ties hold",
+          "[train][shared]") {
   network net = load_network("conv:len=9,ch=1-3-2,k=3,bias,init=3");
   REQUIRE(net.has_params());
   auto coords = train::make_coordinates<double>(net, train::param_kind::weights);

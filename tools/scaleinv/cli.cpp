@@ -33,19 +33,22 @@ constexpr subcommand kSubcommands[] = {
     {"verify", "Enumerate all paths and check the dimension by exact rank (small networks)", add_verify},
     {"convert", "Write a network as JSON or Graphviz DOT", add_convert},
     {"train", "Train the network with SGD (weights, weight norm or GmP) or G-SGD on a data set", add_train},
-    {"equivalent", "Decide whether two weight settings of one graph are positive rescalings of each other", add_equivalent},
+    {"equivalent", "Decide whether two weight settings of one graph are positive rescalings of each other",
+     add_equivalent},
     {"rescale", "Rescale a network's hidden units by positive scales (same function, other weights)", add_rescale},
     {"balance", "Balance the hidden units for an L_p cost (synaptic balance): same function, least cost", add_balance},
     {"canonical", "Write the canonical form of a network's rescaling orbit (balanced for p = 2)", add_canonical},
     {"imbalance", "Report how far each layer (or unit) is from balance", add_imbalance},
-    {"fdim", "Functional dimension: rank of the outputs' Jacobian on random inputs, beside the path dimension", add_fdim},
+    {"fdim", "Functional dimension: rank of the outputs' Jacobian on random inputs, beside the path dimension",
+     add_fdim},
 };
 
 // "analyze, basis, ... or fdim".
 std::string command_list() {
   std::string out;
   constexpr std::size_t n = std::size(kSubcommands);
-  for (std::size_t i = 0; i < n; ++i) out += fmt::format("{}{}", i == 0 ? "" : i + 1 == n ? " or " : ", ", kSubcommands[i].name);
+  for (std::size_t i = 0; i < n; ++i)
+    out += fmt::format("{}{}", i == 0 ? "" : i + 1 == n ? " or " : ", ", kSubcommands[i].name);
   return out;
 }
 
@@ -57,14 +60,17 @@ void emit(std::ostream& out, const std::string& path, const std::string& text) {
 }
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  CLI::App app{"scaleinv: the positive-scaling symmetry of ReLU networks. How many real degrees of freedom "
-               "does an architecture have, and which paths are a basis of its path space?",
-               "scaleinv"};
+  CLI::App app{
+      "scaleinv: the positive-scaling symmetry of ReLU networks. How many real degrees of freedom "
+      "does an architecture have, and which paths are a basis of its path space?",
+      "scaleinv"};
   const std::string version_line = fmt::format("scaleinv {}", version());
   app.set_version_flag("--version", version_line);
   app.require_subcommand(1);
-  app.footer("Exit codes: 0 done, 1 a check failed (verify) or not equivalent (equivalent), 2 usage error, 3 bad input, 4 out of memory, 5 internal error, 6 training diverged, 130 training interrupted.\n"
-             "Run 'scaleinv COMMAND --help' for a command's options. Formats: docs/formats.md.");
+  app.footer(
+      "Exit codes: 0 done, 1 a check failed (verify) or not equivalent (equivalent), 2 usage error, 3 bad input, 4 out "
+      "of memory, 5 internal error, 6 training diverged, 130 training interrupted.\n"
+      "Run 'scaleinv COMMAND --help' for a command's options. Formats: docs/formats.md.");
   std::map<const CLI::App*, action> actions;
   for (const subcommand& c : kSubcommands) {
     CLI::App* sub = app.add_subcommand(c.name, c.about);

@@ -10,9 +10,9 @@
 #include "scaleinv/error.hpp"
 #include "scaleinv/io/load.hpp"
 #include "scaleinv/io/results_json.hpp"
-#include "scaleinv/paths/path_norm.hpp"
 #include "scaleinv/paths/analysis.hpp"
 #include "scaleinv/paths/count.hpp"
+#include "scaleinv/paths/path_norm.hpp"
 
 namespace scaleinv::cli {
 namespace {
@@ -62,9 +62,7 @@ std::string report(const network& net, const std::string& name, const analysis& 
                                                    r.constants == 1 ? "" : "s")
                                      : "");
   std::string sci;
-  if (r.paths >= 1000000) {
-    sci = fmt::format(" ({:.3g})", r.paths.get_d());
-  }
+  if (r.paths >= 1000000) { sci = fmt::format(" ({:.3g})", r.paths.get_d()); }
   out += fmt::format("paths            {}{}\n", grouped(r.paths), sci);
   out += fmt::format("active           {} edges, {} hidden units\n", grouped(r.active_edges), grouped(r.active_hidden));
   if (r.shared) {
@@ -73,10 +71,11 @@ std::string report(const network& net, const std::string& name, const analysis& 
     out += fmt::format("unshared         {}  (E_on - H_on, {})\n", grouped(r.unshared_dimension),
                        r.cert.valid ? "certified" : "CERTIFICATE FAILED: " + r.cert.failure);
     out += fmt::format("rescalings       {} of {} survive the {}{}\n",
-                       r.shared->surviving_checked ? grouped(r.shared->surviving.size()) : "unknown", grouped(r.active_hidden),
+                       r.shared->surviving_checked ? grouped(r.shared->surviving.size()) : "unknown",
+                       grouped(r.active_hidden),
                        net.has_params() && r.constants > 0 ? "sharing and the constant edges"
-                       : net.has_params()                   ? "sharing"
-                                                            : "constant edges",
+                       : net.has_params()                  ? "sharing"
+                                                           : "constant edges",
                        r.shared->surviving_checked ? " (each checked on every edge)" : " (no verified kernel)");
     for (std::size_t i = 0; r.shared->surviving_checked && i < r.shared->surviving.size() && i < show; ++i)
       out += fmt::format("  {}: {}\n", i + 1, describe(net, r.shared->surviving[i], 4));
@@ -87,7 +86,7 @@ std::string report(const network& net, const std::string& name, const analysis& 
                        r.cert.valid ? "certified" : "CERTIFICATE FAILED: " + r.cert.failure);
   }
   out += fmt::format("#weights-#hidden {}\n", r.formula < 0 ? "-" + grouped(static_cast<std::size_t>(-r.formula))
-                                                             : grouped(static_cast<std::size_t>(r.formula)));
+                                                            : grouped(static_cast<std::size_t>(r.formula)));
   if (r.theorem_holds) {
     out += "agree            yes\n";
   } else {
@@ -134,10 +133,11 @@ action add_analyze(CLI::App& app) {
   app.add_option("NET", o->net, kNetHelp)->required();
   app.add_flag("--json", o->json, "print one JSON object instead of the table");
   app.add_flag("--edge-paths", o->edge_paths, "also give the number of paths through each edge (JSON key edge_paths)");
-  app.add_flag("--path-norm", o->path_norm,
-               "also give the L2 path norm, sqrt(sum over paths of the product of the squared weights) (Neyshabur et al., "
-               "NeurIPS 2015): the square exactly (GMP) from the weights as given, by two dynamic programs (JSON key "
-               "path_norm: {squared, value})");
+  app.add_flag(
+      "--path-norm", o->path_norm,
+      "also give the L2 path norm, sqrt(sum over paths of the product of the squared weights) (Neyshabur et al., "
+      "NeurIPS 2015): the square exactly (GMP) from the weights as given, by two dynamic programs (JSON key "
+      "path_norm: {squared, value})");
   app.add_option("--show", o->show, "diagnostics shown in the table (default 20)")->check(non_negative());
   app.footer(
       "The dimension is that of the path space (the quotient by positive rescaling): E_on - H_on, active\n"
@@ -151,9 +151,10 @@ action add_analyze(CLI::App& app) {
     std::optional<mpq_class> norm2;
     if (o->path_norm) {
       if (!net.has_weights() && net.num_edges() > 0)
-        throw invalid_network(fmt::format("--path-norm needs weights: '{}' has none (a JSON file with weights, or a spec "
-                                          "with init=S)",
-                                          o->net));
+        throw invalid_network(
+            fmt::format("--path-norm needs weights: '{}' has none (a JSON file with weights, or a spec "
+                        "with init=S)",
+                        o->net));
       norm2 = compute_path_sums(net, net.exact_weights()).squared_norm;
     }
     if (o->json) {
@@ -164,11 +165,13 @@ action add_analyze(CLI::App& app) {
       out << j.dump(2) << "\n";
     } else {
       out << report(net, o->net, r, o->show);
-      if (norm2) out << fmt::format("path norm        {}  (squared: {} exactly)\n", sqrt_text(*norm2), short_text(*norm2));
+      if (norm2)
+        out << fmt::format("path norm        {}  (squared: {} exactly)\n", sqrt_text(*norm2), short_text(*norm2));
       if (o->edge_paths) {
         auto counts = edge_path_counts(net, count_paths(net));
         out << "paths per edge\n";
-        for (edge_id e = 0; e < counts.size(); ++e) out << fmt::format("  {}: {}\n", net.describe_edge(e), grouped(counts[e]));
+        for (edge_id e = 0; e < counts.size(); ++e)
+          out << fmt::format("  {}: {}\n", net.describe_edge(e), grouped(counts[e]));
       }
     }
     return 0;

@@ -33,9 +33,10 @@ network load_weighted(const std::string& spec, const char* command, std::uint64_
     if (initialised) *initialised = true;
   }
   if (!net.has_weights() && net.num_edges() > 0)
-    throw invalid_network(fmt::format("'{}' has no weights: {} needs a weighted network (a JSON file with weights, or a "
-                                      "spec with init=S)",
-                                      spec, command));
+    throw invalid_network(
+        fmt::format("'{}' has no weights: {} needs a weighted network (a JSON file with weights, or a "
+                    "spec with init=S)",
+                    spec, command));
   return net;
 }
 
@@ -143,25 +144,26 @@ action add_balance(CLI::App& app) {
       }
       out << j.dump() << "\n";
     } else {
-      out << fmt::format("balanced {} (p = {}, order {}{}): {} weights{}, {} unit groups, {} live\n", o->net, o->p,
-                         to_string(bo.method), o->depth_factor != 1.0 ? fmt::format(", depth factor {}", o->depth_factor) : "",
-                         net.num_edges(), initialised ? fmt::format(" (He-normal, seed {})", o->seed) : "", r.groups,
-                         r.live_groups);
+      out << fmt::format(
+          "balanced {} (p = {}, order {}{}): {} weights{}, {} unit groups, {} live\n", o->net, o->p,
+          to_string(bo.method), o->depth_factor != 1.0 ? fmt::format(", depth factor {}", o->depth_factor) : "",
+          net.num_edges(), initialised ? fmt::format(" (He-normal, seed {})", o->seed) : "", r.groups, r.live_groups);
       out << fmt::format("  cost       {:.10g} -> {:.10g}\n", r.cost_before, r.cost_after);
       out << fmt::format("  imbalance  {:.3e} -> {:.3e} (largest |IN - OUT| / max(IN, OUT); tolerance {:.1e})\n",
                          r.max_imbalance_before, r.max_imbalance_after, o->tol);
       out << fmt::format("  work       {}{}\n", iterations_text(r, bo.method),
-                         r.converged                             ? ""
-                         : r.iterations < o->max_iterations ? ": NOT converged (stalled at rounding level: the tolerance is "
-                                                                "below what double precision reaches here)"
-                                                              : ": NOT converged within --max-iterations");
+                         r.converged ? ""
+                         : r.iterations < o->max_iterations
+                             ? ": NOT converged (stalled at rounding level: the tolerance is "
+                               "below what double precision reaches here)"
+                             : ": NOT converged within --max-iterations");
       out << fmt::format("  time       {:.3f} s balancing, {:.3f} s loading\n", seconds, load_seconds);
       if (o->compare) {
-        out << fmt::format("  {:<12} {:>10} {:>14} {:>12} {:>9}  converged\n", "order", "iterations", "updates/CG", "imbalance",
-                           "seconds");
+        out << fmt::format("  {:<12} {:>10} {:>14} {:>12} {:>9}  converged\n", "order", "iterations", "updates/CG",
+                           "imbalance", "seconds");
         auto row = [&](balance_method m, const balance_report& x, double s) {
-          out << fmt::format("  {:<12} {:>10} {:>14} {:>12.3e} {:>9.3f}  {}\n", to_string(m), x.iterations, x.unit_steps,
-                             x.max_imbalance_after, s, x.converged ? "yes" : "no");
+          out << fmt::format("  {:<12} {:>10} {:>14} {:>12.3e} {:>9.3f}  {}\n", to_string(m), x.iterations,
+                             x.unit_steps, x.max_imbalance_after, s, x.converged ? "yes" : "no");
         };
         row(bo.method, r, seconds);
         for (const auto& [m, rs] : others) row(m, rs.first, rs.second);
@@ -224,10 +226,11 @@ action add_canonical(CLI::App& app) {
       j["output"] = o->output;
       out << j.dump() << "\n";
     } else {
-      out << fmt::format("canonical form of {} written to {}: cost {:.10g} -> {:.10g}, largest imbalance {:.3e}{}, {} of {} "
-                         "unit groups live\n",
-                         o->net, o->output, r.cost_before, r.cost_after, r.max_imbalance_after,
-                         r.converged ? "" : fmt::format(" (NOT within --tol {:.1e}: exit 1)", o->tol), r.live_groups, r.groups);
+      out << fmt::format(
+          "canonical form of {} written to {}: cost {:.10g} -> {:.10g}, largest imbalance {:.3e}{}, {} of {} "
+          "unit groups live\n",
+          o->net, o->output, r.cost_before, r.cost_after, r.max_imbalance_after,
+          r.converged ? "" : fmt::format(" (NOT within --tol {:.1e}: exit 1)", o->tol), r.live_groups, r.groups);
     }
     return r.converged ? 0 : 1;
   };
@@ -267,7 +270,8 @@ action add_imbalance(CLI::App& app) {
       "many are live, the mean IN and OUT (sums of |w|^p over incoming and outgoing live edges), the largest and\n"
       "the mean relative imbalance |IN - OUT| / max(IN, OUT), and the mean |log(OUT / IN)|. A tied group (a\n"
       "convolution channel) counts once, at the depth of its first unit. Sums that no double holds (weights of\n"
-      "1e300) are computed from logarithms and printed from them; the relative imbalance is right to rounding either way.\n"
+      "1e300) are computed from logarithms and printed from them; the relative imbalance is right to rounding either "
+      "way.\n"
       "Example: scaleinv imbalance mlp:784-256-256-10,bias,init=1");
   return [o](std::ostream& out) {
     network net = load_weighted(o->net, "imbalance", o->seed);
@@ -280,8 +284,9 @@ action add_imbalance(CLI::App& app) {
       for (const auto& u : r.units) {
         std::string name = u.unit;
         if (u.members > 1) name += fmt::format(" (+{})", u.members - 1);
-        out << fmt::format("{:<16} {:>6} {:>5} {:>14} {:>14} {:>11.3e} {:>10.4f}\n", name, u.depth, u.live ? "yes" : "no",
-                           sci(u.in, u.log10_in, 6), sci(u.out, u.log10_out, 6), u.relative, u.log_ratio);
+        out << fmt::format("{:<16} {:>6} {:>5} {:>14} {:>14} {:>11.3e} {:>10.4f}\n", name, u.depth,
+                           u.live ? "yes" : "no", sci(u.in, u.log10_in, 6), sci(u.out, u.log10_out, 6), u.relative,
+                           u.log_ratio);
       }
     } else {
       out << fmt::format("{:>5} {:>7} {:>6} {:>13} {:>13} {:>11} {:>11} {:>12}\n", "depth", "groups", "live", "mean IN",
@@ -293,9 +298,10 @@ action add_imbalance(CLI::App& app) {
     }
     if (!o->json) {
       const bool held = std::isnormal(r.cost) || (r.cost == 0 && std::isinf(r.log10_cost));
-      out << fmt::format("cost sum |w|^{} over live edges: {}; largest relative imbalance {:.3e}\n", o->p,
-                         held ? fmt::format("{:.10g}", r.cost) : sci(r.cost, r.log10_cost, 9) + " (beyond the range of a double)",
-                         r.max_relative);
+      out << fmt::format(
+          "cost sum |w|^{} over live edges: {}; largest relative imbalance {:.3e}\n", o->p,
+          held ? fmt::format("{:.10g}", r.cost) : sci(r.cost, r.log10_cost, 9) + " (beyond the range of a double)",
+          r.max_relative);
     }
     return 0;
   };

@@ -33,10 +33,11 @@ action add_basis(CLI::App& app) {
   app.add_flag("--json", o->json, "print JSON: {\"dimension\", \"basis\": [[edge, ...], ...], \"owned\": [edge, ...]}");
   app.add_option("--limit", o->limit, "list at most N basis paths (default 0: all)")->check(non_negative());
   app.add_option("-o,--output", o->output, "write to this file (atomically) instead of standard output");
-  app.add_option("--skeleton", o->skeleton,
-                 "how each unit's p() and c() edges are chosen: diagonal (default; the G-SGD authors' skeleton: on an MLP,\n"
-                 "unit j's p() comes from unit j mod n(l-1) and its c() goes to unit j mod n(l+1)) or first (the edges of\n"
-                 "least index)")
+  app.add_option(
+         "--skeleton", o->skeleton,
+         "how each unit's p() and c() edges are chosen: diagonal (default; the G-SGD authors' skeleton: on an MLP,\n"
+         "unit j's p() comes from unit j mod n(l-1) and its c() goes to unit j mod n(l+1)) or first (the edges of\n"
+         "least index)")
       ->check(CLI::IsMember({"diagonal", "first"}));
   app.footer(
       "Basis path i is B(f) = prefix(tail f) + f + suffix(head f) for the i-th free edge f (an active edge\n"
@@ -70,13 +71,15 @@ action add_basis(CLI::App& app) {
             basis.size(), to_string(basis.skeleton), listed, net.has_params() ? "shared parameters" : "constant edges",
             *shared_dimension, net.num_parameters());
       } else {
-        text = fmt::format("{} basis paths (the dimension), {} skeleton{}\n", basis.size(), to_string(basis.skeleton), listed);
+        text = fmt::format("{} basis paths (the dimension), {} skeleton{}\n", basis.size(), to_string(basis.skeleton),
+                           listed);
       }
       for (std::size_t i = 0; i < n; ++i) {
         auto path = basis_path(net, basis, i);
         std::string edges;
         for (edge_id e : path) edges += (edges.empty() ? "" : ",") + std::to_string(e);
-        text += fmt::format("B{}  edges {}  ({})  owns edge {}\n", i, edges, describe_path(net, path), basis.free_edges[i]);
+        text +=
+            fmt::format("B{}  edges {}  ({})  owns edge {}\n", i, edges, describe_path(net, path), basis.free_edges[i]);
       }
     }
     emit(out, o->output, text);

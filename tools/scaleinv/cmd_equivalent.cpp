@@ -53,7 +53,8 @@ void print_table(std::ostream& out, const network& net, const equivalence_result
     std::string note;
     if (!net.is_scalable(v)) note = fmt::format("fixed: {} is not positively homogeneous", net.node_at(v).act.name());
     else if (is_free[v]) note = "undetermined";
-    std::string line = fmt::format("{:<{}}  {:<{}}  {}", net.node_at(v).id, id_width, scale_text(r, v), scale_width, note);
+    std::string line =
+        fmt::format("{:<{}}  {:<{}}  {}", net.node_at(v).id, id_width, scale_text(r, v), scale_width, note);
     line.erase(line.find_last_not_of(' ') + 1);
     out << line << "\n";
   }
@@ -73,7 +74,8 @@ void print_table(std::ostream& out, const network& net, const equivalence_result
 action add_equivalent(CLI::App& app) {
   auto o = std::make_shared<equivalent_options>();
   app.add_option("NET_A", o->a, std::string("the first weight setting; ") + kNetHelp)->required();
-  app.add_option("NET_B", o->b, "the second weight setting: the same graph as NET_A (same nodes, same edges in the same order)")
+  app.add_option("NET_B", o->b,
+                 "the second weight setting: the same graph as NET_A (same nodes, same edges in the same order)")
       ->required();
   app.add_flag("--json", o->json,
                "print JSON: {\"equivalent\", \"exact\", \"tolerance\", \"reason\", \"failed_edge\", \"scales\": "
@@ -109,8 +111,9 @@ action add_equivalent(CLI::App& app) {
     if (o->json) {
       out << equivalence_json(a, r, o->a, o->b).dump() << "\n";
     } else if (r.equivalent) {
-      out << fmt::format("equivalent: yes ({})\n", r.exact ? "exact rational arithmetic"
-                                                           : fmt::format("floating point, relative tolerance {}", r.tolerance));
+      out << fmt::format(
+          "equivalent: yes ({})\n",
+          r.exact ? "exact rational arithmetic" : fmt::format("floating point, relative tolerance {}", r.tolerance));
       print_table(out, a, r);
     } else {
       out << "equivalent: no: " << r.reason << "\n";

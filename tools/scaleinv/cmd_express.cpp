@@ -43,7 +43,8 @@ action add_express(CLI::App& app) {
   app.add_option("NET", o->net, kNetHelp)->required();
   app.add_option("--path", o->path, "the path as comma-separated edge indices, source to sink: 0,4,7")->required();
   app.add_flag("--json", o->json, "print JSON: {\"path\", \"coefficients\": [{\"basis\", \"exponent\"}, ...]}");
-  app.add_option("--skeleton", o->skeleton, "the basis's skeleton, as for `scaleinv basis`: diagonal (default) or first")
+  app.add_option("--skeleton", o->skeleton,
+                 "the basis's skeleton, as for `scaleinv basis`: diagonal (default) or first")
       ->check(CLI::IsMember({"diagonal", "first"}));
   app.footer(
       "value(path) = prod_i value(B_i)^exponent_i for every setting of the weights (math.md section 4).\n"
@@ -56,7 +57,8 @@ action add_express(CLI::App& app) {
       out << expression_json(x, o->net).dump() << "\n";
     } else {
       std::string terms;
-      for (const auto& c : x.coordinates) terms += fmt::format("{}B{}^{}", terms.empty() ? "" : " * ", c.basis, c.exponent);
+      for (const auto& c : x.coordinates)
+        terms += fmt::format("{}B{}^{}", terms.empty() ? "" : " * ", c.basis, c.exponent);
       out << fmt::format("path {} = {}  ({} skeleton)\n", o->path, terms.empty() ? "1" : terms, to_string(x.skeleton));
       if (x.checked && x.reconstructed)
         out << fmt::format("value {} = product {} ({})\n", to_string(x.value), to_string(*x.reconstructed),

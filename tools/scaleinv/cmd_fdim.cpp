@@ -64,16 +64,17 @@ std::string report(const std::string& name, const network& net, const functional
     out += "agree                yes: the functional dimension reaches the path dimension\n";
     return out;
   }
-  out += fmt::format("agree                no: {} below the path dimension\n",
-                     r.path_dimension - r.functional_dimension);
+  out +=
+      fmt::format("agree                no: {} below the path dimension\n", r.path_dimension - r.functional_dimension);
   if (r.rows < r.path_dimension)
-    out += fmt::format("why                  {} rows cannot have rank {}: use more --inputs\n", r.rows,
-                       r.path_dimension);
+    out +=
+        fmt::format("why                  {} rows cannot have rank {}: use more --inputs\n", r.rows, r.path_dimension);
   if (!r.dead_units.empty() || !r.linear_units.empty())
     out += "why                  the dead and linear units above: their kinks are never crossed on these inputs\n";
-  out += "usual reasons        too few input samples (try more --inputs or another --seed), units inactive on\n"
-         "                     every input (dead ReLUs) or active on every input, and hidden symmetries of this\n"
-         "                     parameter or architecture (Grigsby et al.) that positive rescaling does not explain\n";
+  out +=
+      "usual reasons        too few input samples (try more --inputs or another --seed), units inactive on\n"
+      "                     every input (dead ReLUs) or active on every input, and hidden symmetries of this\n"
+      "                     parameter or architecture (Grigsby et al.) that positive rescaling does not explain\n";
   return out;
 }
 }  // namespace

@@ -44,8 +44,8 @@ scale_file read_scales(const network& net, const std::string& path) {
     throw parse_error(path, 0, 0, "invalid JSON: " + what);
   }
   if (!doc.is_object())
-    throw parse_error(path, 0, 0,
-                      fmt::format("the scales must be a JSON object {{\"unit\": scale, ...}}, not {}", doc.type_name()));
+    throw parse_error(
+        path, 0, 0, fmt::format("the scales must be a JSON object {{\"unit\": scale, ...}}, not {}", doc.type_name()));
   scale_file out;
   out.scale.assign(net.num_nodes(), mpq_class(1));
   for (const auto& [id, value] : doc.items()) {
@@ -76,7 +76,8 @@ scale_file read_scales(const network& net, const std::string& path) {
       const std::string shown = value.is_string() ? value.get<std::string>() : value.dump();
       fail(fmt::format("scale of '{}' is {}: scales must be positive", id, shown));
     }
-    if (!std::isfinite(c.get_d())) fail(fmt::format("scale of '{}' is {}: beyond the range of a double", id, value.dump()));
+    if (!std::isfinite(c.get_d()))
+      fail(fmt::format("scale of '{}' is {}: beyond the range of a double", id, value.dump()));
     out.scale[*v] = c;
   }
   return out;
@@ -98,7 +99,8 @@ action add_rescale(CLI::App& app) {
                                        "a JSON file {\"unit\": scale, ...}: numbers or rational strings (\"3/2\"), "
                                        "positive, for hidden homogeneous units; unlisted units keep 1");
   scales->excludes(seed);
-  CLI::Option* output = app.add_option("-o,--output", o->output, "write the network to this file (atomically) instead of standard output");
+  CLI::Option* output = app.add_option("-o,--output", o->output,
+                                       "write the network to this file (atomically) instead of standard output");
   app.add_flag("--print-scales", o->print_scales,
                "print the scales applied as a JSON object (the --scales format) on standard output; needs -o")
       ->needs(output);

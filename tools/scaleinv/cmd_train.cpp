@@ -5,11 +5,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <memory>
-#include <unistd.h>
 
 #include "cli.hpp"
 #include "commands.hpp"
@@ -38,8 +38,8 @@ struct train_options {
 
 train::trainer_options to_trainer_options(const train_options& o) {
   train::trainer_options t;
-  t.settings = {o.optimizer, o.param, o.balance,      o.data,         o.seed,     o.float64,
-                o.batch,     o.lr,    o.momentum,     o.weight_decay, o.skeleton, o.skeleton_one};
+  t.settings = {o.optimizer, o.param, o.balance,  o.data,         o.seed,     o.float64,
+                o.batch,     o.lr,    o.momentum, o.weight_decay, o.skeleton, o.skeleton_one};
   t.schedule = o.schedule;
   if (!o.loss.empty()) t.loss = o.loss == "ce" ? train::loss_kind::cross_entropy : train::loss_kind::mse;
   t.epochs = o.epochs;
@@ -64,9 +64,10 @@ class metrics_log {
     file_.reset(std::fopen(o.log.c_str(), o.resume.empty() ? "w" : "a"));
     if (!file_) throw error(fmt::format("cannot write the log {}", o.log));
     if (csv_ && (o.resume.empty() || !exists))
-      std::fputs("epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param,balance,balancings,"
-                 "balance_seconds,balance_max_imbalance\n",
-                 file_.get());
+      std::fputs(
+          "epoch,optimizer,lr,train_loss,test_loss,test_accuracy,seconds,basis_paths,param,balance,balancings,"
+          "balance_seconds,balance_max_imbalance\n",
+          file_.get());
   }
   void write(const train::epoch_report& r, const train_options& o, const nlohmann::json& line) {
     if (!file_) return;
@@ -76,8 +77,8 @@ class metrics_log {
       std::fputs(fmt::format("{},{},{},{},{},{},{:.3f},{},{},{},{},{},{}\n", r.epoch, o.optimizer, r.lr, r.train_loss,
                              number(r.test_loss), number(r.test_accuracy), r.seconds,
                              r.basis_paths ? std::to_string(*r.basis_paths) : "", o.param, balancing ? o.balance : "",
-                             balancing ? std::to_string(r.balancings) : "",
-                             balancing ? number(r.balance_seconds) : "", balancing ? number(r.balance_max_imbalance) : "")
+                             balancing ? std::to_string(r.balancings) : "", balancing ? number(r.balance_seconds) : "",
+                             balancing ? number(r.balance_max_imbalance) : "")
                      .c_str(),
                  file_.get());
     } else {
@@ -91,7 +92,9 @@ class metrics_log {
   bool csv_ = false;
 };
 
-nlohmann::json optional_json(const std::optional<double>& x) { return x ? nlohmann::json(*x) : nlohmann::json(nullptr); }
+nlohmann::json optional_json(const std::optional<double>& x) {
+  return x ? nlohmann::json(*x) : nlohmann::json(nullptr);
+}
 
 nlohmann::json epoch_json(const train::epoch_report& r, const train_options& o) {
   nlohmann::json line = {{"epoch", r.epoch},
@@ -115,8 +118,8 @@ nlohmann::json epoch_json(const train::epoch_report& r, const train_options& o) 
 std::string epoch_text(const train::epoch_report& r) {
   std::string test = !r.test_loss ? "  no test set" : fmt::format("  test_loss {:.5f}", *r.test_loss);
   if (r.test_accuracy) test += fmt::format("  test_acc {:.4f}", *r.test_accuracy);
-  return fmt::format("epoch {:>3}/{}  lr {:.4g}  train_loss {:.5f}{}  {:.1f} s\n", r.epoch, r.epochs, r.lr, r.train_loss, test,
-                     r.seconds);
+  return fmt::format("epoch {:>3}/{}  lr {:.4g}  train_loss {:.5f}{}  {:.1f} s\n", r.epoch, r.epochs, r.lr,
+                     r.train_loss, test, r.seconds);
 }
 
 // With --resume, NET may be left out; given, it must be the checkpoint's network (weights aside).
@@ -125,9 +128,10 @@ checkpoint read_resume(const train_options& o) {
   if (!o.net.empty()) {
     const network named = load_network(o.net);
     if (auto diff = structure_difference(named, c.net))
-      throw invalid_argument(fmt::format("NET {} is not the network of the checkpoint {}: {}; give the checkpoint's network, "
-                                         "or leave NET out with --resume",
-                                         o.net, o.resume, *diff));
+      throw invalid_argument(
+          fmt::format("NET {} is not the network of the checkpoint {}: {}; give the checkpoint's network, "
+                      "or leave NET out with --resume",
+                      o.net, o.resume, *diff));
   }
   return c;
 }
@@ -139,20 +143,22 @@ int run_training(const train_options& o, std::ostream& out) {
   if (!o.resume.empty()) resumed = read_resume(o);
   else net = load_network(o.net);
   auto data = std::make_shared<const data_split>(load_data(o.data, o.seed, o.test_fraction));
-  train::trainer<Scalar> t = resumed ? train::trainer<Scalar>(std::move(*resumed), o.resume, data, to_trainer_options(o))
-                                     : train::trainer<Scalar>(std::move(net), data, to_trainer_options(o));
+  train::trainer<Scalar> t = resumed
+                                 ? train::trainer<Scalar>(std::move(*resumed), o.resume, data, to_trainer_options(o))
+                                 : train::trainer<Scalar>(std::move(net), data, to_trainer_options(o));
   const std::string name = o.net.empty() ? o.resume : o.net;
   const bool resumed_run = !o.resume.empty();
   if (resumed_run && t.start_epoch() >= o.epochs) {
-    out << fmt::format("the checkpoint {} is at epoch {} and --epochs is {}: nothing to train (give a larger --epochs to "
-                       "continue){}\n",
-                       o.resume, t.start_epoch(), o.epochs, o.output.empty() ? "" : "; its network is written to " + o.output);
+    out << fmt::format(
+        "the checkpoint {} is at epoch {} and --epochs is {}: nothing to train (give a larger --epochs to "
+        "continue){}\n",
+        o.resume, t.start_epoch(), o.epochs, o.output.empty() ? "" : "; its network is written to " + o.output);
     if (!o.output.empty()) write_file_atomic(o.output, write_network_json(t.trained_network()));
     return ok;
   }
   if (const auto& r = t.start_balance(); r && !o.json && !o.quiet)
-    out << fmt::format("balanced the start (p = {}): cost {:.6g} -> {:.6g}, largest imbalance {:.3e} -> {:.3e}\n", o.balance_p,
-                       r->cost_before, r->cost_after, r->max_imbalance_before, r->max_imbalance_after);
+    out << fmt::format("balanced the start (p = {}): cost {:.6g} -> {:.6g}, largest imbalance {:.3e} -> {:.3e}\n",
+                       o.balance_p, r->cost_before, r->cost_after, r->max_imbalance_before, r->max_imbalance_after);
   metrics_log log(o);
   const bool tty = !o.quiet && isatty(STDERR_FILENO) != 0;
   g_interrupted.store(false);
@@ -199,18 +205,19 @@ int run_training(const train_options& o, std::ostream& out) {
     for (const std::string& f : {result.finite ? o.output : std::string(), result.checkpoint})
       if (!f.empty()) kept += (kept.empty() ? "" : " and ") + f;
     throw command_failure(
-        diverged, fmt::format("training diverged at epoch {}, step {}: {}. {}; try a smaller learning rate than --lr {}",
-                              result.epoch + 1, result.step, result.what,
-                              !result.finite ? "No finite state was kept (a parameter the loss does not see went bad "
-                                               "earlier in the epoch), nothing was written"
-                              : kept.empty() ? "Nothing was written (give -o or --checkpoint to keep the last finite state)"
-                                           : fmt::format("The last state with a finite loss (epoch {} after {} batches, step "
-                                                         "{}) is in {}",
-                                                         result.epoch + 1, result.batch,
-                                                         result.epoch * ((data->train.size() + o.batch - 1) / o.batch) +
-                                                             result.batch,
-                                                         kept),
-                              o.lr));
+        diverged,
+        fmt::format(
+            "training diverged at epoch {}, step {}: {}. {}; try a smaller learning rate than --lr {}",
+            result.epoch + 1, result.step, result.what,
+            !result.finite ? "No finite state was kept (a parameter the loss does not see went bad "
+                             "earlier in the epoch), nothing was written"
+            : kept.empty()
+                ? "Nothing was written (give -o or --checkpoint to keep the last finite state)"
+                : fmt::format("The last state with a finite loss (epoch {} after {} batches, step "
+                              "{}) is in {}",
+                              result.epoch + 1, result.batch,
+                              result.epoch * ((data->train.size() + o.batch - 1) / o.batch) + result.batch, kept),
+            o.lr));
   }
   return ok;
 }
@@ -218,11 +225,14 @@ int run_training(const train_options& o, std::ostream& out) {
 
 action add_train(CLI::App& app) {
   auto o = std::make_shared<train_options>();
-  app.add_option("NET", o->net, std::string(kNetHelp) + "; with --resume it may be left out (given, it must be the "
-                 "checkpoint's network)");
-  app.add_option("--data", o->data,
-                 "fashion-mnist[:DIR], idx:IMAGES,LABELS, csv:PATH, teacher:..., spirals:..., blobs:... (docs/formats.md); "
-                 "default fashion-mnist");
+  app.add_option("NET", o->net,
+                 std::string(kNetHelp) +
+                     "; with --resume it may be left out (given, it must be the "
+                     "checkpoint's network)");
+  app.add_option(
+      "--data", o->data,
+      "fashion-mnist[:DIR], idx:IMAGES,LABELS, csv:PATH, teacher:..., spirals:..., blobs:... (docs/formats.md); "
+      "default fashion-mnist");
   std::vector<std::string> optimizers;
   std::string optimizer_help;
   for (const auto& info : train::optimizer_registry()) {
@@ -230,22 +240,26 @@ action add_train(CLI::App& app) {
     optimizer_help += fmt::format("{}{}: {}", optimizer_help.empty() ? "" : "; ", info.name, info.summary);
   }
   app.add_option("--optimizer", o->optimizer, optimizer_help + "; default sgd")->check(CLI::IsMember(optimizers));
-  app.add_option("--param", o->param,
-                 "what SGD trains: weights (default), weightnorm (w = g v/||v|| per unit, Salimans & Kingma) or gmp (each "
-                 "hidden unit as a radius, n-1 angles and a bias, Chen & Ge); weightnorm and gmp need --optimizer sgd and a "
-                 "layered MLP")
+  app.add_option(
+         "--param", o->param,
+         "what SGD trains: weights (default), weightnorm (w = g v/||v|| per unit, Salimans & Kingma) or gmp (each "
+         "hidden unit as a radius, n-1 angles and a bias, Chen & Ge); weightnorm and gmp need --optimizer sgd and a "
+         "layered MLP")
       ->check(CLI::IsMember({"weights", "weightnorm", "gmp"}));
-  app.add_option("--skeleton", o->skeleton,
-                 "G-SGD's skeleton (and --skeleton-one's): diagonal (default; the authors': on an MLP unit j's p() comes from "
-                 "unit j mod n(l-1), its c() goes to unit j mod n(l+1)) or first (the edges of least index)")
+  app.add_option(
+         "--skeleton", o->skeleton,
+         "G-SGD's skeleton (and --skeleton-one's): diagonal (default; the authors': on an MLP unit j's p() comes from "
+         "unit j mod n(l-1), its c() goes to unit j mod n(l+1)) or first (the edges of least index)")
       ->check(CLI::IsMember({"diagonal", "first"}));
-  app.add_flag("--skeleton-one", o->skeleton_one,
-               "set every skeleton weight (each unit's p() and c() edge) to 1 at the start, as the G-SGD authors' code does "
-               "for G-SGD and for its SGD baseline; the start then has every skeleton path value 1");
+  app.add_flag(
+      "--skeleton-one", o->skeleton_one,
+      "set every skeleton weight (each unit's p() and c() edge) to 1 at the start, as the G-SGD authors' code does "
+      "for G-SGD and for its SGD baseline; the start then has every skeleton path value 1");
   app.add_option("--balance", o->balance,
                  "synaptic balance during SGD on the weights: none (default), before (balance the start) or every=K "
                  "(balance after every K-th step; the momentum buffer is transformed with the weights)");
-  app.add_option("--balance-p", o->balance_p, "the balancing cost's exponent, sum |w|^p (default 2)")->check(CLI::PositiveNumber);
+  app.add_option("--balance-p", o->balance_p, "the balancing cost's exponent, sum |w|^p (default 2)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--balance-depth-factor", o->balance_depth_factor,
                  "ENorm's c >= 1 for the balancing cost: edge e costs c^depth(head) |w|^p (default 1)")
       ->check(CLI::Range(1.0, 1e300));
@@ -256,12 +270,15 @@ action add_train(CLI::App& app) {
   app.add_option("--lr", o->lr, "learning rate (default 0.01)")->check(CLI::PositiveNumber);
   app.add_option("--schedule", o->schedule, "constant, step:K:GAMMA or exp:GAMMA (default constant)");
   app.add_option("--batch", o->batch, "batch size (default 128)")->check(CLI::PositiveNumber);
-  app.add_option("--momentum", o->momentum, "momentum (default 0; G-SGD: in path-value space)")->check(CLI::Range(0.0, 0.9999));
-  app.add_option("--weight-decay", o->weight_decay,
-                 "L2 weight decay (default 0; G-SGD: on the path values; weightnorm/gmp: on g, r, biases and gmp's output "
-                 "layer, not on directions)")
+  app.add_option("--momentum", o->momentum, "momentum (default 0; G-SGD: in path-value space)")
+      ->check(CLI::Range(0.0, 0.9999));
+  app.add_option(
+         "--weight-decay", o->weight_decay,
+         "L2 weight decay (default 0; G-SGD: on the path values; weightnorm/gmp: on g, r, biases and gmp's output "
+         "layer, not on directions)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", o->seed, "seed for initialisation, data split and shuffling (default 1)")->check(non_negative());
+  app.add_option("--seed", o->seed, "seed for initialisation, data split and shuffling (default 1)")
+      ->check(non_negative());
   app.add_option("--loss", o->loss, "ce (softmax cross-entropy) or mse; default ce for labels, mse for targets")
       ->check(CLI::IsMember({"ce", "mse"}));
   app.add_option("--init-rescale", o->init_rescale,
@@ -271,10 +288,12 @@ action add_train(CLI::App& app) {
       ->check(CLI::Range(0.0, 0.9));
   app.add_flag("--float64", o->float64, "train in double precision (default float32)");
   app.add_option("--log", o->log, "metrics per epoch to this file: CSV if it ends in .csv, else JSON lines");
-  app.add_option("--checkpoint", o->checkpoint, "write a checkpoint (network JSON + training state) here after each epoch");
+  app.add_option("--checkpoint", o->checkpoint,
+                 "write a checkpoint (network JSON + training state) here after each epoch");
   app.add_option("--resume", o->resume, "continue from a checkpoint, bit-identically (same options)");
-  app.add_option("-o,--output", o->output,
-                 "write the trained network (JSON) here at the end (weightnorm/gmp: the effective weights, same function)");
+  app.add_option(
+      "-o,--output", o->output,
+      "write the trained network (JSON) here at the end (weightnorm/gmp: the effective weights, same function)");
   app.add_flag("--json", o->json, "one JSON object per epoch on standard output");
   app.add_flag("--quiet", o->quiet, "no progress bar and no epoch lines (the log and --json still work)");
   app.add_option("--interrupt-after", o->interrupt_after, "for tests: behave as on Ctrl-C after N batches")

@@ -24,7 +24,9 @@ inline constexpr const char* kNetHelp =
 /// Rejects "-1" for unsigned options (CLI11 2.1 would wrap it to 2^64 - 1) with a short message.
 inline CLI::Validator non_negative() {
   return CLI::Validator(
-      [](std::string& s) { return !s.empty() && s[0] == '-' ? std::string("must be a non-negative integer") : std::string(); },
+      [](std::string& s) {
+        return !s.empty() && s[0] == '-' ? std::string("must be a non-negative integer") : std::string();
+      },
       "N>=0");
 }
 

@@ -43,7 +43,8 @@ balance_report balance_with(const network& net, const balance_structure& s, std:
     if (!powers_in_range(net, s, copy, o.p, 600))
       throw invalid_argument(fmt::format(
           "balance: the weights span too many orders of magnitude: |w|^{} leaves the range of a double on some edge "
-          "even after rescaling toward 1 (try a smaller p)", o.p));
+          "even after rescaling toward 1 (try a smaller p)",
+          o.p));
   }
   // The layered-MLP matrix path when it applies, else the general path.
   const std::optional<layer_layout> lay = balance_mlp(net, s, *wdp, o, tol, rep);
@@ -56,9 +57,10 @@ balance_report balance_with(const network& net, const balance_structure& s, std:
   }
   for (node_id v = 0; v < net.num_nodes(); ++v)
     if (!(rep.scale[v] > 0) || !std::isfinite(rep.scale[v]))
-      throw invalid_argument(fmt::format("balance: the balancing scale of unit '{}' is not a finite positive number (the "
-                                         "weights span too many orders of magnitude for double precision)",
-                                         net.node_at(v).id));
+      throw invalid_argument(
+          fmt::format("balance: the balancing scale of unit '{}' is not a finite positive number (the "
+                      "weights span too many orders of magnitude for double precision)",
+                      net.node_at(v).id));
   // Check that no balanced weight overflows before writing any (w stays untouched on failure).
   for (edge_id e = 0; e < net.num_edges(); ++e) {
     const double f = rep.scale[net.edge_at(e).to] / rep.scale[net.edge_at(e).from];
@@ -107,7 +109,8 @@ template balance_report balance_weights<double>(const network&, std::vector<doub
 template <class Scalar>
 balance_report balance_training(const network& net, std::vector<Scalar>& w, std::vector<Scalar>& m,
                                 const balance_options& o) {
-  if (!m.empty() && m.size() != w.size()) throw invalid_argument("balance: the optimizer buffer needs one entry per edge");
+  if (!m.empty() && m.size() != w.size())
+    throw invalid_argument("balance: the optimizer buffer needs one entry per edge");
   balance_report rep = balance_weights(net, w, o);
   if (!m.empty())
     for (edge_id e = 0; e < net.num_edges(); ++e) {

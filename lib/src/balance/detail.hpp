@@ -35,12 +35,12 @@ inline double power(double w, double p) {
 // The live-edge problem of one weight setting: groups 0..ng-1, index ng = "fixed" (y = 0).
 struct problem {
   std::size_t ng = 0;
-  std::vector<std::uint8_t> live;               // per group
-  std::vector<std::uint32_t> tail, head;        // per live edge: group or ng
-  std::vector<double> m;                        // per live edge
-  std::vector<std::uint32_t> in_start, in_list;   // CSR by head group: live-edge indices
-  std::vector<std::uint32_t> out_start, out_list; // CSR by tail group
-  std::vector<std::uint32_t> order;             // live groups in topological order
+  std::vector<std::uint8_t> live;                  // per group
+  std::vector<std::uint32_t> tail, head;           // per live edge: group or ng
+  std::vector<double> m;                           // per live edge
+  std::vector<std::uint32_t> in_start, in_list;    // CSR by head group: live-edge indices
+  std::vector<std::uint32_t> out_start, out_list;  // CSR by tail group
+  std::vector<std::uint32_t> order;                // live groups in topological order
   double constant = 0;  // cost of live-ended edges no rescaling changes (fixed to fixed, inside a group)
 };
 
@@ -107,8 +107,8 @@ void wide_stats(const network& net, const balance_structure& s, const std::vecto
 // grounded graph Laplacian, singular only on components that touch no fixed end, where every
 // solution gives the same weights) are solved by Jacobi-preconditioned conjugate gradients to a
 // residual of 1e-13 relative. Returns one factor per node (1 for nodes that do not move).
-std::vector<double> log_least_squares_scales(const network& net, const balance_structure& s, const std::vector<double>& w,
-                                             bool live_only);
+std::vector<double> log_least_squares_scales(const network& net, const balance_structure& s,
+                                             const std::vector<double>& w, bool live_only);
 
 // structure.cpp.
 // Sharing a parameter requires c(head) / c(tail) to be the same on all its edges. The tie groups
@@ -135,7 +135,7 @@ void measure_general(const network& net, const balance_structure& s, const std::
 /// balance_general does, sets rep.fast_path and returns the layout; else returns nullopt (rep's
 /// max_imbalance_before may then be set, and the general path decides).
 std::optional<layer_layout> balance_mlp(const network& net, const balance_structure& s, const std::vector<double>& w,
-                                             const balance_options& o, double tol, balance_report& rep);
+                                        const balance_options& o, double tol, balance_report& rep);
 /// rep.cost_after and rep.max_imbalance_after of (rescaled) weights w on the matrix path.
 void measure_mlp(const layer_layout& lay, const balance_structure& s, const std::vector<double>& w, double p,
                  balance_report& rep);

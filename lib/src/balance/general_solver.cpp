@@ -58,7 +58,8 @@ class general_solver {
     double worst = max_imbalance();
     converged = worst <= tol;
     while (!converged && done < cap && !guard.stalled(worst)) {
-      const bool backward = method == balance_method::backward || (method == balance_method::alternating && done % 2 == 1);
+      const bool backward =
+          method == balance_method::backward || (method == balance_method::alternating && done % 2 == 1);
       if (method == balance_method::random) {
         for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
         for (std::uint32_t g : order) step(g);

@@ -73,7 +73,8 @@ class mlp_solver {
     double worst = max_imbalance();
     converged = worst <= tol;
     while (!converged && done < cap && !guard.stalled(worst)) {
-      const bool backward = method == balance_method::backward || (method == balance_method::alternating && done % 2 == 1);
+      const bool backward =
+          method == balance_method::backward || (method == balance_method::alternating && done % 2 == 1);
       double seen = 0;  // the imbalance of each layer just before its step, all fresh values
       for (std::size_t k = 0; k < H; ++k) keep_max(seen, step(backward ? H - k : k + 1));
       steps += units();
@@ -102,7 +103,8 @@ class mlp_solver {
       for (std::size_t l = 1; l + 1 < L; ++l) {
         hv[l] = v[l].cwiseProduct(diag[l]);
         if (l >= 2) hv[l] -= a_[l].cwiseProduct(m_[l] * a_[l - 1].cwiseInverse().cwiseProduct(v[l - 1]));
-        if (l + 2 < L) hv[l] -= a_[l].cwiseInverse().cwiseProduct(m_[l + 1].transpose() * a_[l + 1].cwiseProduct(v[l + 1]));
+        if (l + 2 < L)
+          hv[l] -= a_[l].cwiseInverse().cwiseProduct(m_[l + 1].transpose() * a_[l + 1].cwiseProduct(v[l + 1]));
       }
     };
     std::size_t it = 0;
@@ -185,7 +187,7 @@ std::optional<layer_layout> mlp_path(const network& net, const balance_structure
 }  // namespace
 
 std::optional<layer_layout> balance_mlp(const network& net, const balance_structure& s, const std::vector<double>& w,
-                                             const balance_options& o, double tol, balance_report& rep) {
+                                        const balance_options& o, double tol, balance_report& rep) {
   auto lay = o.fast && o.method != balance_method::random ? mlp_path(net, s) : std::nullopt;
   std::optional<mlp_solver> fast;
   if (lay) {

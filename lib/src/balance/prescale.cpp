@@ -53,8 +53,8 @@ void wide_stats(const network& net, const balance_structure& s, const std::vecto
   }
 }
 
-std::vector<double> log_least_squares_scales(const network& net, const balance_structure& s, const std::vector<double>& w,
-                                             bool live_only) {
+std::vector<double> log_least_squares_scales(const network& net, const balance_structure& s,
+                                             const std::vector<double>& w, bool live_only) {
   problem pr = make_problem(net, s, w, 2.0);
   const std::size_t ng = s.members.size();
   std::vector<std::uint8_t> moves(ng, 0);

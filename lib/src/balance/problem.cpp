@@ -72,7 +72,8 @@ problem make_problem(const network& net, const balance_structure& s, const std::
   std::vector<std::uint32_t> rank(pr.ng, std::numeric_limits<std::uint32_t>::max());
   for (std::uint32_t g = 0; g < ng; ++g)
     for (node_id v : s.members[g]) rank[g] = std::min(rank[g], net.topo_rank(v));
-  std::stable_sort(pr.order.begin(), pr.order.end(), [&](std::uint32_t a, std::uint32_t b) { return rank[a] < rank[b]; });
+  std::stable_sort(pr.order.begin(), pr.order.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return rank[a] < rank[b]; });
   return pr;
 }
 

@@ -32,11 +32,13 @@ struct union_find {
 namespace detail {
 
 void check_options(const balance_options& o) {
-  if (!(o.p > 0) || !std::isfinite(o.p)) throw invalid_argument(fmt::format("balance: p must be a positive number, not {}", o.p));
+  if (!(o.p > 0) || !std::isfinite(o.p))
+    throw invalid_argument(fmt::format("balance: p must be a positive number, not {}", o.p));
   if (!(o.tolerance >= 0 && o.tolerance < 1))
     throw invalid_argument(fmt::format("balance: the tolerance must be in [0, 1), not {}", o.tolerance));
   if (!(o.depth_factor >= 1) || !std::isfinite(o.depth_factor))
-    throw invalid_argument(fmt::format("balance: the depth factor must be a finite number >= 1, not {}", o.depth_factor));
+    throw invalid_argument(
+        fmt::format("balance: the depth factor must be a finite number >= 1, not {}", o.depth_factor));
 }
 
 void check_ties(const network& net, const balance_structure& s) {
@@ -76,11 +78,16 @@ using detail::kFixed;
 
 std::string to_string(balance_method m) {
   switch (m) {
-    case balance_method::forward: return "forward";
-    case balance_method::backward: return "backward";
-    case balance_method::alternating: return "alternating";
-    case balance_method::random: return "random";
-    case balance_method::newton: return "newton";
+    case balance_method::forward:
+      return "forward";
+    case balance_method::backward:
+      return "backward";
+    case balance_method::alternating:
+      return "alternating";
+    case balance_method::random:
+      return "random";
+    case balance_method::newton:
+      return "newton";
   }
   return "?";
 }
@@ -89,7 +96,8 @@ balance_method parse_balance_method(const std::string& text) {
   for (auto m : {balance_method::forward, balance_method::backward, balance_method::alternating, balance_method::random,
                  balance_method::newton})
     if (text == to_string(m)) return m;
-  throw invalid_argument(fmt::format("unknown balancing order '{}': use forward, backward, alternating, random or newton", text));
+  throw invalid_argument(
+      fmt::format("unknown balancing order '{}': use forward, backward, alternating, random or newton", text));
 }
 
 balance_structure make_balance_structure(const network& net, double depth_factor) {
@@ -132,7 +140,8 @@ balance_structure make_balance_structure(const network& net, double depth_factor
     for (edge_id e : net.in_edges(v)) s.depth[v] = std::max(s.depth[v], s.depth[net.edge_at(e).from] + 1);
   s.gamma.assign(net.num_edges(), 1.0);
   if (depth_factor != 1.0)
-    for (edge_id e = 0; e < net.num_edges(); ++e) s.gamma[e] = std::pow(depth_factor, static_cast<double>(s.depth[net.edge_at(e).to]));
+    for (edge_id e = 0; e < net.num_edges(); ++e)
+      s.gamma[e] = std::pow(depth_factor, static_cast<double>(s.depth[net.edge_at(e).to]));
   return s;
 }
 

@@ -72,7 +72,7 @@ compact_matrix compact(const int_matrix& a) {
 // dense elimination.
 struct peeled_matrix {
   std::vector<std::pair<std::uint32_t, std::size_t>> order;  // (compact column, its row), in peel order
-  compact_matrix sub;                                       // live rows, unpeeled columns renumbered
+  compact_matrix sub;                                        // live rows, unpeeled columns renumbered
   std::vector<std::uint32_t> sub_to_compact;
 };
 
@@ -172,7 +172,8 @@ std::size_t rational_block(const compact_matrix& b, std::vector<sparse_int_vecto
   rational_eliminator elim(static_cast<std::uint32_t>(b.used.size()));
   for (std::size_t r = 0; r + 1 < b.start.size(); ++r) {
     sparse_row sr;
-    for (std::size_t t = b.start[r]; t < b.start[r + 1]; ++t) sr.emplace_back(b.col[t], mpq_class(static_cast<long>(b.val[t])));
+    for (std::size_t t = b.start[r]; t < b.start[r + 1]; ++t)
+      sr.emplace_back(b.col[t], mpq_class(static_cast<long>(b.val[t])));
     std::sort(sr.begin(), sr.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
     elim.add(std::move(sr));
   }

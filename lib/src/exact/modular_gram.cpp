@@ -34,8 +34,7 @@ struct barrett {
 // The inner loop of the elimination, g[j] += m * u[j] for j in [0, len); the compiler vectorizes it
 // (32x32 -> 64-bit products). It is bound by memory traffic, not arithmetic: an AVX2 build of it
 // measured no faster on this machine, and a target_clones dispatch was 2.5 times slower.
-void lazy_axpy(u64* __restrict g, const std::uint32_t* __restrict u, std::uint32_t m,
-                                                                 std::size_t len) {
+void lazy_axpy(u64* __restrict g, const std::uint32_t* __restrict u, std::uint32_t m, std::size_t len) {
   for (std::size_t j = 0; j < len; ++j) g[j] += static_cast<u64>(m) * u[j];
 }
 
@@ -75,9 +74,9 @@ bool reconstruct(u64 a, u64 p, std::int64_t bound, std::int64_t& num, std::int64
   return true;
 }
 
-
 // One attempt with prime p: the rank of G mod p and, if every kernel vector verifies, true.
-bool modular_gram_attempt(const compact_matrix& a, u64 p, std::size_t& rank, std::vector<std::vector<std::int64_t>>& kernel) {
+bool modular_gram_attempt(const compact_matrix& a, u64 p, std::size_t& rank,
+                          std::vector<std::vector<std::int64_t>>& kernel) {
   const std::size_t n = a.used.size();
   std::vector<u64> g(n * n, 0);
   // G = A^T A mod p. When sum over rows of (row L1 norm)^2 < 2^62, G is accumulated exactly in
@@ -105,16 +104,16 @@ bool modular_gram_attempt(const compact_matrix& a, u64 p, std::size_t& rank, std
       g[i] = v >= 0 && static_cast<u64>(v) < p ? static_cast<u64>(v) : mod_of(v, p);
     }
   } else {
-  for (std::size_t r = 0; r + 1 < a.start.size(); ++r) {
-    for (std::size_t i = a.start[r]; i < a.start[r + 1]; ++i) {
-      u64 vi = mod_of(a.val[i], p);
-      u64* gi = g.data() + static_cast<std::size_t>(a.col[i]) * n;
-      for (std::size_t j = a.start[r]; j < a.start[r + 1]; ++j) {
-        u64& cell = gi[a.col[j]];
-        cell = (cell + vi * mod_of(a.val[j], p)) % p;
+    for (std::size_t r = 0; r + 1 < a.start.size(); ++r) {
+      for (std::size_t i = a.start[r]; i < a.start[r + 1]; ++i) {
+        u64 vi = mod_of(a.val[i], p);
+        u64* gi = g.data() + static_cast<std::size_t>(a.col[i]) * n;
+        for (std::size_t j = a.start[r]; j < a.start[r + 1]; ++j) {
+          u64& cell = gi[a.col[j]];
+          cell = (cell + vi * mod_of(a.val[j], p)) % p;
+        }
       }
     }
-  }
   }
   std::vector<std::uint32_t> pivot_col;
   rank = symmetric_rank_mod(g, n, p, pivot_col);

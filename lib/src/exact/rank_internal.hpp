@@ -13,9 +13,9 @@ inline constexpr std::size_t kMaxLazyColumns = 8192;
 
 // A with repeated columns summed, zeros dropped, columns renumbered to the used ones.
 struct compact_matrix {
-  std::vector<std::uint32_t> used;      // compact column -> original column
+  std::vector<std::uint32_t> used;  // compact column -> original column
   std::vector<std::size_t> start{0};
-  std::vector<std::uint32_t> col;       // compact
+  std::vector<std::uint32_t> col;  // compact
   std::vector<std::int64_t> val;
 };
 

@@ -74,9 +74,12 @@ std::string activation::name() const {
 std::string activation::spec() const {
   switch (kind) {
     case activation_kind::leaky_relu:
-    case activation_kind::prelu: return name() + ":" + to_string(neg);
-    case activation_kind::bilu: return name() + ":" + to_string(neg) + ":" + to_string(pos);
-    default: return name();
+    case activation_kind::prelu:
+      return name() + ":" + to_string(neg);
+    case activation_kind::bilu:
+      return name() + ":" + to_string(neg) + ":" + to_string(pos);
+    default:
+      return name();
   }
 }
 
@@ -84,8 +87,9 @@ activation activation::parse(std::string_view text) {
   auto parts = split(text, ':');
   activation_kind kind{};
   if (!activation_kind_from_name(parts[0], kind)) {
-    throw invalid_argument("unknown activation '" + std::string(parts[0]) +
-                           "' (expected relu, leaky_relu:SLOPE, prelu:SLOPE, bilu:A:B, linear, tanh, sigmoid, max_pool or avg_pool)");
+    throw invalid_argument(
+        "unknown activation '" + std::string(parts[0]) +
+        "' (expected relu, leaky_relu:SLOPE, prelu:SLOPE, bilu:A:B, linear, tanh, sigmoid, max_pool or avg_pool)");
   }
   auto want = [&](std::size_t n, const char* form) {
     if (parts.size() != n) {
@@ -101,13 +105,27 @@ activation activation::parse(std::string_view text) {
       if (parts.size() == 1) return prelu(mpq_class(1, 4));  // He et al.'s initial slope 0.25
       want(2, "prelu:SLOPE");
       return prelu(slope(parts[1], text));
-    case activation_kind::bilu: want(3, "bilu:A:B"); return bilu(slope(parts[1], text), slope(parts[2], text));
-    case activation_kind::relu: want(1, "relu"); return relu();
-    case activation_kind::linear: want(1, "linear"); return linear();
-    case activation_kind::tanh: want(1, "tanh"); return tanh();
-    case activation_kind::sigmoid: want(1, "sigmoid"); return sigmoid();
-    case activation_kind::max_pool: want(1, "max_pool"); return max_pool();
-    case activation_kind::avg_pool: want(1, "avg_pool"); return avg_pool();
+    case activation_kind::bilu:
+      want(3, "bilu:A:B");
+      return bilu(slope(parts[1], text), slope(parts[2], text));
+    case activation_kind::relu:
+      want(1, "relu");
+      return relu();
+    case activation_kind::linear:
+      want(1, "linear");
+      return linear();
+    case activation_kind::tanh:
+      want(1, "tanh");
+      return tanh();
+    case activation_kind::sigmoid:
+      want(1, "sigmoid");
+      return sigmoid();
+    case activation_kind::max_pool:
+      want(1, "max_pool");
+      return max_pool();
+    case activation_kind::avg_pool:
+      want(1, "avg_pool");
+      return avg_pool();
   }
   return relu();
 }

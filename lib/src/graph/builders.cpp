@@ -22,9 +22,11 @@ std::string count_text(double n) {
 
 void check_size(const network_size& s, const char* what) {
   if (s.edges > max_built_edges)
-    throw invalid_argument(fmt::format("{} would have {} edges; the limit is {:.0f}", what, count_text(s.edges), max_built_edges));
+    throw invalid_argument(
+        fmt::format("{} would have {} edges; the limit is {:.0f}", what, count_text(s.edges), max_built_edges));
   if (s.nodes > max_built_nodes)
-    throw invalid_argument(fmt::format("{} would have {} nodes; the limit is {:.0f}", what, count_text(s.nodes), max_built_nodes));
+    throw invalid_argument(
+        fmt::format("{} would have {} nodes; the limit is {:.0f}", what, count_text(s.nodes), max_built_nodes));
 }
 
 std::string layer_node(std::size_t layer, std::size_t layers, std::size_t i) {
@@ -121,7 +123,8 @@ network make_random_dag(const random_dag_options& o) {
   const network_size size = planned_size(o);
   if (size.edges * o.p > max_built_edges) throw invalid_argument("random DAG: too many edges expected");
   if (size.edges > max_random_pairs)
-    throw invalid_argument(fmt::format("random DAG: {} candidate edges to draw; the limit is {:.0f}", count_text(size.edges), max_random_pairs));
+    throw invalid_argument(fmt::format("random DAG: {} candidate edges to draw; the limit is {:.0f}",
+                                       count_text(size.edges), max_random_pairs));
   check_size({size.nodes, 0}, "random DAG: the network");
   splitmix64 rng(o.seed);
   network net;
@@ -158,7 +161,8 @@ network make_conv1d(const conv_options& o) {
     if (c == 0) throw invalid_argument("conv: a layer has 0 channels");
   // (L - 1)(kernel - 1) >= length, without forming the product (it can pass 2^64).
   if (o.kernel > 1 && L - 1 > (o.length - 1) / (o.kernel - 1))
-    throw invalid_argument(fmt::format("conv: length {} leaves no positions after {} layers of kernel {}", o.length, L - 1, o.kernel));
+    throw invalid_argument(
+        fmt::format("conv: length {} leaves no positions after {} layers of kernel {}", o.length, L - 1, o.kernel));
   check_size(planned_size(o), "conv: the network");
   network net;
   std::vector<std::vector<std::vector<node_id>>> unit(L);  // [layer][channel][position]
@@ -179,7 +183,8 @@ network make_conv1d(const conv_options& o) {
       for (std::size_t t = 0; t < unit[l][c].size(); ++t) {
         for (std::size_t ci = 0; ci < o.channels[l - 1]; ++ci)
           for (std::size_t k = 0; k < o.kernel; ++k)
-            net.set_param(net.add_edge(unit[l - 1][ci][t + k], unit[l][c][t]), fmt::format("w{}_{}_{}_{}", l, c, ci, k));
+            net.set_param(net.add_edge(unit[l - 1][ci][t + k], unit[l][c][t]),
+                          fmt::format("w{}_{}_{}_{}", l, c, ci, k));
         if (o.bias) net.set_param(net.add_edge(b, unit[l][c][t]), fmt::format("b{}_{}", l, c));
       }
     }
@@ -191,7 +196,8 @@ network make_conv1d(const conv_options& o) {
     std::vector<double> per_param(net.param_names().size());
     for (std::size_t k = 0; k < per_param.size(); ++k) {
       const std::string& name = net.param_names()[k];
-      std::size_t fan_in = name[0] == 'b' ? 1 : o.channels[static_cast<std::size_t>(std::stoul(name.substr(1))) - 1] * o.kernel;
+      std::size_t fan_in =
+          name[0] == 'b' ? 1 : o.channels[static_cast<std::size_t>(std::stoul(name.substr(1))) - 1] * o.kernel;
       per_param[k] = rng.normal() * std::sqrt(2.0 / static_cast<double>(fan_in));
     }
     std::vector<double> w(net.num_edges());
@@ -228,9 +234,7 @@ namespace {
 activation parse_activation(const spec_parser& p, std::string_view text) {
   try {
     return activation::parse(text);
-  } catch (const invalid_argument& e) {
-    p.fail(e.what());
-  }
+  } catch (const invalid_argument& e) { p.fail(e.what()); }
 }
 }  // namespace
 
@@ -250,7 +254,8 @@ network_spec parse_network_spec(std::string_view spec) {
       if (width == 0) p.fail("layer width 0: every layer needs at least one unit");
       o.widths.push_back(static_cast<std::size_t>(width));
     }
-    if (o.widths.size() < 2) p.fail("an MLP needs at least two layers (inputs-outputs), got '" + std::string(tokens[0]) + "'");
+    if (o.widths.size() < 2)
+      p.fail("an MLP needs at least two layers (inputs-outputs), got '" + std::string(tokens[0]) + "'");
     if (kind == "skip") o.skip_span = 2;
     for (std::size_t i = 1; i < tokens.size(); ++i) {
       auto [key, value, is_flag] = split_option(tokens[i]);
@@ -276,8 +281,10 @@ network_spec parse_network_spec(std::string_view spec) {
       auto [key, value, is_flag] = split_option(token);
       if (key == "bias" && is_flag) o.bias = true;
       else if (is_flag || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
-      else if (key == "seed") { o.seed = p.integer(value, "seed"); seen_seed = true; }
-      else if (key == "inputs") o.inputs = static_cast<std::size_t>(p.integer(value, "inputs"));
+      else if (key == "seed") {
+        o.seed = p.integer(value, "seed");
+        seen_seed = true;
+      } else if (key == "inputs") o.inputs = static_cast<std::size_t>(p.integer(value, "inputs"));
       else if (key == "hidden") o.hidden = static_cast<std::size_t>(p.integer(value, "hidden"));
       else if (key == "outputs") o.outputs = static_cast<std::size_t>(p.integer(value, "outputs"));
       else if (key == "p") {
@@ -285,10 +292,13 @@ network_spec parse_network_spec(std::string_view spec) {
         if (o.p < 0 || o.p > 1) p.fail("p = " + std::string(value) + " is not a probability in [0, 1]");
       } else if (key == "tanh") {
         o.nonhomogeneous = p.real(value, "tanh fraction");
-        if (o.nonhomogeneous < 0 || o.nonhomogeneous > 1) p.fail("tanh = " + std::string(value) + " is not a fraction in [0, 1]");
+        if (o.nonhomogeneous < 0 || o.nonhomogeneous > 1)
+          p.fail("tanh = " + std::string(value) + " is not a fraction in [0, 1]");
       } else if (key == "act") o.act = parse_activation(p, value);
       else if (key == "init") o.init_seed = p.integer(value, "init seed");
-      else p.fail("unknown option '" + std::string(token) + "' (expected seed, inputs, hidden, outputs, p, bias, act, tanh, init)");
+      else
+        p.fail("unknown option '" + std::string(token) +
+               "' (expected seed, inputs, hidden, outputs, p, bias, act, tanh, init)");
     }
     if (!seen_seed) p.fail("a random DAG needs seed=S, so that it can be made again");
     return {std::string(spec), o};
@@ -300,11 +310,16 @@ network_spec parse_network_spec(std::string_view spec) {
       auto [key, value, is_flag] = split_option(token);
       if (key == "bias" && is_flag) o.bias = true;
       else if (is_flag || value.empty()) p.fail("option '" + std::string(token) + "' needs a value (KEY=VALUE)");
-      else if (key == "len") { o.length = static_cast<std::size_t>(p.integer(value, "length")); seen_len = true; }
-      else if (key == "k") { o.kernel = static_cast<std::size_t>(p.integer(value, "kernel")); seen_k = true; }
-      else if (key == "ch") {
+      else if (key == "len") {
+        o.length = static_cast<std::size_t>(p.integer(value, "length"));
+        seen_len = true;
+      } else if (key == "k") {
+        o.kernel = static_cast<std::size_t>(p.integer(value, "kernel"));
+        seen_k = true;
+      } else if (key == "ch") {
         o.channels.clear();
-        for (auto c : split_on(value, '-')) o.channels.push_back(static_cast<std::size_t>(p.integer(c, "channel count")));
+        for (auto c : split_on(value, '-'))
+          o.channels.push_back(static_cast<std::size_t>(p.integer(c, "channel count")));
         seen_ch = true;
       } else if (key == "act") o.act = parse_activation(p, value);
       else if (key == "init") o.init_seed = p.integer(value, "init seed");
@@ -329,9 +344,7 @@ network make(const conv_options& o) { return make_conv1d(o); }
 network build(const network_spec& spec) {
   try {
     return std::visit([](const auto& o) { return make(o); }, spec.options);
-  } catch (const invalid_argument& e) {
-    throw parse_error("network spec '" + spec.text + "'", 0, 0, e.what());
-  }
+  } catch (const invalid_argument& e) { throw parse_error("network spec '" + spec.text + "'", 0, 0, e.what()); }
 }
 
 network from_spec(std::string_view spec) { return build(parse_network_spec(spec)); }

@@ -33,16 +33,16 @@ void require_same_graph(const network& a, const network& b) {
     const node &na = a.node_at(v), &nb = b.node_at(v);
     if (na.id != nb.id) not_same_graph(fmt::format("node {} is '{}' in A but '{}' in B", v, na.id, nb.id));
     if (na.kind != nb.kind)
-      not_same_graph(fmt::format("node {} ('{}') is {} in A but {} in B", v, na.id, to_string(na.kind),
-                                 to_string(nb.kind)));
+      not_same_graph(
+          fmt::format("node {} ('{}') is {} in A but {} in B", v, na.id, to_string(na.kind), to_string(nb.kind)));
     if (na.kind == node_kind::hidden && !(na.act == nb.act))
-      not_same_graph(fmt::format("node {} ('{}') has activation {} in A but {} in B", v, na.id, na.act.spec(),
-                                 nb.act.spec()));
+      not_same_graph(
+          fmt::format("node {} ('{}') has activation {} in A but {} in B", v, na.id, na.act.spec(), nb.act.spec()));
   }
   if (a.num_nodes() != b.num_nodes()) {
     const network& longer = a.num_nodes() > b.num_nodes() ? a : b;
-    not_same_graph(fmt::format("A has {} nodes, B has {} (node {} is '{}' in {} only)", a.num_nodes(), b.num_nodes(),
-                               n, longer.node_at(static_cast<node_id>(n)).id, &longer == &a ? "A" : "B"));
+    not_same_graph(fmt::format("A has {} nodes, B has {} (node {} is '{}' in {} only)", a.num_nodes(), b.num_nodes(), n,
+                               longer.node_at(static_cast<node_id>(n)).id, &longer == &a ? "A" : "B"));
   }
   const std::size_t m = std::min(a.num_edges(), b.num_edges());
   for (edge_id e = 0; e < m; ++e) {
@@ -57,7 +57,8 @@ void require_same_graph(const network& a, const network& b) {
   for (edge_id e = 0; e < m; ++e)
     if (a.is_constant(e) != b.is_constant(e))
       not_same_graph(fmt::format("edge {} ({}) is {} in A but {} in B", e, arrow(a, e),
-                                 a.is_constant(e) ? "constant" : "not constant", b.is_constant(e) ? "constant" : "not constant"));
+                                 a.is_constant(e) ? "constant" : "not constant",
+                                 b.is_constant(e) ? "constant" : "not constant"));
   for (const auto& [net, name] : {std::pair{&a, "A"}, std::pair{&b, "B"}})
     if (!net->has_weights() && net->num_edges() > 0)  // an edgeless network has its (empty) weights
       throw invalid_network(fmt::format("network {} has no weights: equivalence compares two weight settings", name));
@@ -68,8 +69,7 @@ struct exact_policy {
   using value = mpq_class;
   std::vector<mpq_class> wa, wb, r;
 
-  exact_policy(const network& a, const network& b)
-      : wa(a.exact_weights()), wb(b.exact_weights()), r(a.num_edges()) {}
+  exact_policy(const network& a, const network& b) : wa(a.exact_weights()), wb(b.exact_weights()), r(a.num_edges()) {}
   int sign_a(edge_id e) const { return sgn(wa[e]); }
   int sign_b(edge_id e) const { return sgn(wb[e]); }
   std::string text_a(edge_id e) const { return to_string(wa[e]); }
@@ -119,8 +119,8 @@ struct log_policy {
   static std::string quotient_text(value tail, value head) { return fmt::format("{}", std::exp(head - tail)); }
   static std::string text(value c) { return fmt::format("{}", std::exp(c)); }
   std::string mismatch_note(edge_id e, value tail, value head) const {
-    return fmt::format(" (relative difference {:.3g} > tolerance {:.3g})",
-                       -std::expm1(-std::abs(r[e] - (head - tail))), tolerance);
+    return fmt::format(" (relative difference {:.3g} > tolerance {:.3g})", -std::expm1(-std::abs(r[e] - (head - tail))),
+                       tolerance);
   }
   static void store(equivalence_result& out, const std::vector<value>& c) {
     out.scales.reserve(c.size());
@@ -155,8 +155,9 @@ equivalence_result decide(const network& net, const network& b, Policy& p, equiv
   for (edge_id e = 0; e < m; ++e) {
     if (net.is_constant(e)) {
       if (net.constant_value(e) != b.constant_value(e))
-        return fail(e, fmt::format("{}: constant weight {} in A but {} in B: constant edges never change",
-                                   net.describe_edge(e), to_string(net.constant_value(e)), to_string(b.constant_value(e))));
+        return fail(
+            e, fmt::format("{}: constant weight {} in A but {} in B: constant edges never change", net.describe_edge(e),
+                           to_string(net.constant_value(e)), to_string(b.constant_value(e))));
       nonzero[e] = 1;
       p.link(e);
       continue;
@@ -195,8 +196,7 @@ equivalence_result decide(const network& net, const network& b, Policy& p, equiv
       for (edge_id e : net.out_edges(u))
         if (nonzero[e] && !assigned[net.edge_at(e).to]) reach(net.edge_at(e).to, e, p.head_from_tail(e, c[u]), u);
       for (edge_id e : net.in_edges(u))
-        if (nonzero[e] && !assigned[net.edge_at(e).from])
-          reach(net.edge_at(e).from, e, p.tail_from_head(e, c[u]), u);
+        if (nonzero[e] && !assigned[net.edge_at(e).from]) reach(net.edge_at(e).from, e, p.tail_from_head(e, c[u]), u);
     }
   };
   for (node_id v = 0; v < n; ++v) {
@@ -251,10 +251,10 @@ equivalence_result decide(const network& net, const network& b, Policy& p, equiv
                                  net.describe_edge(e), net.node_at(h).id, net.node_at(t).id, net.node_at(h).id,
                                  net.node_at(t).id, Policy::quotient_text(c[t], c[h]), p.mismatch_note(e, c[t], c[h]),
                                  explain(t), explain(h)));
-    return fail(e, fmt::format("{}: ratio B/A = {} contradicts c({})/c({}) = {}{}, where {} and {}",
-                               net.describe_edge(e), p.ratio_text(e), net.node_at(h).id, net.node_at(t).id,
-                               Policy::quotient_text(c[t], c[h]), p.mismatch_note(e, c[t], c[h]), explain(t),
-                               explain(h)));
+    return fail(e,
+                fmt::format("{}: ratio B/A = {} contradicts c({})/c({}) = {}{}, where {} and {}", net.describe_edge(e),
+                            p.ratio_text(e), net.node_at(h).id, net.node_at(t).id, Policy::quotient_text(c[t], c[h]),
+                            p.mismatch_note(e, c[t], c[h]), explain(t), explain(h)));
   }
   result.equivalent = true;
   Policy::store(result, c);
@@ -270,8 +270,9 @@ void require_sharing_kept(const network& net, const std::vector<T>& w) {
     if (k == npos) continue;
     if (first[k] == npos) first[k] = e;
     else if (w[e] != w[first[k]])
-      throw invalid_argument(fmt::format("the rescaling gives {} and {} different weights, but they share parameter '{}'",
-                                         net.describe_edge(first[k]), net.describe_edge(e), net.param_names()[k]));
+      throw invalid_argument(
+          fmt::format("the rescaling gives {} and {} different weights, but they share parameter '{}'",
+                      net.describe_edge(first[k]), net.describe_edge(e), net.param_names()[k]));
   }
 }
 

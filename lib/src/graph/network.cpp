@@ -1,11 +1,11 @@
 // network.cpp: building, validating and indexing a network DAG (topological order via Boost.Graph).
 #include "scaleinv/graph/network.hpp"
 
+#include <fmt/format.h>
 #include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/graph/depth_first_search.hpp>
 #include <boost/graph/topological_sort.hpp>
 #include <boost/iterator/transform_iterator.hpp>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -18,10 +18,14 @@ namespace scaleinv {
 
 std::string_view to_string(node_kind kind) {
   switch (kind) {
-    case node_kind::input: return "input";
-    case node_kind::bias: return "bias";
-    case node_kind::hidden: return "hidden";
-    case node_kind::output: return "output";
+    case node_kind::input:
+      return "input";
+    case node_kind::bias:
+      return "bias";
+    case node_kind::hidden:
+      return "hidden";
+    case node_kind::output:
+      return "output";
   }
   return "?";
 }
@@ -170,7 +174,8 @@ void network::put_constants(std::vector<mpq_class>& w) const {
 
 void network::restore_exact_constants() {
   if (constants_.empty() || weights_.empty()) return;
-  const bool needed = std::any_of(constants_.begin(), constants_.end(), [](const mpq_class& c) { return !is_exact_double(c); });
+  const bool needed =
+      std::any_of(constants_.begin(), constants_.end(), [](const mpq_class& c) { return !is_exact_double(c); });
   if (exact_.empty() && !needed) return;
   if (exact_.empty()) {
     exact_.reserve(weights_.size());
@@ -221,15 +226,16 @@ void network::check_ties() const {
     if (k == npos) continue;
     if (first[k] == npos) first[k] = e;
     else if (exact_.empty() ? weights_[e] != weights_[first[k]] : exact_[e] != exact_[first[k]])
-      throw invalid_network(describe_edge(e) + " and " + describe_edge(first[k]) + " share parameter '" + param_names_[k] +
-                            "' but have different weights");
+      throw invalid_network(describe_edge(e) + " and " + describe_edge(first[k]) + " share parameter '" +
+                            param_names_[k] + "' but have different weights");
   }
 }
 
 void network::set_weights(const std::vector<double>& w) {
   if (w.size() != edges_.size()) throw invalid_argument("set_weights: expected one weight per edge");
   for (std::size_t e = 0; e < w.size(); ++e)
-    if (!std::isfinite(w[e])) throw invalid_network(describe_edge(static_cast<edge_id>(e)) + " has a non-finite weight");
+    if (!std::isfinite(w[e]))
+      throw invalid_network(describe_edge(static_cast<edge_id>(e)) + " has a non-finite weight");
   check_constants(w);
   if (finalized_ && !param_of_.empty()) {
     std::vector<double> old = std::move(weights_);
@@ -298,8 +304,8 @@ void network::finalize() {
     const edge& ed = edges_[e];
     node_kind to = nodes_[ed.to].kind;
     if (to == node_kind::input || to == node_kind::bias) {
-      throw invalid_network(describe_edge(e) + " enters " + std::string(to_string(to)) + " node '" +
-                            nodes_[ed.to].id + "'; inputs and bias nodes have no incoming edges");
+      throw invalid_network(describe_edge(e) + " enters " + std::string(to_string(to)) + " node '" + nodes_[ed.to].id +
+                            "'; inputs and bias nodes have no incoming edges");
     }
     if (nodes_[ed.from].kind == node_kind::output) {
       throw invalid_network(describe_edge(e) + " leaves output node '" + nodes_[ed.from].id +
@@ -327,8 +333,9 @@ void network::finalize() {
       if (weighted_[e] == 0 && without == npos) without = e;
     }
     if (with != npos && without != npos) {
-      throw invalid_network(describe_edge(without) + " has no weight, but " + describe_edge(with) + " has one: give every " +
-                            (has_constants() ? "edge that is not constant" : "edge") + " a weight, or none");
+      throw invalid_network(describe_edge(without) + " has no weight, but " + describe_edge(with) +
+                            " has one: give every " + (has_constants() ? "edge that is not constant" : "edge") +
+                            " a weight, or none");
     }
     if (with == npos) {
       weights_.clear();
@@ -409,8 +416,8 @@ std::optional<std::string> structure_difference(const network& a, const network&
     const auto param_a = a.param(e) == npos ? std::string() : a.param_names()[a.param(e)];
     const auto param_b = b.param(e) == npos ? std::string() : b.param_names()[b.param(e)];
     if (x.from != y.from || x.to != y.to || param_a != param_b)
-      return "it has " + a.describe_edge(e) + (param_a.empty() ? "" : " (parameter '" + param_a + "')") + ", the other " +
-             b.describe_edge(e) + (param_b.empty() ? "" : " (parameter '" + param_b + "')");
+      return "it has " + a.describe_edge(e) + (param_a.empty() ? "" : " (parameter '" + param_a + "')") +
+             ", the other " + b.describe_edge(e) + (param_b.empty() ? "" : " (parameter '" + param_b + "')");
     if (a.is_constant(e) != b.is_constant(e) || (a.is_constant(e) && a.constant_value(e) != b.constant_value(e))) {
       auto what = [e](const network& n) {
         return n.is_constant(e) ? " (constant, weight " + to_string(n.constant_value(e)) + ")" : " (not constant)";

@@ -21,7 +21,7 @@ using member = std::variant<std::string training_settings::*, std::uint64_t trai
 struct setting {
   const char* key;
   member field;
-  bool must_match;           ///< a resumed run must use the same value to continue bit-identically
+  bool must_match;               ///< a resumed run must use the same value to continue bit-identically
   const char* legacy = nullptr;  ///< the value older checkpoints without the key imply (JSON text)
 };
 
@@ -83,7 +83,8 @@ checkpoint read_checkpoint(const std::string& path) {
     const json* v = t.contains(s.key) ? &t[s.key] : nullptr;
     json legacy;
     if (v == nullptr) {
-      if (s.legacy == nullptr) throw parse_error(path, 0, 0, fmt::format("the checkpoint's \"training\" has no \"{}\"", s.key));
+      if (s.legacy == nullptr)
+        throw parse_error(path, 0, 0, fmt::format("the checkpoint's \"training\" has no \"{}\"", s.key));
       legacy = json::parse(s.legacy);
       v = &legacy;
     }
@@ -91,14 +92,17 @@ checkpoint read_checkpoint(const std::string& path) {
         [&](auto field) {
           using type = std::remove_reference_t<decltype(c.settings.*field)>;
           if (!holds<type>(*v))
-            throw parse_error(path, 0, 0, fmt::format("the checkpoint's \"training\".\"{}\" has the wrong type: {}", s.key, detail::shown(*v)));
+            throw parse_error(
+                path, 0, 0,
+                fmt::format("the checkpoint's \"training\".\"{}\" has the wrong type: {}", s.key, detail::shown(*v)));
           c.settings.*field = v->get<type>();
         },
         s.field);
   }
   for (const char* key : {"epoch", "batch"})
     if (!t.contains(key) || !holds<std::uint64_t>(t[key]))
-      throw parse_error(path, 0, 0, "the checkpoint's \"training\" needs non-negative integers \"epoch\" and \"batch\"");
+      throw parse_error(path, 0, 0,
+                        "the checkpoint's \"training\" needs non-negative integers \"epoch\" and \"batch\"");
   c.epoch = t["epoch"].get<std::uint64_t>();
   c.batch = t["batch"].get<std::uint64_t>();
   c.state = number_array(t, "state", path);

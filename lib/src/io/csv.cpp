@@ -67,7 +67,8 @@ dataset read_csv(const std::string& path, bool classify, std::size_t targets) {
   const std::size_t tail = classify ? 1 : targets;
 
   auto field_name = [&](std::size_t k) {
-    return k < names.size() && !names[k].empty() ? fmt::format("field {} ('{}')", k + 1, names[k]) : fmt::format("field {}", k + 1);
+    return k < names.size() && !names[k].empty() ? fmt::format("field {} ('{}')", k + 1, names[k])
+                                                 : fmt::format("field {}", k + 1);
   };
   std::size_t pos = 0;
   while (pos < all.size()) {
@@ -84,7 +85,8 @@ dataset read_csv(const std::string& path, bool classify, std::size_t targets) {
       width_line = line_no;
       if (width <= tail) {
         throw parse_error(path, line_no, 0,
-                          classify ? fmt::format("has {} field{}: need at least one feature and the label", width, width == 1 ? "" : "s")
+                          classify ? fmt::format("has {} field{}: need at least one feature and the label", width,
+                                                 width == 1 ? "" : "s")
                                    : fmt::format("has {} field{}: need at least one feature and {} target{}", width,
                                                  width == 1 ? "" : "s", targets, targets == 1 ? "" : "s"));
       }
@@ -99,7 +101,8 @@ dataset read_csv(const std::string& path, bool classify, std::size_t targets) {
         continue;
       }
     } else if (fields.size() != width) {
-      throw parse_error(path, line_no, 0, fmt::format("has {} fields, but line {} has {}", fields.size(), width_line, width));
+      throw parse_error(path, line_no, 0,
+                        fmt::format("has {} fields, but line {} has {}", fields.size(), width_line, width));
     }
 
     for (std::size_t k = 0; k < width; ++k) {
@@ -108,26 +111,30 @@ dataset read_csv(const std::string& path, bool classify, std::size_t targets) {
         int label = 0;
         auto [ptr, ec] = std::from_chars(f.text.data(), f.text.data() + f.text.size(), label);
         if (ec != std::errc{} || ptr != f.text.data() + f.text.size() || f.text.empty() || label < 0)
-          throw parse_error(path, line_no, f.column,
-                            fmt::format("the label, {}, is '{}', not a non-negative integer class", field_name(k), f.text));
+          throw parse_error(
+              path, line_no, f.column,
+              fmt::format("the label, {}, is '{}', not a non-negative integer class", field_name(k), f.text));
         labels.push_back(label);
         continue;
       }
       double v = 0;
       switch (classify_field(f.text, v)) {
-        case field_kind::finite: break;
+        case field_kind::finite:
+          break;
         case field_kind::out_of_range:
           throw parse_error(path, line_no, f.column,
                             fmt::format("{} is '{}', out of the range of a double", field_name(k), f.text));
         case field_kind::not_finite:
         case field_kind::text:
-          throw parse_error(path, line_no, f.column, fmt::format("{} is '{}', not a finite number", field_name(k), f.text));
+          throw parse_error(path, line_no, f.column,
+                            fmt::format("{} is '{}', not a finite number", field_name(k), f.text));
       }
       values.push_back(v);
     }
     ++rows;
   }
-  if (rows == 0) throw parse_error(path, 0, 0, names.empty() ? "no data rows (the file is empty)" : "no data rows after the header");
+  if (rows == 0)
+    throw parse_error(path, 0, 0, names.empty() ? "no data rows (the file is empty)" : "no data rows after the header");
 
   dataset d;
   d.name = path;

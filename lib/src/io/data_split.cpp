@@ -43,7 +43,8 @@ data_split shuffle_split(const dataset& d, std::uint64_t seed, double test_fract
   for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // Fisher-Yates
   auto n_test = static_cast<std::size_t>(std::llround(test_fraction * static_cast<double>(n)));
   if (n_test >= n)
-    throw invalid_argument(fmt::format("a test fraction of {} of {} samples leaves no training samples", test_fraction, n));
+    throw invalid_argument(
+        fmt::format("a test fraction of {} of {} samples leaves no training samples", test_fraction, n));
   data_split s;
   s.train = take_columns(d, order, 0, n - n_test);
   s.test = take_columns(d, order, n - n_test, n);

@@ -55,7 +55,8 @@ data_split load_fashion(const spec_parser& p, const data_spec& d, std::uint64_t)
   s.train = read_idx(train_images, train_labels, 10);
   s.test = read_idx(test_images, test_labels, 10);
   if (s.train.features() != s.test.features())
-    p.fail(fmt::format("the training images have {} pixels but the test images {}", s.train.features(), s.test.features()));
+    p.fail(fmt::format("the training images have {} pixels but the test images {}", s.train.features(),
+                       s.test.features()));
   return s;
 }
 
@@ -100,7 +101,8 @@ data_split load_csv(const spec_parser&, const data_spec& d, std::uint64_t) {
 }
 
 void parse_teacher(const spec_parser& p, const spec_parts& spec, data_spec& d) {
-  spec_options o = p.options(spec.tokens, 0, spec.kind, {"n", "in", "hidden", "out", "seed"}, {"n", "in", "hidden", "out"});
+  spec_options o =
+      p.options(spec.tokens, 0, spec.kind, {"n", "in", "hidden", "out", "seed"}, {"n", "in", "hidden", "out"});
   if (auto v = o.get("seed")) d.seed = p.integer(*v, "seed");
   d.n = p.positive(*o.get("n"), "n");
   d.in = p.positive(*o.get("in"), "in");
@@ -128,7 +130,8 @@ data_split load_spirals(const spec_parser&, const data_spec& d, std::uint64_t se
 }
 
 void parse_blobs(const spec_parser& p, const spec_parts& spec, data_spec& d) {
-  spec_options o = p.options(spec.tokens, 0, spec.kind, {"n", "in", "classes", "spread", "seed"}, {"n", "in", "classes"});
+  spec_options o =
+      p.options(spec.tokens, 0, spec.kind, {"n", "in", "classes", "spread", "seed"}, {"n", "in", "classes"});
   if (auto v = o.get("seed")) d.seed = p.integer(*v, "seed");
   if (auto v = o.get("spread")) d.spread = p.nonnegative_real(*v, "spread");
   d.n = p.positive(*o.get("n"), "n");
@@ -165,7 +168,8 @@ constexpr data_kind kDataKinds[] = {
 std::string kinds_list() {
   std::string out;
   constexpr std::size_t n = std::size(kDataKinds);
-  for (std::size_t i = 0; i < n; ++i) out += fmt::format("{}{}", i == 0 ? "" : i + 1 == n ? " or " : ", ", kDataKinds[i].usage);
+  for (std::size_t i = 0; i < n; ++i)
+    out += fmt::format("{}{}", i == 0 ? "" : i + 1 == n ? " or " : ", ", kDataKinds[i].usage);
   return out;
 }
 
@@ -190,7 +194,8 @@ bool data_spec::reads_files() const noexcept { return kind == "fashion-mnist" ||
 double data_spec::planned_values() const noexcept {
   const double n_ = static_cast<double>(n), in_ = static_cast<double>(in), hidden_ = static_cast<double>(hidden),
                out_ = static_cast<double>(out);
-  if (kind == "teacher") return n_ * (in_ + out_) + hidden_ * (in_ + out_) + n_ * hidden_;  // x, targets, weights, relu(W1 x)
+  if (kind == "teacher")
+    return n_ * (in_ + out_) + hidden_ * (in_ + out_) + n_ * hidden_;  // x, targets, weights, relu(W1 x)
   if (kind == "spirals") return n_ * 2;
   if (kind == "blobs") return n_ * in_ + in_ * static_cast<double>(classes);  // samples and centres
   return 0;
@@ -200,7 +205,8 @@ data_spec parse_data_spec(const std::string& spec) {
   const spec_parser p = parser_for(spec);
   const spec_parts parts = split_spec(spec);
   const data_kind& kind = find_kind(p, parts.kind);
-  if (kind.example != nullptr && !parts.has_colon) p.fail(fmt::format("{} needs options, e.g. {}", parts.kind, kind.example));
+  if (kind.example != nullptr && !parts.has_colon)
+    p.fail(fmt::format("{} needs options, e.g. {}", parts.kind, kind.example));
   data_spec d;
   d.text = spec;
   d.kind = std::string(kind.name);
@@ -218,9 +224,7 @@ data_split load_data(const data_spec& spec, std::uint64_t seed, double test_frac
   } else {
     try {
       s = kind.load(p, spec, seed);
-    } catch (const invalid_argument& e) {
-      p.fail(e.what());
-    }
+    } catch (const invalid_argument& e) { p.fail(e.what()); }
   }
   if (!kind.own_split) s = detail::shuffle_split(s.train, seed, test_fraction);
   detail::standardize(s);

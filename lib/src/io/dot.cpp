@@ -22,16 +22,24 @@ std::string write_dot(const network& net, bool show_basis) {
   active_subgraph active = find_active(net);
   path_basis basis;
   if (show_basis) basis = make_basis(net, active);
-  std::string out = "digraph network {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n"
-                    "  edge [fontname=\"Helvetica\", fontsize=8];\n";
+  std::string out =
+      "digraph network {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n"
+      "  edge [fontname=\"Helvetica\", fontsize=8];\n";
   for (node_id v = 0; v < net.num_nodes(); ++v) {
     const node& nd = net.node_at(v);
     std::string shape = "circle", extra;
     std::string label = quoted(nd.id);
     switch (nd.kind) {
-      case node_kind::input: shape = "box"; break;
-      case node_kind::bias: shape = "box"; extra = ", style=dashed"; break;
-      case node_kind::output: shape = "doublecircle"; break;
+      case node_kind::input:
+        shape = "box";
+        break;
+      case node_kind::bias:
+        shape = "box";
+        extra = ", style=dashed";
+        break;
+      case node_kind::output:
+        shape = "doublecircle";
+        break;
       case node_kind::hidden:
         // \n is DOT's line break inside a quoted label: appended after escaping, not escaped.
         if (nd.act.kind != activation_kind::relu) label.insert(label.size() - 1, "\\n" + nd.act.spec());

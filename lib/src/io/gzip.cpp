@@ -61,14 +61,17 @@ std::string gunzip(const std::string& in, const std::string& path) {
         inflateReset(&zs);  // another gzip member follows
         continue;
       }
-      throw parse_error(path, 0, 0, fmt::format("{} bytes of trailing garbage after the gzip data", in.size() - consumed));
+      throw parse_error(path, 0, 0,
+                        fmt::format("{} bytes of trailing garbage after the gzip data", in.size() - consumed));
     }
     if (rc == Z_BUF_ERROR && zs.avail_in == 0 && consumed == in.size())
-      throw parse_error(path, 0, 0, fmt::format("truncated gzip data: the stream ends after {} compressed bytes ({} uncompressed)",
-                                                in.size(), produced));
+      throw parse_error(path, 0, 0,
+                        fmt::format("truncated gzip data: the stream ends after {} compressed bytes ({} uncompressed)",
+                                    in.size(), produced));
     if (rc == Z_MEM_ERROR) throw std::bad_alloc();
     if (rc != Z_OK && rc != Z_BUF_ERROR)
-      throw parse_error(path, 0, 0, fmt::format("corrupt gzip data: {}", zs.msg != nullptr ? zs.msg : "inflate failed"));
+      throw parse_error(path, 0, 0,
+                        fmt::format("corrupt gzip data: {}", zs.msg != nullptr ? zs.msg : "inflate failed"));
   }
   out.resize(produced);
   return out;

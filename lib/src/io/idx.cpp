@@ -17,13 +17,20 @@ std::uint32_t be32(const std::string& b, std::size_t at) {
 
 const char* idx_type_name(unsigned type) {
   switch (type) {
-    case 0x08: return "unsigned byte";
-    case 0x09: return "signed byte";
-    case 0x0B: return "16-bit integer";
-    case 0x0C: return "32-bit integer";
-    case 0x0D: return "32-bit float";
-    case 0x0E: return "64-bit float";
-    default: return nullptr;
+    case 0x08:
+      return "unsigned byte";
+    case 0x09:
+      return "signed byte";
+    case 0x0B:
+      return "16-bit integer";
+    case 0x0C:
+      return "32-bit integer";
+    case 0x0D:
+      return "32-bit float";
+    case 0x0E:
+      return "64-bit float";
+    default:
+      return nullptr;
   }
 }
 
@@ -38,7 +45,8 @@ struct idx_array {
 idx_array parse_idx(const std::string& b, const std::string& path, bool images, bool gz) {
   const char* what = images ? "0x00000803 (an IDX image file)" : "0x00000801 (an IDX label file)";
   const char* after = gz ? " (after decompression)" : "";
-  if (b.size() < 4) throw parse_error(path, 0, 0, fmt::format("truncated: {} bytes{}, too short for an IDX header", b.size(), after));
+  if (b.size() < 4)
+    throw parse_error(path, 0, 0, fmt::format("truncated: {} bytes{}, too short for an IDX header", b.size(), after));
   std::uint32_t magic = be32(b, 0);
   unsigned type = (magic >> 8) & 0xff, ndims = magic & 0xff;
   bool dims_ok = images ? ndims >= 2 : ndims == 1;
@@ -50,14 +58,17 @@ idx_array parse_idx(const std::string& b, const std::string& path, bool images, 
     throw parse_error(path, 0, 0, fmt::format("wrong magic number 0x{:08x}, expected {}{}", magic, what, hint));
   }
   if (type != 0x08) {
-    throw parse_error(path, 0, 0, fmt::format("magic number 0x{:08x}: IDX data type 0x{:02x} ({}) is not supported, only unsigned bytes (0x08)",
-                                              magic, type, idx_type_name(type)));
+    throw parse_error(
+        path, 0, 0,
+        fmt::format("magic number 0x{:08x}: IDX data type 0x{:02x} ({}) is not supported, only unsigned bytes (0x08)",
+                    magic, type, idx_type_name(type)));
   }
   idx_array a;
   a.header = 4 + 4 * std::size_t{ndims};
   if (b.size() < a.header)
-    throw parse_error(path, 0, 0, fmt::format("truncated: {} bytes{}, too short for the IDX header ({} bytes for {} dimensions)",
-                                              b.size(), after, a.header, ndims));
+    throw parse_error(path, 0, 0,
+                      fmt::format("truncated: {} bytes{}, too short for the IDX header ({} bytes for {} dimensions)",
+                                  b.size(), after, a.header, ndims));
   for (unsigned d = 0; d < ndims; ++d) a.dims.push_back(be32(b, 4 + 4 * std::size_t{d}));
 
   // Sizes saturate at SIZE_MAX: anything that large is longer than the file anyway.
@@ -69,17 +80,22 @@ idx_array parse_idx(const std::string& b, const std::string& path, bool images, 
     a.item_bytes = mul(a.item_bytes, a.dims[d]);
     shape += fmt::format("{}{}", d == 1 ? "" : "x", a.dims[d]);
   }
-  if (a.item_bytes == kMax) throw parse_error(path, 0, 0, fmt::format("images of {} pixels are too large to address", shape));
+  if (a.item_bytes == kMax)
+    throw parse_error(path, 0, 0, fmt::format("images of {} pixels are too large to address", shape));
   std::size_t want = mul(a.dims[0], a.item_bytes);
   std::size_t have = b.size() - a.header;
   if (want != have) {
     std::string says = images ? fmt::format("header says {} images of {} = {} bytes", a.dims[0], shape, want)
                               : fmt::format("header says {} labels = {} bytes", a.dims[0], want);
-    if (want == kMax) says = fmt::format("header says {} images of {}, more bytes than fit in memory", a.dims[0], shape);
+    if (want == kMax)
+      says = fmt::format("header says {} images of {}, more bytes than fit in memory", a.dims[0], shape);
     if (have < want)
-      throw parse_error(path, 0, 0, fmt::format("truncated: {}, the file has {} after the {}-byte header{}", says, have, a.header, after));
-    throw parse_error(path, 0, 0, fmt::format("{}, but the file has {} after the {}-byte header{} ({} extra bytes)", says, have,
-                                              a.header, after, have - want));
+      throw parse_error(
+          path, 0, 0,
+          fmt::format("truncated: {}, the file has {} after the {}-byte header{}", says, have, a.header, after));
+    throw parse_error(path, 0, 0,
+                      fmt::format("{}, but the file has {} after the {}-byte header{} ({} extra bytes)", says, have,
+                                  a.header, after, have - want));
   }
   return a;
 }

@@ -76,7 +76,8 @@ const std::pair<const char*, const char*> kExamples[] = {
     {"from": "x0", "to": "h0", "weight": "1/2"}, {"from": "x1", "to": "h0", "weight": -1},
     {"from": "b", "to": "h0", "weight": "1/4"}, {"from": "x2", "to": "h1", "weight": "3/2"},
     {"from": "x3", "to": "h1", "weight": "-2/3"}, {"from": "b", "to": "h1", "weight": "1/8"},
-    {"from": "h0", "to": "a", "constant": true, "weight": "1/2"}, {"from": "h1", "to": "a", "constant": true, "weight": "1/2"},
+    {"from": "h0", "to": "a", "constant": true, "weight": "1/2"},
+    {"from": "h1", "to": "a", "constant": true, "weight": "1/2"},
     {"from": "h0", "to": "m", "constant": true}, {"from": "h1", "to": "m", "constant": true},
     {"from": "a", "to": "g", "weight": 2}, {"from": "m", "to": "g", "weight": "-1/3"},
     {"from": "b", "to": "g", "weight": "1/5"}, {"from": "g", "to": "s", "weight": "3/4"},
@@ -111,7 +112,8 @@ network load_network(const std::string& net) {
   auto colon = net.find(':');
   std::error_code ec;
   if (colon != std::string::npos && colon > 0 && !std::filesystem::exists(net, ec) &&
-      std::all_of(net.begin(), net.begin() + static_cast<std::ptrdiff_t>(colon), [](unsigned char ch) { return std::isalpha(ch) != 0; })) {
+      std::all_of(net.begin(), net.begin() + static_cast<std::ptrdiff_t>(colon),
+                  [](unsigned char ch) { return std::isalpha(ch) != 0; })) {
     return from_spec(net);
   }
   return read_network_file(net);

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -12,8 +14,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "json_detail.hpp"
 #include "scaleinv/error.hpp"
@@ -91,16 +91,19 @@ network read_network_json(std::string_view text, const std::string& source) {
     auto [line, column] = line_column(text, e.byte);
     std::string what = e.what();
     // nlohmann's message reads "[json.exception.parse_error.101] parse error at line L, column C: detail".
-    if (auto colon = what.find(": ", what.find("parse error")); colon != std::string::npos) what = what.substr(colon + 2);
+    if (auto colon = what.find(": ", what.find("parse error")); colon != std::string::npos)
+      what = what.substr(colon + 2);
     throw parse_error(source, line, column, "invalid JSON: " + what);
   } catch (const json::exception& e) {
     // out_of_range 406: a number no double can hold ("1e999", a 400-digit integer).
     std::string what = e.what();
     if (auto bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
-    throw parse_error(source, 0, 0, "invalid JSON: " + what + " (numbers must fit a double; give an exact weight as a string)");
+    throw parse_error(source, 0, 0,
+                      "invalid JSON: " + what + " (numbers must fit a double; give an exact weight as a string)");
   }
   if (!doc.is_object()) r.fail("", fmt::format("the top level must be an object, not {}", doc.type_name()));
-  r.check_keys(doc, {"format", "version", "nodes", "edges", "name", "comment", "training"}, "");  // training: a checkpoint's state
+  r.check_keys(doc, {"format", "version", "nodes", "edges", "name", "comment", "training"},
+               "");  // training: a checkpoint's state
   if (r.string_field(doc, "format", "") != "scaleinv.network")
     r.fail("", fmt::format("\"format\" must be \"scaleinv.network\", not {}", doc["format"].dump()));
   if (!doc.contains("version")) r.fail("", "missing \"version\" (this reader knows version 1)");
@@ -130,7 +133,10 @@ network read_network_json(std::string_view text, const std::string& source) {
     activation act;
     if (kind != node_kind::hidden) {
       for (const char* key : {"activation", "slope", "slopes"})
-        if (nd.contains(key)) r.fail(where, fmt::format("{} {} node has no \"{}\"; only hidden nodes do", kind == node_kind::input || kind == node_kind::output ? "an" : "a", kind_name, key));
+        if (nd.contains(key))
+          r.fail(where,
+                 fmt::format("{} {} node has no \"{}\"; only hidden nodes do",
+                             kind == node_kind::input || kind == node_kind::output ? "an" : "a", kind_name, key));
     } else if (nd.contains("activation")) {
       std::string name = r.string_field(nd, "activation", where);
       activation_kind kind_only{};
@@ -140,27 +146,31 @@ network read_network_json(std::string_view text, const std::string& source) {
       } else {
         try {
           act = activation::parse(name);
-        } catch (const invalid_argument& e) {
-          r.fail(where, e.what());
-        }
+        } catch (const invalid_argument& e) { r.fail(where, e.what()); }
       }
       bool one = act.kind == activation_kind::leaky_relu || act.kind == activation_kind::prelu;
       bool two = act.kind == activation_kind::bilu;
       if (nd.contains("slope")) {
         if (!one) r.fail(where, fmt::format("\"slope\" belongs to leaky_relu and prelu, not {}", act.name()));
-        if (name.find(':') != std::string::npos) r.fail(where, "the slope is given twice (in \"activation\" and \"slope\")");
+        if (name.find(':') != std::string::npos)
+          r.fail(where, "the slope is given twice (in \"activation\" and \"slope\")");
         act.neg = r.rational(nd["slope"], where, "slope");
-        if (const char* why = slope_range_problem(act.neg)) r.fail(where, fmt::format("slope {} {}", nd["slope"].dump(), why));
+        if (const char* why = slope_range_problem(act.neg))
+          r.fail(where, fmt::format("slope {} {}", nd["slope"].dump(), why));
       }
       if (nd.contains("slopes")) {
         if (!two) r.fail(where, fmt::format("\"slopes\" belongs to bilu, not {}", act.name()));
-        if (name.find(':') != std::string::npos) r.fail(where, "the slopes are given twice (in \"activation\" and \"slopes\")");
+        if (name.find(':') != std::string::npos)
+          r.fail(where, "the slopes are given twice (in \"activation\" and \"slopes\")");
         const json& s = nd["slopes"];
-        if (!s.is_array() || s.size() != 2) r.fail(where, "\"slopes\" must be an array [a, b] (x < 0: a x; x >= 0: b x)");
+        if (!s.is_array() || s.size() != 2)
+          r.fail(where, "\"slopes\" must be an array [a, b] (x < 0: a x; x >= 0: b x)");
         act.neg = r.rational(s[0], where, "slope a");
         act.pos = r.rational(s[1], where, "slope b");
-        if (const char* why = slope_range_problem(act.neg)) r.fail(where, fmt::format("slope a {} {}", s[0].dump(), why));
-        if (const char* why = slope_range_problem(act.pos)) r.fail(where, fmt::format("slope b {} {}", s[1].dump(), why));
+        if (const char* why = slope_range_problem(act.neg))
+          r.fail(where, fmt::format("slope a {} {}", s[0].dump(), why));
+        if (const char* why = slope_range_problem(act.pos))
+          r.fail(where, fmt::format("slope b {} {}", s[1].dump(), why));
       } else if (two && name.find(':') == std::string::npos) {
         r.fail(where, "bilu needs \"slopes\": [a, b]");
       }
@@ -194,8 +204,7 @@ network read_network_json(std::string_view text, const std::string& source) {
     }
     if (constant) {
       // A fixed weight, not a parameter (default 1); it does not count for "every edge or none".
-      if (ed.contains("param"))
-        r.fail(where, "a constant edge has no \"param\": its weight is fixed, not a parameter");
+      if (ed.contains("param")) r.fail(where, "a constant edge has no \"param\": its weight is fixed, not a parameter");
       mpq_class w = 1;
       if (ed.contains("weight")) {
         w = r.rational(ed["weight"], where, "constant weight");
@@ -205,7 +214,8 @@ network read_network_json(std::string_view text, const std::string& source) {
       net.set_constant(e, w);
     } else if (ed.contains("weight")) {
       mpq_class w = r.rational(ed["weight"], where, "weight");
-      if (!std::isfinite(w.get_d())) r.fail(where, fmt::format("weight {} is beyond the range of a double", ed["weight"].dump()));
+      if (!std::isfinite(w.get_d()))
+        r.fail(where, fmt::format("weight {} is beyond the range of a double", ed["weight"].dump()));
       net.set_exact_weight(e, w);
       if (first_weighted == npos) first_weighted = i;
     } else if (first_unweighted == npos) {
@@ -225,9 +235,7 @@ network read_network_json(std::string_view text, const std::string& source) {
   }
   try {
     net.finalize();
-  } catch (const not_a_dag& e) {
-    throw not_a_dag(e.cycle(), source);
-  } catch (const invalid_network& e) {
+  } catch (const not_a_dag& e) { throw not_a_dag(e.cycle(), source); } catch (const invalid_network& e) {
     r.fail("", e.what());
   }
   return net;

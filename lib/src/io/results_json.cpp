@@ -90,15 +90,17 @@ nlohmann::ordered_json shared_analysis_json(const network& net, const shared_ana
   return nlohmann::ordered_json(shared_sorted(net, s));
 }
 
-nlohmann::ordered_json basis_json(const network& net, const path_basis& basis, std::string_view name, std::size_t limit) {
+nlohmann::ordered_json basis_json(const network& net, const path_basis& basis, std::string_view name,
+                                  std::size_t limit) {
   const std::size_t n = limit == 0 ? basis.size() : std::min(limit, basis.size());
   sorted_json paths = sorted_json::array(), owned = sorted_json::array();
   for (std::size_t i = 0; i < n; ++i) {
     paths.push_back(basis_path(net, basis, i));
     owned.push_back(basis.free_edges[i]);
   }
-  sorted_json j = {{"network", name}, {"dimension", basis.size()}, {"listed", n},
-                   {"basis", paths},   {"owned", owned},        {"skeleton", std::string(to_string(basis.skeleton))}};
+  sorted_json j = {{"network", name}, {"dimension", basis.size()},
+                   {"listed", n},     {"basis", paths},
+                   {"owned", owned},  {"skeleton", std::string(to_string(basis.skeleton))}};
   // The basis paths are those of the unshared path space; with shared parameters the network's
   // dimension is rank(A M), which the key names beside them.
   if (net.has_parameter_map()) j["shared_dimension"] = analyze_shared(net, find_active(net), basis).dimension;

@@ -20,7 +20,8 @@ void require(bool ok, const char* message) {
 dataset make_teacher(std::size_t samples, std::size_t in, std::size_t hidden, std::size_t out, std::uint64_t seed) {
   require(in > 0 && hidden > 0 && out > 0, "teacher: in, hidden and out must be at least 1");
   splitmix64 rng(seed);
-  const auto I = static_cast<Eigen::Index>(in), H = static_cast<Eigen::Index>(hidden), O = static_cast<Eigen::Index>(out);
+  const auto I = static_cast<Eigen::Index>(in), H = static_cast<Eigen::Index>(hidden),
+             O = static_cast<Eigen::Index>(out);
   // The draw order of graph/builders.cpp's init_weights on mlp:in-hidden-out: layer by layer,
   // target-major (row-major W), N(0, 2 / fan_in).
   Eigen::MatrixXd w1(H, I), w2(O, H);
@@ -65,7 +66,8 @@ dataset make_blobs(std::size_t samples, std::size_t in, std::size_t classes, dou
   require(in > 0 && classes > 0, "blobs: in and classes must be at least 1");
   require(classes <= static_cast<std::size_t>(std::numeric_limits<int>::max()), "blobs: too many classes");
   require(std::isfinite(spread) && spread >= 0, "blobs: the spread must be a non-negative number");
-  require(spread <= 1e300, "blobs: the spread must be at most 1e300, so that every sample is finite");  // as spirals' noise
+  require(spread <= 1e300,
+          "blobs: the spread must be at most 1e300, so that every sample is finite");  // as spirals' noise
   splitmix64 rng(seed);
   const auto I = static_cast<Eigen::Index>(in);
   Eigen::MatrixXd centres(I, static_cast<Eigen::Index>(classes));

@@ -36,26 +36,27 @@ analysis analyze(const network& net) {
     std::size_t dead_edges = r.edges - r.active_edges;
     std::size_t dead_units = active.scalable_hidden - active.active_hidden;
     if (dead_edges > 0)
-      r.reasons.push_back(fmt::format("{} edge{} on no input-to-output path", dead_edges, dead_edges == 1 ? " is" : "s are"));
+      r.reasons.push_back(
+          fmt::format("{} edge{} on no input-to-output path", dead_edges, dead_edges == 1 ? " is" : "s are"));
     if (dead_units > 0)
       r.reasons.push_back(fmt::format("{} hidden unit{} dead", dead_units, dead_units == 1 ? " is" : "s are"));
     if (r.shared) {
       const std::size_t survivors = r.shared->surviving.size();
-      const std::string what = net.has_params() && r.constants > 0
-                                   ? fmt::format("weights are shared and {} edge{} constant", r.constants,
-                                                 r.constants == 1 ? " is" : "s are")
-                               : net.has_params() ? std::string("weights are shared")
-                                                  : fmt::format("{} edge{} constant", r.constants, r.constants == 1 ? " is" : "s are");
-      r.reasons.push_back(fmt::format("{} ({} parameters for {} edges): rank(A M) = {}, with {} "
-                                      "rescaling{} surviving the {}{}",
-                                      what, r.parameters, r.edges, r.dimension,
-                                      r.shared->surviving_checked ? std::to_string(survivors) : "an unknown number of",
-                                      r.shared->surviving_checked && survivors == 1 ? "" : "s",
-                                      net.has_params() && r.constants > 0 ? "sharing and the constant edges"
-                                      : net.has_params()                   ? "sharing"
-                                                                           : "constant edges",
-                                      r.shared->unused_parameters > 0
-                                          ? fmt::format(" and {} parameters on no path", r.shared->unused_parameters)
+      const std::string what =
+          net.has_params() && r.constants > 0 ? fmt::format("weights are shared and {} edge{} constant", r.constants,
+                                                            r.constants == 1 ? " is" : "s are")
+          : net.has_params()                  ? std::string("weights are shared")
+                             : fmt::format("{} edge{} constant", r.constants, r.constants == 1 ? " is" : "s are");
+      r.reasons.push_back(fmt::format(
+          "{} ({} parameters for {} edges): rank(A M) = {}, with {} "
+          "rescaling{} surviving the {}{}",
+          what, r.parameters, r.edges, r.dimension,
+          r.shared->surviving_checked ? std::to_string(survivors) : "an unknown number of",
+          r.shared->surviving_checked && survivors == 1 ? "" : "s",
+          net.has_params() && r.constants > 0 ? "sharing and the constant edges"
+          : net.has_params()                  ? "sharing"
+                                              : "constant edges",
+          r.shared->unused_parameters > 0 ? fmt::format(" and {} parameters on no path", r.shared->unused_parameters)
                                           : ""));
     }
     if (r.nonhomogeneous > 0)

@@ -277,8 +277,8 @@ certificate certify(const network& net, const active_subgraph& active, const pat
   c.basis_size = b.free_edges.size();
   c.kernel_size = potentials + inactive;
   if (c.basis_size + c.kernel_size != m)
-    return fail(fmt::format("{} basis paths and {} kernel vectors do not add up to {} edges", c.basis_size,
-                            c.kernel_size, m));
+    return fail(
+        fmt::format("{} basis paths and {} kernel vectors do not add up to {} edges", c.basis_size, c.kernel_size, m));
   c.valid = true;
   c.rank = c.basis_size;
   return c;

@@ -1,9 +1,9 @@
 // functional_dimension.cpp: the outputs' Jacobian by back-propagation on the DAG, and its rank by SVD.
 #include "scaleinv/paths/functional_dimension.hpp"
 
+#include <fmt/format.h>
 #include <Eigen/Core>
 #include <Eigen/SVD>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cfloat>
@@ -26,7 +26,6 @@ std::vector<node_id> output_nodes(const network& net) {
     if (net.node_at(v).kind == node_kind::output) out.push_back(v);
   return out;
 }
-
 
 // Bits of sides[v]: a piecewise-linear unit's pre-activation was < 0 / >= 0 on some sample.
 constexpr std::uint8_t kSeenNegative = 1, kSeenNonnegative = 2;
@@ -106,9 +105,10 @@ dense_matrix build_jacobian(const network& net, std::span<const double> weights,
         }
       }
       if (!std::isfinite(value[v]))
-        throw error(fmt::format("the value of node '{}' on input sample {} is not finite (the weights or inputs are "
-                                "too large for double precision)",
-                                nd.id, s));
+        throw error(
+            fmt::format("the value of node '{}' on input sample {} is not finite (the weights or inputs are "
+                        "too large for double precision)",
+                        nd.id, s));
     }
     // Backward, one pass per output: grad[u] = d output / d value[u]. Nodes after the output in
     // the topological order cannot reach it, so the pass starts at the output.
@@ -175,8 +175,8 @@ numerical_rank matrix_rank(const dense_matrix& m) {
   r.sigma_max = r.singular_values.empty() ? 0.0 : r.singular_values.front();
   // numpy.linalg.matrix_rank's default tolerance.
   r.threshold = static_cast<double>(std::max(m.rows, m.cols)) * DBL_EPSILON * r.sigma_max;
-  r.rank = static_cast<std::size_t>(std::count_if(r.singular_values.begin(), r.singular_values.end(),
-                                                  [&](double s) { return s > r.threshold; }));
+  r.rank = static_cast<std::size_t>(
+      std::count_if(r.singular_values.begin(), r.singular_values.end(), [&](double s) { return s > r.threshold; }));
   if (r.rank > 0) r.smallest_kept = r.singular_values[r.rank - 1];
   if (r.rank < r.singular_values.size()) r.largest_dropped = r.singular_values[r.rank];
   return r;

@@ -46,7 +46,8 @@ columns make_columns(const network& net, const active_subgraph& active) {
     if (active.is_active_edge(e)) ++per_level[c.level[e]];
   }
   // The largest level; no path holds two edges of one level (a path's tails deepen strictly).
-  const auto widest = static_cast<std::uint32_t>(std::max_element(per_level.begin(), per_level.end()) - per_level.begin());
+  const auto widest =
+      static_cast<std::uint32_t>(std::max_element(per_level.begin(), per_level.end()) - per_level.begin());
   for (edge_id e = 0; e < net.num_edges(); ++e) {
     if (!active.is_active_edge(e)) continue;
     (c.level[e] == widest ? c.diag : c.dense).push_back(e);
@@ -126,7 +127,6 @@ modular_counts count_modulo(const network& net, const columns& c, u64 p) {
   }
   return m;
 }
-
 
 // Every (dense index, G_ad) with G_ad nonzero modulo p, for the diagonal edge a.
 void shared_with(const network& net, const columns& c, const modular_counts& m, edge_id a,
@@ -256,10 +256,11 @@ path_gram_rank rank_by_path_gram(const network& net, const active_subgraph& acti
     }
     const double seconds = plan.seconds + pairs / kScanRate;
     if (seconds > max_seconds)
-      throw too_costly(fmt::format("the exact rank would take about {:.0f} s and {:.0f} MiB: the Schur complement of {} "
-                                   "diagonal edges touches {:.3g} pairs of the other {}; the limit is {:g} s",
-                                   seconds, mib(plan.bytes), plan.diagonal, pairs, plan.dense, max_seconds),
-                       seconds, plan.bytes);
+      throw too_costly(
+          fmt::format("the exact rank would take about {:.0f} s and {:.0f} MiB: the Schur complement of {} "
+                      "diagonal edges touches {:.3g} pairs of the other {}; the limit is {:g} s",
+                      seconds, mib(plan.bytes), plan.diagonal, pairs, plan.dense, max_seconds),
+          seconds, plan.bytes);
   }
   path_gram_rank out;
   for (u64 p : certified_rank_primes()) {

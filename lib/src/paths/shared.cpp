@@ -164,8 +164,7 @@ shared_analysis analyze_shared(const network& net, const active_subgraph& active
     for (const auto& [k, v] : sparse_theta) theta[k] = 0;
   }
   canonicalize(out.surviving, net.num_nodes());
-  out.surviving_checked = all_ok &&
-                          out.surviving.size() + out.unused_parameters + out.dimension == out.parameters;
+  out.surviving_checked = all_ok && out.surviving.size() + out.unused_parameters + out.dimension == out.parameters;
   return out;
 }
 

@@ -50,8 +50,8 @@ verify_result verify(const network& net, std::uint64_t max_paths, double max_sec
     throw too_costly(fmt::format("the check would take about {:.0f} s and {:.0f} MiB ({} paths with {:.3g} entries to "
                                  "list; the rank of A: {} edges eliminated by their path counts, then {} densely), "
                                  "more than the limit of {:g} s",
-                                 cost.seconds, cost.bytes / (1024.0 * 1024.0), cost.paths, cost.entries, cost.gram.diagonal,
-                                 cost.gram.dense, max_seconds),
+                                 cost.seconds, cost.bytes / (1024.0 * 1024.0), cost.paths, cost.entries,
+                                 cost.gram.diagonal, cost.gram.dense, max_seconds),
                      cost.seconds, cost.bytes);
   active_subgraph active = find_active(net);
   path_basis basis = make_basis(net, active);

@@ -29,7 +29,8 @@ Scalar stable_norm(std::span<const Scalar> w) {
 template <class Scalar>
 Scalar to_spherical(std::span<const Scalar> w, std::span<Scalar> theta, Scalar* sign) {
   const std::size_t n = w.size();
-  if (n == 0 || theta.size() + 1 != n) throw invalid_argument("to_spherical: n >= 1 coordinates and n - 1 angles expected");
+  if (n == 0 || theta.size() + 1 != n)
+    throw invalid_argument("to_spherical: n >= 1 coordinates and n - 1 angles expected");
   if (sign != nullptr) *sign = Scalar(1);
   if (n == 1) {
     if (sign != nullptr && std::signbit(w[0]) && w[0] != Scalar(0)) *sign = Scalar(-1);
@@ -52,7 +53,8 @@ Scalar to_spherical(std::span<const Scalar> w, std::span<Scalar> theta, Scalar* 
 template <class Scalar>
 void direction(std::span<const Scalar> theta, std::span<Scalar> u, Scalar sign) {
   const std::size_t n = u.size();
-  if (n == 0 || theta.size() + 1 != n) throw invalid_argument("direction: n >= 1 coordinates and n - 1 angles expected");
+  if (n == 0 || theta.size() + 1 != n)
+    throw invalid_argument("direction: n >= 1 coordinates and n - 1 angles expected");
   Scalar p = n == 1 ? sign : Scalar(1);
   for (std::size_t k = 0; k + 1 < n; ++k) {
     u[k] = p * std::cos(theta[k]);

@@ -17,9 +17,10 @@ gsgd<Scalar>::gsgd(std::shared_ptr<const network> shared, sgd_options o, bool fa
   // move a constant and it over-fixes (one scale per class of units joined by constant edges, not
   // per unit); docs/constant_edges.md. Refused for every skeleton, before the basis is made.
   if (net.has_constants())
-    throw invalid_argument("G-SGD does not train a network with constant edges yet: its chart fixes one edge per unit "
-                           "and could move a constant edge, where constant edges leave one scale per class of units "
-                           "(docs/constant_edges.md)");
+    throw invalid_argument(
+        "G-SGD does not train a network with constant edges yet: its chart fixes one edge per unit "
+        "and could move a constant edge, where constant edges leave one scale per class of units "
+        "(docs/constant_edges.md)");
   active_ = find_active(net);
   basis_ = make_basis(net, active_, o.skeleton);
   is_free_.assign(net.num_edges(), 0);
@@ -113,7 +114,7 @@ std::vector<Scalar> gsgd<Scalar>::path_gradient(const std::vector<Scalar>& w, co
 
 template <class Scalar>
 std::vector<Scalar> gsgd<Scalar>::weighted_path_gradient(const std::vector<Scalar>& w,
-                                                          const std::vector<Scalar>& grad) const {
+                                                         const std::vector<Scalar>& grad) const {
   // y over free edges: y_f = g_f - [f = c(tail f)] F(tail f), where F(u) sums y_B over the basis
   // paths whose suffix passes through u (their owned edge ends at u, or they reach u from a
   // predecessor x through c(x)).

@@ -16,9 +16,12 @@ namespace {
 template <class Scalar>
 Scalar act_value(const activation& a, Scalar x) {
   switch (a.kind) {
-    case activation_kind::tanh: return std::tanh(x);
-    case activation_kind::sigmoid: return Scalar(1) / (Scalar(1) + std::exp(-x));
-    default: return x < 0 ? static_cast<Scalar>(a.neg.get_d()) * x : static_cast<Scalar>(a.pos.get_d()) * x;
+    case activation_kind::tanh:
+      return std::tanh(x);
+    case activation_kind::sigmoid:
+      return Scalar(1) / (Scalar(1) + std::exp(-x));
+    default:
+      return x < 0 ? static_cast<Scalar>(a.neg.get_d()) * x : static_cast<Scalar>(a.pos.get_d()) * x;
   }
 }
 
@@ -26,9 +29,12 @@ Scalar act_value(const activation& a, Scalar x) {
 template <class Scalar>
 Scalar act_slope(const activation& a, Scalar x, Scalar y) {
   switch (a.kind) {
-    case activation_kind::tanh: return Scalar(1) - y * y;
-    case activation_kind::sigmoid: return y * (Scalar(1) - y);
-    default: return x < 0 ? static_cast<Scalar>(a.neg.get_d()) : static_cast<Scalar>(a.pos.get_d());
+    case activation_kind::tanh:
+      return Scalar(1) - y * y;
+    case activation_kind::sigmoid:
+      return y * (Scalar(1) - y);
+    default:
+      return x < 0 ? static_cast<Scalar>(a.neg.get_d()) : static_cast<Scalar>(a.pos.get_d());
   }
 }
 
@@ -54,8 +60,8 @@ void dense_forward(const layer_block& blk, const Scalar* w, const matrix<Scalar>
 }
 
 template <class Scalar>
-void dense_backward(const layer_block& blk, const Scalar* w, const matrix<Scalar>& a, const matrix<Scalar>& d, Scalar* g,
-                    matrix<Scalar>* da) {
+void dense_backward(const layer_block& blk, const Scalar* w, const matrix<Scalar>& a, const matrix<Scalar>& d,
+                    Scalar* g, matrix<Scalar>* da) {
   blk.weights(g).noalias() = d * a.transpose();
   if (blk.has_bias()) blk.biases(g) = d.rowwise().sum();
   if (da != nullptr) da->noalias() = blk.weights(w).transpose() * d;

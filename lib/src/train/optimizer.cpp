@@ -13,7 +13,8 @@ namespace scaleinv::train {
 
 template <class Scalar>
 void sgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
-  const auto eta = static_cast<Scalar>(lr), mu = static_cast<Scalar>(o_.momentum), wd = static_cast<Scalar>(o_.weight_decay);
+  const auto eta = static_cast<Scalar>(lr), mu = static_cast<Scalar>(o_.momentum),
+             wd = static_cast<Scalar>(o_.weight_decay);
   const std::size_t n = w.size();
   Scalar* wp = w.data();
   const Scalar* gp = grad.data();
@@ -46,7 +47,8 @@ template class sgd<double>;
 
 namespace {
 template <class Scalar>
-using factory = std::unique_ptr<optimizer<Scalar>> (*)(std::shared_ptr<const network>, std::size_t, const optimizer_options&);
+using factory = std::unique_ptr<optimizer<Scalar>> (*)(std::shared_ptr<const network>, std::size_t,
+                                                       const optimizer_options&);
 
 struct registry_entry {
   optimizer_info info;
@@ -55,11 +57,13 @@ struct registry_entry {
 };
 
 template <class Scalar>
-std::unique_ptr<optimizer<Scalar>> make_sgd(std::shared_ptr<const network>, std::size_t size, const optimizer_options& o) {
+std::unique_ptr<optimizer<Scalar>> make_sgd(std::shared_ptr<const network>, std::size_t size,
+                                            const optimizer_options& o) {
   return std::make_unique<sgd<Scalar>>(size, o);
 }
 template <class Scalar>
-std::unique_ptr<optimizer<Scalar>> make_gsgd(std::shared_ptr<const network> net, std::size_t, const optimizer_options& o) {
+std::unique_ptr<optimizer<Scalar>> make_gsgd(std::shared_ptr<const network> net, std::size_t,
+                                             const optimizer_options& o) {
   return std::make_unique<gsgd<Scalar>>(std::move(net), o);
 }
 
@@ -72,17 +76,21 @@ std::unique_ptr<optimizer<Scalar>> make_path_sgd(std::shared_ptr<const network> 
 const std::vector<registry_entry>& entries() {
   static const std::vector<registry_entry> table{
       {{"sgd", "SGD on the trained parameters (weights, weight norm or GmP coordinates)", "", true, "", ""},
-       &make_sgd<float>, &make_sgd<double>},
+       &make_sgd<float>,
+       &make_sgd<double>},
       {{"gsgd", "G-SGD on the basis-path values (Meng et al., ICLR 2019)",
         "G-SGD trains its own coordinates (the basis-path values)", false,
         "G-SGD's coordinates for shared parameters (EC-SGD) are not built yet",
         "G-SGD's chart re-allocates every free edge, and a chart that never makes a constant edge free (with "
         "path values that are not independent over the parameters) is not built yet (EC-SGD)"},
-       &make_gsgd<float>, &make_gsgd<double>},
-      {{"pathsgd", "Path-SGD: SGD steps divided by each weight's sum over paths of the other squared weights (Neyshabur et "
-                   "al., NeurIPS 2015)",
+       &make_gsgd<float>,
+       &make_gsgd<double>},
+      {{"pathsgd",
+        "Path-SGD: SGD steps divided by each weight's sum over paths of the other squared weights (Neyshabur et "
+        "al., NeurIPS 2015)",
         "Path-SGD normalizes by path sums of the weights themselves", true, "", ""},
-       &make_path_sgd<float>, &make_path_sgd<double>},
+       &make_path_sgd<float>,
+       &make_path_sgd<double>},
   };
   return table;
 }
@@ -108,8 +116,8 @@ const std::vector<optimizer_info>& optimizer_registry() {
 const optimizer_info& find_optimizer(std::string_view name) { return find_entry(name).info; }
 
 template <class Scalar>
-std::unique_ptr<optimizer<Scalar>> make_optimizer(std::string_view name, std::shared_ptr<const network> net, std::size_t size,
-                                                  const optimizer_options& o) {
+std::unique_ptr<optimizer<Scalar>> make_optimizer(std::string_view name, std::shared_ptr<const network> net,
+                                                  std::size_t size, const optimizer_options& o) {
   const registry_entry& e = find_entry(name);
   if constexpr (std::is_same_v<Scalar, float>) return e.make_float(std::move(net), size, o);
   else return e.make_double(std::move(net), size, o);

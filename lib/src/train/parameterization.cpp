@@ -20,9 +20,12 @@ namespace scaleinv::train {
 
 std::string_view to_string(param_kind kind) {
   switch (kind) {
-    case param_kind::weights: return "weights";
-    case param_kind::weightnorm: return "weightnorm";
-    case param_kind::gmp: return "gmp";
+    case param_kind::weights:
+      return "weights";
+    case param_kind::weightnorm:
+      return "weightnorm";
+    case param_kind::gmp:
+      return "gmp";
   }
   return "weights";
 }
@@ -37,26 +40,30 @@ param_kind parse_param_kind(std::string_view text) {
 std::optional<std::string> param_unsupported(const network& net, param_kind kind) {
   if (kind == param_kind::weights) return std::nullopt;
   if (net.has_params())
-    return fmt::format("--param {} keeps one weight vector per unit, and this network shares parameters between edges "
-                       "(a convolution or a JSON \"param\"): train it with --param weights",
-                       to_string(kind));
+    return fmt::format(
+        "--param {} keeps one weight vector per unit, and this network shares parameters between edges "
+        "(a convolution or a JSON \"param\"): train it with --param weights",
+        to_string(kind));
   if (net.has_constants())
-    return fmt::format("--param {} trains every incoming weight of a unit, and this network has constant edges (fixed "
-                       "weights that are not parameters): train it with --param weights",
-                       to_string(kind));
+    return fmt::format(
+        "--param {} trains every incoming weight of a unit, and this network has constant edges (fixed "
+        "weights that are not parameters): train it with --param weights",
+        to_string(kind));
   auto lay = find_layers(net);
   if (!lay)
-    return fmt::format("--param {} needs a layered, fully connected MLP in the mlp: edge order (no skip edges, no "
-                       "pooling units, one activation per layer): it keeps one incoming weight vector per unit and layer, "
-                       "and this network has no such layers",
-                       to_string(kind));
+    return fmt::format(
+        "--param {} needs a layered, fully connected MLP in the mlp: edge order (no skip edges, no "
+        "pooling units, one activation per layer): it keeps one incoming weight vector per unit and layer, "
+        "and this network has no such layers",
+        to_string(kind));
   if (kind == param_kind::gmp)
     for (std::size_t l = 1; l + 1 < lay->num_layers(); ++l)
       if (!lay->into(l).act.is_homogeneous())
-        return fmt::format("--param gmp needs positively homogeneous hidden units (relu, leaky_relu, prelu, bilu, linear): "
-                           "its start r act(u x + lambda) = act(w x + b) with r = ||w|| rests on act(c t) = c act(t) for c > 0, "
-                           "and hidden layer {} is {}",
-                           l, lay->into(l).act.name());
+        return fmt::format(
+            "--param gmp needs positively homogeneous hidden units (relu, leaky_relu, prelu, bilu, linear): "
+            "its start r act(u x + lambda) = act(w x + b) with r = ||w|| rests on act(c t) = c act(t) for c > 0, "
+            "and hidden layer {} is {}",
+            l, lay->into(l).act.name());
   return std::nullopt;
 }
 
@@ -74,7 +81,8 @@ using Eigen::Index;
 }  // namespace
 
 template <class Scalar>
-parameterization<Scalar>::parameterization(const network& net, param_kind kind) : kind_(kind), num_weights_(net.num_edges()) {
+parameterization<Scalar>::parameterization(const network& net, param_kind kind)
+    : kind_(kind), num_weights_(net.num_edges()) {
   if (auto why = param_unsupported(net, kind)) throw invalid_argument(*why);
   if (kind == param_kind::weights) {
     size_ = num_weights_;
@@ -144,7 +152,8 @@ parameterization<Scalar>::parameterization(const network& net, param_kind kind) 
 template <class Scalar>
 void parameterization<Scalar>::set_signs(const std::vector<Scalar>& s) {
   if (s.size() != signs_.size())
-    throw invalid_argument(fmt::format("{} direction signs given, the parameterization has {}", s.size(), signs_.size()));
+    throw invalid_argument(
+        fmt::format("{} direction signs given, the parameterization has {}", s.size(), signs_.size()));
   for (Scalar x : s)
     if (x != Scalar(1) && x != Scalar(-1)) throw invalid_argument("a direction sign must be +1 or -1");
   signs_ = s;
@@ -171,10 +180,11 @@ std::vector<Scalar> parameterization<Scalar>::from_weights(const std::vector<dou
         // not r sigma(u x + lambda) for a unit vector u.
         const double constant = bias < 0 ? b.act.neg.get_d() * bias : b.act.pos.get_d() * bias;
         if (r == 0 && constant != 0)
-          throw invalid_argument(fmt::format("--param gmp: unit {} of hidden layer {} has all-zero incoming weights and "
-                                             "bias {}: its constant output {} is not r {}(u x + lambda) for any unit "
-                                             "vector u",
-                                             j, l + 1, bias, constant, b.act.name()));
+          throw invalid_argument(
+              fmt::format("--param gmp: unit {} of hidden layer {} has all-zero incoming weights and "
+                          "bias {}: its constant output {} is not r {}(u x + lambda) for any unit "
+                          "vector u",
+                          j, l + 1, bias, constant, b.act.name()));
         for (std::size_t k = 0; k + 1 < b.in; ++k) p[b.dir + k * b.out + j] = theta[k];
         if (b.in == 1) signs_[b.sign + j] = static_cast<Scalar>(sign);
         p[b.scale + j] = r;
@@ -192,8 +202,8 @@ std::vector<Scalar> parameterization<Scalar>::from_weights(const std::vector<dou
   std::vector<Scalar> out(p.begin(), p.end());
   for (std::size_t i = 0; i < out.size(); ++i)
     if (!std::isfinite(out[i]))
-      throw invalid_argument(fmt::format("--param {}: {} is {} and not finite in this precision", to_string(kind_),
-                                         describe(i), p[i]));
+      throw invalid_argument(
+          fmt::format("--param {}: {} is {} and not finite in this precision", to_string(kind_), describe(i), p[i]));
   return out;
 }
 
@@ -201,7 +211,8 @@ template <class Scalar>
 void parameterization<Scalar>::forward_gmp_hidden(const block& b, const std::vector<Scalar>& p, const Scalar* r_prev,
                                                   std::vector<Scalar>& w) {
   if (b.in == 1) {
-    for (std::size_t j = 0; j < b.out; ++j) w[b.w_off + j] = signs_[b.sign + j] * (r_prev == nullptr ? Scalar(1) : r_prev[0]);
+    for (std::size_t j = 0; j < b.out; ++j)
+      w[b.w_off + j] = signs_[b.sign + j] * (r_prev == nullptr ? Scalar(1) : r_prev[0]);
     return;
   }
   detail::gmp_layer_forward(p.data() + b.dir, b.out, b.in, r_prev, w.data() + b.w_off, cos_.data() + b.cache,
@@ -219,7 +230,8 @@ void parameterization<Scalar>::effective_weights(const std::vector<Scalar>& p, s
   const Scalar* r_prev = nullptr;
   for (const block& b : blocks_) {
     const auto m = static_cast<Index>(b.out), n = static_cast<Index>(b.in);
-    if (b.bias) Eigen::Map<col_vec<Scalar>>(w.data() + b.b_off, m) = Eigen::Map<const col_vec<Scalar>>(p.data() + b.bias_p, m);
+    if (b.bias)
+      Eigen::Map<col_vec<Scalar>>(w.data() + b.b_off, m) = Eigen::Map<const col_vec<Scalar>>(p.data() + b.bias_p, m);
     if (kind_ == param_kind::gmp && b.hidden) {
       forward_gmp_hidden(b, p, r_prev, w);
       r_prev = p.data() + b.scale;
@@ -235,7 +247,8 @@ void parameterization<Scalar>::effective_weights(const std::vector<Scalar>& p, s
       // Each row through aligned scratch: Eigen's reductions split into peeled and packet parts by
       // address, so a norm taken in place would round by where the allocator put p; stableNorm
       // scales, so rows of norm 1e20 or 1e-25 do not overflow or underflow in float.
-      Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>, Eigen::AlignedMax> row(scratch(static_cast<std::size_t>(n)), n);
+      Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>, Eigen::AlignedMax> row(scratch(static_cast<std::size_t>(n)),
+                                                                                  n);
       for (Index j = 0; j < m; ++j) {
         row = V.row(j).matrix().transpose();
         const Scalar nrm = row.stableNorm();
@@ -248,8 +261,9 @@ void parameterization<Scalar>::effective_weights(const std::vector<Scalar>& p, s
 }
 
 template <class Scalar>
-void parameterization<Scalar>::backward_gmp_hidden(const block& b, const Scalar* r_prev, const std::vector<Scalar>& grad_w,
-                                                   std::vector<Scalar>& grad_p, Scalar* grad_r_prev) {
+void parameterization<Scalar>::backward_gmp_hidden(const block& b, const Scalar* r_prev,
+                                                   const std::vector<Scalar>& grad_w, std::vector<Scalar>& grad_p,
+                                                   Scalar* grad_r_prev) {
   if (b.in == 1) {
     // u_j = sign_j: dL/dr_prev = sum_j dL/dW_eff(j, 0) sign_j; no angles.
     if (grad_r_prev != nullptr) {
@@ -260,7 +274,8 @@ void parameterization<Scalar>::backward_gmp_hidden(const block& b, const Scalar*
     return;
   }
   detail::gmp_layer_backward(grad_w.data() + b.w_off, b.out, b.in, r_prev, cos_.data() + b.cache, sin_.data() + b.cache,
-                             pre_.data() + b.cache, u_.data() + b.ucache, grad_p.data() + b.dir, grad_r_prev, tmp_.data());
+                             pre_.data() + b.cache, u_.data() + b.ucache, grad_p.data() + b.dir, grad_r_prev,
+                             tmp_.data());
 }
 
 template <class Scalar>
@@ -277,7 +292,8 @@ void parameterization<Scalar>::backprop(const std::vector<Scalar>& p, const std:
     const block& b = blocks_[i];
     const auto m = static_cast<Index>(b.out), n = static_cast<Index>(b.in);
     if (b.bias)
-      Eigen::Map<col_vec<Scalar>>(grad_p.data() + b.bias_p, m) = Eigen::Map<const col_vec<Scalar>>(grad_w.data() + b.b_off, m);
+      Eigen::Map<col_vec<Scalar>>(grad_p.data() + b.bias_p, m) =
+          Eigen::Map<const col_vec<Scalar>>(grad_w.data() + b.b_off, m);
     const bool has_prev = kind_ == param_kind::gmp && i > 0;
     const Scalar* r_prev = has_prev ? p.data() + blocks_[i - 1].scale : nullptr;
     Scalar* grad_r_prev = has_prev ? grad_p.data() + blocks_[i - 1].scale : nullptr;
@@ -320,7 +336,8 @@ void parameterization<Scalar>::backprop(const std::vector<Scalar>& p, const std:
 }
 
 template <class Scalar>
-void parameterization<Scalar>::add_weight_decay(const std::vector<Scalar>& p, std::vector<Scalar>& grad_p, double decay) const {
+void parameterization<Scalar>::add_weight_decay(const std::vector<Scalar>& p, std::vector<Scalar>& grad_p,
+                                                double decay) const {
   if (decay == 0) return;
   const auto wd = static_cast<Scalar>(decay);
   for (std::size_t i = 0; i < size_; ++i)
@@ -337,7 +354,8 @@ std::string parameterization<Scalar>::describe(std::size_t i) const {
     if (i >= b.dir && i < b.dir + dir_size) {
       const std::size_t d = i - b.dir;
       if (gmp_hidden) return fmt::format("layer {}, unit {}, angle {}", l + 1, d % b.out, d / b.out);
-      return fmt::format("layer {}, unit {}, {} {}", l + 1, d / b.in, kind_ == param_kind::gmp ? "weight" : "v", d % b.in);
+      return fmt::format("layer {}, unit {}, {} {}", l + 1, d / b.in, kind_ == param_kind::gmp ? "weight" : "v",
+                         d % b.in);
     }
     if (kind_ == param_kind::weightnorm || gmp_hidden)
       if (i >= b.scale && i < b.scale + b.out)

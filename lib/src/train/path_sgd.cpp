@@ -23,8 +23,8 @@ path_sgd<Scalar>::path_sgd(std::shared_ptr<const network> net, std::size_t size,
     if (size != tied.size())
       throw invalid_argument(fmt::format("Path-SGD: {} parameters given, the network has {}", size, tied.size()));
   } else if (size != g.num_edges()) {
-    throw invalid_argument(fmt::format("Path-SGD trains the weights: {} parameters given, the network has {} edges", size,
-                                       g.num_edges()));
+    throw invalid_argument(
+        fmt::format("Path-SGD trains the weights: {} parameters given, the network has {} edges", size, g.num_edges()));
   }
   if (o.momentum > 0) this->state_.assign(size, Scalar(0));
   if (fast && slot_.empty()) layout_ = find_layers(g);

@@ -10,9 +10,12 @@ namespace scaleinv::train {
 
 double schedule::at(std::size_t epoch) const {
   switch (type) {
-    case kind::constant: return lr;
-    case kind::step: return lr * std::pow(gamma, static_cast<double>(epoch / (step == 0 ? 1 : step)));
-    case kind::exponential: return lr * std::pow(gamma, static_cast<double>(epoch));
+    case kind::constant:
+      return lr;
+    case kind::step:
+      return lr * std::pow(gamma, static_cast<double>(epoch / (step == 0 ? 1 : step)));
+    case kind::exponential:
+      return lr * std::pow(gamma, static_cast<double>(epoch));
   }
   return lr;
 }
@@ -21,7 +24,8 @@ schedule schedule::parse(const std::string& text, double lr) {
   schedule s;
   s.lr = lr;
   auto fail = [&] {
-    throw invalid_argument("--schedule '" + text + "': expected constant, step:K:GAMMA (multiply by GAMMA every K "
+    throw invalid_argument("--schedule '" + text +
+                           "': expected constant, step:K:GAMMA (multiply by GAMMA every K "
                            "epochs) or exp:GAMMA (multiply by GAMMA every epoch)");
   };
   try {
@@ -42,9 +46,7 @@ schedule schedule::parse(const std::string& text, double lr) {
       if (!(s.gamma > 0)) fail();
       return s;
     }
-  } catch (const std::logic_error&) {
-    fail();
-  }
+  } catch (const std::logic_error&) { fail(); }
   fail();
   return s;
 }

@@ -53,14 +53,16 @@ void tied_weights<Scalar>::effective_weights(const std::vector<Scalar>& p, std::
 }
 
 template <class Scalar>
-void tied_weights<Scalar>::backprop(const std::vector<Scalar>&, const std::vector<Scalar>& grad_w, std::vector<Scalar>& grad_p) {
+void tied_weights<Scalar>::backprop(const std::vector<Scalar>&, const std::vector<Scalar>& grad_w,
+                                    std::vector<Scalar>& grad_p) {
   grad_p.assign(names_.size(), Scalar(0));
   for (std::size_t e = 0; e < slot_.size(); ++e)
     if (slot_[e] != npos) grad_p[slot_[e]] += grad_w[e];  // a constant edge's gradient is dropped
 }
 
 template <class Scalar>
-void tied_weights<Scalar>::add_weight_decay(const std::vector<Scalar>& p, std::vector<Scalar>& grad_p, double decay) const {
+void tied_weights<Scalar>::add_weight_decay(const std::vector<Scalar>& p, std::vector<Scalar>& grad_p,
+                                            double decay) const {
   const auto d = static_cast<Scalar>(decay);
   for (std::size_t k = 0; k < p.size(); ++k) grad_p[k] += d * p[k];
 }

@@ -35,7 +35,8 @@ template <class Scalar>
 bool all_finite(const std::vector<Scalar>& v) {
   if (v.empty()) return true;
   // max |x| with NaN propagated: vectorized, about 4x faster than Eigen's allFinite here.
-  const auto a = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>(v.data(), static_cast<Eigen::Index>(v.size()));
+  const auto a =
+      Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>(v.data(), static_cast<Eigen::Index>(v.size()));
   return a.abs().template maxCoeff<Eigen::PropagateNaN>() <= std::numeric_limits<Scalar>::max();
 }
 
@@ -113,9 +114,7 @@ balance_plan balance_plan::parse(const std::string& text) {
     unsigned long long v = 0;
     try {
       v = std::stoull(k, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
+    } catch (const std::exception&) { used = 0; }
     if (used == k.size() && !k.empty() && k[0] != '-' && v > 0) {
       plan.every = static_cast<std::size_t>(v);
       return plan;
@@ -135,11 +134,11 @@ void check_trainer_options(const trainer_options& o) {
                                        info.own_coordinates));
   balance_plan::parse(s.balance);
   if (s.balance != "none" && (!info.follows_balancing || kind != param_kind::weights))
-    throw invalid_argument(fmt::format("--balance {} works with --optimizer {} and --param weights only (here: --optimizer {}, "
-                                       "--param {}): G-SGD's path values and the other parameterizations do not see a "
-                                       "rescaling of the weights",
-                                       s.balance, names_where([](const optimizer_info& i) { return i.follows_balancing; }),
-                                       s.optimizer, s.param));
+    throw invalid_argument(fmt::format(
+        "--balance {} works with --optimizer {} and --param weights only (here: --optimizer {}, "
+        "--param {}): G-SGD's path values and the other parameterizations do not see a "
+        "rescaling of the weights",
+        s.balance, names_where([](const optimizer_info& i) { return i.follows_balancing; }), s.optimizer, s.param));
 }
 
 void set_skeleton_one(network& net, skeleton_kind skeleton) {
@@ -164,8 +163,8 @@ trainer<Scalar>::trainer(checkpoint from, const std::string& source, std::shared
                          trainer_options o)
     : o_(std::move(o)), data_(std::move(data)) {
   if (auto differs = checkpoint_mismatch(from.settings, o_.settings))
-    throw invalid_argument(
-        fmt::format("--resume: the checkpoint was made with {}; give the same value to continue bit-identically", *differs));
+    throw invalid_argument(fmt::format(
+        "--resume: the checkpoint was made with {}; give the same value to continue bit-identically", *differs));
   start_epoch_ = from.epoch;
   start_batch_ = from.batch;
   network net = std::move(from.net);
@@ -195,34 +194,41 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
     // is refused rather than untying them.
     const optimizer_info& info = find_optimizer(s.optimizer);
     if (!info.no_sharing.empty())
-      throw invalid_argument(fmt::format("--optimizer {} does not train shared parameters, and this network shares them "
-                                         "between edges (a convolution or a JSON \"param\"): {}; use --optimizer sgd",
-                                         s.optimizer, info.no_sharing));
+      throw invalid_argument(
+          fmt::format("--optimizer {} does not train shared parameters, and this network shares them "
+                      "between edges (a convolution or a JSON \"param\"): {}; use --optimizer sgd",
+                      s.optimizer, info.no_sharing));
     if (s.balance != "none")
-      throw invalid_argument(fmt::format("--balance {} does not work on a network with shared parameters yet: the trainer "
-                                         "keeps one value and one momentum entry per parameter, and balancing moves weights",
-                                         s.balance));
+      throw invalid_argument(
+          fmt::format("--balance {} does not work on a network with shared parameters yet: the trainer "
+                      "keeps one value and one momentum entry per parameter, and balancing moves weights",
+                      s.balance));
     if (o_.init_rescale > 0 && from == nullptr)
-      throw invalid_argument("--init-rescale draws one scale per unit, which would untie the shared parameters of this "
-                             "network");
+      throw invalid_argument(
+          "--init-rescale draws one scale per unit, which would untie the shared parameters of this "
+          "network");
     if (s.skeleton_one)
-      throw invalid_argument("--skeleton-one sets single edges to 1, which would untie the shared parameters of this network");
+      throw invalid_argument(
+          "--skeleton-one sets single edges to 1, which would untie the shared parameters of this network");
   }
   if (net.has_constants()) {
     // Constant edges keep their weights: trained as tied_weights coordinates without them;
     // what would move them is refused. (--init-rescale draws scales that respect them.)
     const optimizer_info& info = find_optimizer(s.optimizer);
     if (!info.no_constants.empty())
-      throw invalid_argument(fmt::format("--optimizer {} does not train a network with constant edges (fixed weights such "
-                                         "as pooling or identity shortcuts), and this network has {}: {}; use --optimizer sgd or pathsgd",
-                                         s.optimizer, net.num_constants(), info.no_constants));
+      throw invalid_argument(
+          fmt::format("--optimizer {} does not train a network with constant edges (fixed weights such "
+                      "as pooling or identity shortcuts), and this network has {}: {}; use --optimizer sgd or pathsgd",
+                      s.optimizer, net.num_constants(), info.no_constants));
     if (s.balance != "none")
-      throw invalid_argument(fmt::format("--balance {} does not work on a network with constant edges yet: the trainer "
-                                         "keeps one value and one momentum entry per parameter, and balancing moves weights",
-                                         s.balance));
+      throw invalid_argument(
+          fmt::format("--balance {} does not work on a network with constant edges yet: the trainer "
+                      "keeps one value and one momentum entry per parameter, and balancing moves weights",
+                      s.balance));
   }
   if (!net.has_weights()) init_weights(net, s.seed);
-  if (o_.init_rescale > 0 && from == nullptr) net = apply_rescaling(net, random_scales(net, s.seed + 1, o_.init_rescale));
+  if (o_.init_rescale > 0 && from == nullptr)
+    net = apply_rescaling(net, random_scales(net, s.seed + 1, o_.init_rescale));
   if (s.skeleton_one && from == nullptr) set_skeleton_one(net, parse_skeleton(s.skeleton));
   net_ = std::make_shared<const network>(std::move(net));
   model_ = std::make_unique<model<Scalar>>(net_);
@@ -248,7 +254,8 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
   opt_ = make_optimizer<Scalar>(s.optimizer, net_, params().size(), oo);
   if (from != nullptr) {
     std::vector<Scalar>& state = opt_->state();
-    if (from->state.size() != state.size()) throw parse_error(source, 0, 0, "the optimizer state does not fit this run");
+    if (from->state.size() != state.size())
+      throw parse_error(source, 0, 0, "the optimizer state does not fit this run");
     std::copy(from->state.begin(), from->state.end(), state.begin());
   }
   sched_ = schedule::parse(o_.schedule, s.lr);
@@ -270,7 +277,8 @@ balance_report trainer<Scalar>::rebalance() {
 template <class Scalar>
 std::string trainer<Scalar>::coordinates_summary() const {
   if (auto n = opt_->basis_size()) return fmt::format("{} basis paths, {} skeleton", *n, o_.settings.skeleton);
-  if (!coords_->is_identity()) return fmt::format("{}: {} parameters for {} weights", o_.settings.param, p_.size(), w_.size());
+  if (!coords_->is_identity())
+    return fmt::format("{}: {} parameters for {} weights", o_.settings.param, p_.size(), w_.size());
   return "weights";
 }
 
@@ -335,7 +343,8 @@ train_result trainer<Scalar>::run(const trainer_callbacks& cb) {
     double total = 0;
     std::size_t seen = 0;
     for (std::size_t b = epoch == start_epoch_ ? start_batch_ : 0; b < batches; ++b) {
-      if ((cb.cancel != nullptr && cb.cancel->load()) || (o_.cancel_after_steps > 0 && steps_ == o_.cancel_after_steps)) {
+      if ((cb.cancel != nullptr && cb.cancel->load()) ||
+          (o_.cancel_after_steps > 0 && steps_ == o_.cancel_after_steps)) {
         train_result r;
         r.cancelled = true;
         r.epoch = epoch;
@@ -351,8 +360,8 @@ train_result trainer<Scalar>::run(const trainer_callbacks& cb) {
       bt.fill(tr, order, s, size);
       if (!identity) coords_->effective_weights(p_, w_);
       const bool labels = tr.is_classification();
-      const Scalar value = model_->loss_and_gradient(w_, bt.x, labels ? &bt.labels : nullptr, labels ? nullptr : &bt.t,
-                                                     loss_, grad_);
+      const Scalar value =
+          model_->loss_and_gradient(w_, bt.x, labels ? &bt.labels : nullptr, labels ? nullptr : &bt.t, loss_, grad_);
       if (!std::isfinite(static_cast<double>(value)))
         return diverge(epoch * batches + b + 1, "the loss is " + non_finite_name(static_cast<double>(value)));
       // The state before this step, whose loss was just found finite (assignment reuses the storage).

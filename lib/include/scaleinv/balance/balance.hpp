@@ -57,16 +57,16 @@ std::string to_string(balance_method m);
 balance_method parse_balance_method(const std::string& text);
 
 struct balance_options {
-  double p = 2.0;                  ///< the cost's exponent, > 0
+  double p = 2.0;  ///< the cost's exponent, > 0
   balance_method method = balance_method::newton;
   /// Stop when every live group has |IN - OUT| <= tolerance * max(IN, OUT).
   double tolerance = 1e-10;
   /// Sweeps (forward/backward/alternating/random; a sweep visits every live group once) or
   /// Newton iterations.
   std::size_t max_iterations = 10000;
-  double depth_factor = 1.0;       ///< ENorm's c >= 1 (see the file comment)
-  std::uint64_t seed = 1;          ///< the random order's permutations
-  bool fast = true;                ///< use the layered-MLP matrix path when it applies
+  double depth_factor = 1.0;  ///< ENorm's c >= 1 (see the file comment)
+  std::uint64_t seed = 1;     ///< the random order's permutations
+  bool fast = true;           ///< use the layered-MLP matrix path when it applies
 };
 
 /// The rescaling structure of a network: tie groups and per-edge cost factors.
@@ -99,15 +99,15 @@ std::vector<group_balance> group_imbalance(const network& net, const balance_str
 double balance_cost(const network& net, const balance_structure& s, const std::vector<double>& w, double p);
 
 struct balance_report {
-  double cost_before = 0, cost_after = 0;          ///< R over live edges
+  double cost_before = 0, cost_after = 0;                    ///< R over live edges
   double max_imbalance_before = 0, max_imbalance_after = 0;  ///< largest relative imbalance
-  std::size_t iterations = 0;    ///< sweeps or Newton iterations
-  std::size_t unit_steps = 0;    ///< closed-form group updates (sweeps), or conjugate-gradient steps (Newton)
+  std::size_t iterations = 0;                                ///< sweeps or Newton iterations
+  std::size_t unit_steps = 0;  ///< closed-form group updates (sweeps), or conjugate-gradient steps (Newton)
   /// Newton only: the alternating sweeps run first while some unit's relative imbalance exceeded
   /// 0.5 (at most 50): far from balance they gain more per pass than Newton's damped steps.
   std::size_t sweeps_first = 0;
   bool converged = false;
-  bool fast_path = false;        ///< the layered-MLP matrix path ran
+  bool fast_path = false;  ///< the layered-MLP matrix path ran
   std::size_t groups = 0, live_groups = 0;
   /// Per node: the factor applied (1 for nodes of fixed scale and for groups left alone).
   std::vector<double> scale;

@@ -21,10 +21,10 @@ struct unit_imbalance {
   std::size_t members = 0;  ///< units in the group (more than 1 for tied units)
   std::uint32_t depth = 0;  ///< the depth of the first member: longest path from an input or bias
   bool live = false;
-  double in = 0, out = 0;   ///< inf or 0 when beyond the range of a double (log10_in, log10_out hold them)
+  double in = 0, out = 0;              ///< inf or 0 when beyond the range of a double (log10_in, log10_out hold them)
   double log10_in = 0, log10_out = 0;  ///< log10(IN), log10(OUT); -inf for a sum of 0
-  double relative = 0;   ///< |IN - OUT| / max(IN, OUT); 0 when not live
-  double log_ratio = 0;  ///< log(OUT / IN); 0 when not live
+  double relative = 0;                 ///< |IN - OUT| / max(IN, OUT); 0 when not live
+  double log_ratio = 0;                ///< log(OUT / IN); 0 when not live
 };
 
 /// One layer: the unit groups whose first member has this depth. Means are over its live groups
@@ -32,17 +32,17 @@ struct unit_imbalance {
 struct layer_imbalance {
   std::uint32_t depth = 0;
   std::size_t groups = 0, live = 0;
-  double mean_in = 0, mean_out = 0;  ///< inf or 0 when beyond the range of a double
+  double mean_in = 0, mean_out = 0;              ///< inf or 0 when beyond the range of a double
   double log10_mean_in = 0, log10_mean_out = 0;  ///< their base-10 logarithms (-inf for 0)
   double max_relative = 0, mean_relative = 0;
   double mean_abs_log_ratio = 0;  ///< mean |log(OUT / IN)|
 };
 
 struct imbalance_report {
-  double p = 2.0;             ///< the cost's exponent
-  double cost = 0;            ///< balance_cost: sum of gamma_e |w_e|^p over the live edges; inf or 0 beyond a double
-  double log10_cost = 0;      ///< log10 of the cost (-inf for 0), always exact to rounding
-  double max_relative = 0;    ///< the largest relative imbalance of a live group
+  double p = 2.0;           ///< the cost's exponent
+  double cost = 0;          ///< balance_cost: sum of gamma_e |w_e|^p over the live edges; inf or 0 beyond a double
+  double log10_cost = 0;    ///< log10 of the cost (-inf for 0), always exact to rounding
+  double max_relative = 0;  ///< the largest relative imbalance of a live group
   /// Some term gamma_e |w_e|^p of a live edge lies outside e^(+-650) (about 1e+-282), or a sum
   /// overflows: every statistic was then computed from logarithms (sums as log-sum-exp), so none
   /// overflows or underflows; the doubles in, out, cost and the means are whatever a double holds

@@ -36,10 +36,10 @@ struct rank_certificate {
   /// one block was decided by the exact rational elimination (too large for the dense modular
   /// path, or no prime certified it). Either way the rank is exact.
   std::string method;
-  std::uint64_t prime = 0;      ///< the last prime some block needed (0: no block needed one)
-  unsigned primes_tried = 0;    ///< the most primes any one block tried
-  std::size_t peeled = 0;       ///< rows decided by singleton-column peeling before elimination
-  std::size_t blocks = 0;       ///< connected blocks left after peeling, each decided on its own
+  std::uint64_t prime = 0;        ///< the last prime some block needed (0: no block needed one)
+  unsigned primes_tried = 0;      ///< the most primes any one block tried
+  std::size_t peeled = 0;         ///< rows decided by singleton-column peeling before elimination
+  std::size_t blocks = 0;         ///< connected blocks left after peeling, each decided on its own
   std::size_t largest_block = 0;  ///< columns of the largest block
   /// True when `kernel` holds a basis of the kernel {x : A x = 0} over Q: cols - rank integer
   /// vectors, each verified exactly (A x = 0 in exact integer arithmetic). Set only when the

@@ -32,9 +32,7 @@ struct activation {
   bool is_pooling() const noexcept { return kind == activation_kind::max_pool || kind == activation_kind::avg_pool; }
 
   /// sigma(c x) = c sigma(x) for all c > 0.
-  bool is_homogeneous() const noexcept {
-    return kind != activation_kind::tanh && kind != activation_kind::sigmoid;
-  }
+  bool is_homogeneous() const noexcept { return kind != activation_kind::tanh && kind != activation_kind::sigmoid; }
   /// The kind's name: "relu", "leaky_relu", ...
   std::string name() const;
   /// The spec form: "relu", "leaky_relu:1/10", "bilu:1/4:2", ... (parse() reads it back).

@@ -23,8 +23,8 @@ namespace scaleinv {
 /// tolerance 1e-9 otherwise: weights that were computed in floating point rarely satisfy the
 /// equations exactly, weights that were given as rationals should.
 struct equivalence_options {
-  bool exact = false;       ///< force exact rational arithmetic
-  double tolerance = 0.0;   ///< > 0: floating mode with this relative tolerance, < 1; 0: the default
+  bool exact = false;      ///< force exact rational arithmetic
+  double tolerance = 0.0;  ///< > 0: floating mode with this relative tolerance, < 1; 0: the default
 };
 
 /// The default floating-mode tolerance.
@@ -34,8 +34,8 @@ inline constexpr double default_equivalence_tolerance = 1e-9;
 /// w_B(e) = w_A(e) * c(head of e) / c(tail of e) for every edge e (graph/evaluate.hpp's rescale()).
 struct equivalence_result {
   bool equivalent = false;
-  bool exact = false;         ///< which arithmetic decided (see equivalence_options)
-  double tolerance = 0.0;     ///< the relative tolerance used; 0 in exact mode
+  bool exact = false;      ///< which arithmetic decided (see equivalence_options)
+  double tolerance = 0.0;  ///< the relative tolerance used; 0 in exact mode
   /// Empty when equivalent; else one sentence naming the edge: "edge 3 (h0 -> y0): weights have
   /// opposite signs (A: 2, B: -2); sign flips are not rescalings".
   std::string reason;
@@ -72,8 +72,7 @@ struct equivalence_result {
 /// difference: a node index and id, or an edge index; an edge constant in one network only) or
 /// when either has no weights (a network without edges counts as weighted);
 /// invalid_argument for a tolerance that is not in [0, 1) or NaN.
-equivalence_result rescaling_equivalence(const network& a, const network& b,
-                                         const equivalence_options& options = {});
+equivalence_result rescaling_equivalence(const network& a, const network& b, const equivalence_options& options = {});
 
 /// The classes of nodes joined by constant edges (math.md section 9: a rescaling gives the ends of
 /// a constant edge one scale): per node, the smallest node id of its class, or npos when the class

@@ -97,9 +97,7 @@ class network {
   std::uint32_t topo_rank(node_id v) const { return topo_rank_[v]; }
 
   /// A hidden node whose activation is positively homogeneous: it has a rescaling symmetry.
-  bool is_scalable(node_id v) const {
-    return nodes_[v].kind == node_kind::hidden && nodes_[v].act.is_homogeneous();
-  }
+  bool is_scalable(node_id v) const { return nodes_[v].kind == node_kind::hidden && nodes_[v].act.is_homogeneous(); }
   /// Where paths start: inputs, bias nodes, and non-homogeneous hidden units (math.md section 1).
   bool is_path_source(node_id v) const {
     return nodes_[v].kind == node_kind::input || nodes_[v].kind == node_kind::bias ||
@@ -173,9 +171,9 @@ class network {
   std::vector<node> nodes_;
   std::vector<edge> edges_;
   std::unordered_map<std::string, node_id> index_;
-  std::vector<double> weights_;  // empty, or one per edge
-  std::vector<std::uint8_t> weighted_;  // while building: which edges have a weight
-  std::vector<mpq_class> exact_;        // empty, or one per edge when some weight is not a double
+  std::vector<double> weights_;          // empty, or one per edge
+  std::vector<std::uint8_t> weighted_;   // while building: which edges have a weight
+  std::vector<mpq_class> exact_;         // empty, or one per edge when some weight is not a double
   std::vector<std::uint32_t> param_of_;  // empty, or one per edge
   std::vector<std::string> param_names_;
   std::unordered_map<std::string, std::uint32_t> param_index_;
@@ -190,8 +188,8 @@ class network {
 };
 
 /// The first structural difference between a and b (nodes: id, kind, activation; edges: ends,
-/// shared parameter, constant and its value; other weights are not compared), as a phrase naming the node or edge, or nullopt
-/// when they have the same structure.
+/// shared parameter, constant and its value; other weights are not compared), as a phrase naming the node or edge, or
+/// nullopt when they have the same structure.
 std::optional<std::string> structure_difference(const network& a, const network& b);
 
 }  // namespace scaleinv

@@ -30,11 +30,11 @@ struct training_settings {
 };
 
 struct checkpoint {
-  network net;                 ///< with the effective weights (a network with the run's function)
+  network net;  ///< with the effective weights (a network with the run's function)
   training_settings settings;
-  std::uint64_t epoch = 0;     ///< epochs completed
-  std::uint64_t batch = 0;     ///< batches of epoch `epoch` completed
-  std::vector<double> state;   ///< the optimizer's state (optimizer::state())
+  std::uint64_t epoch = 0;    ///< epochs completed
+  std::uint64_t batch = 0;    ///< batches of epoch `epoch` completed
+  std::vector<double> state;  ///< the optimizer's state (optimizer::state())
   /// The coordinates' parameters and fixed signs, when the run trained other coordinates than the
   /// weights (--param weightnorm or gmp).
   std::optional<std::vector<double>> params, signs;
@@ -44,8 +44,8 @@ struct checkpoint {
 std::string write_checkpoint_json(const checkpoint& c);
 
 /// Reads a checkpoint file. Settings missing from checkpoints of older versions take the values
-/// those versions used (param "weights", balance "none", skeleton "first", skeleton_one false). @throws parse_error naming the file for
-/// malformed JSON, a network error, no "training" member or a malformed one.
+/// those versions used (param "weights", balance "none", skeleton "first", skeleton_one false). @throws parse_error
+/// naming the file for malformed JSON, a network error, no "training" member or a malformed one.
 checkpoint read_checkpoint(const std::string& path);
 
 /// The first setting that a run continuing the checkpoint must share with it and does not, as

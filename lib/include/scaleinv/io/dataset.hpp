@@ -16,10 +16,10 @@ namespace scaleinv {
 /// sets have targets (outputs x samples) and no labels.
 struct dataset {
   std::string name;
-  Eigen::MatrixXd x;          ///< features x samples
-  std::vector<int> labels;    ///< one per sample (classification)
-  std::size_t classes = 0;    ///< number of classes (classification), 0 for regression
-  Eigen::MatrixXd targets;    ///< outputs x samples (regression)
+  Eigen::MatrixXd x;        ///< features x samples
+  std::vector<int> labels;  ///< one per sample (classification)
+  std::size_t classes = 0;  ///< number of classes (classification), 0 for regression
+  Eigen::MatrixXd targets;  ///< outputs x samples (regression)
 
   std::size_t size() const noexcept { return static_cast<std::size_t>(x.cols()); }
   std::size_t features() const noexcept { return static_cast<std::size_t>(x.rows()); }
@@ -88,17 +88,17 @@ data_split load_data(const std::string& spec, std::uint64_t seed, double test_fr
 /// A --data spec read but not loaded (parse_data_spec): its kind and values. A caller that must
 /// bound the work (a fuzz target, a service) checks planned_values() before load_data.
 struct data_spec {
-  std::string text;               ///< the spec as given: it names the sets, and messages quote it
-  std::string kind;               ///< fashion-mnist, idx, csv, teacher, spirals or blobs
-  std::string path;               ///< fashion-mnist: the directory ("" for the default); idx: the images; csv: the file
-  std::string labels;             ///< idx: the label file
-  std::size_t classes = 0;        ///< idx: classes=C (0: largest label + 1); blobs: classes=C
-  bool regression = false;        ///< csv
-  std::size_t targets = 1;        ///< csv: targets=K
+  std::string text;         ///< the spec as given: it names the sets, and messages quote it
+  std::string kind;         ///< fashion-mnist, idx, csv, teacher, spirals or blobs
+  std::string path;         ///< fashion-mnist: the directory ("" for the default); idx: the images; csv: the file
+  std::string labels;       ///< idx: the label file
+  std::size_t classes = 0;  ///< idx: classes=C (0: largest label + 1); blobs: classes=C
+  bool regression = false;  ///< csv
+  std::size_t targets = 1;  ///< csv: targets=K
   std::size_t n = 0, in = 0, hidden = 0, out = 0;  ///< the synthetic kinds' sizes (those they take)
-  double noise = 0.05;            ///< spirals
-  double spread = 0.5;            ///< blobs
-  std::optional<std::uint64_t> seed;  ///< the synthetic kinds' seed=S (default: load_data's seed)
+  double noise = 0.05;                             ///< spirals
+  double spread = 0.5;                             ///< blobs
+  std::optional<std::uint64_t> seed;               ///< the synthetic kinds' seed=S (default: load_data's seed)
 
   /// Whether the data is read from files (fashion-mnist, idx, csv) rather than made from a seed.
   bool reads_files() const noexcept;

@@ -14,12 +14,12 @@ namespace scaleinv {
 /// source (input, bias, non-homogeneous hidden unit) through scalable hidden units to a path
 /// sink (output, non-homogeneous hidden unit).
 struct active_subgraph {
-  std::vector<std::uint8_t> reached;     ///< per node: some path from a source arrives here
-  std::vector<std::uint8_t> coreached;   ///< per node: some path from here arrives at a sink
-  std::vector<std::uint8_t> edge_on;     ///< per edge: it lies on a path
-  std::size_t active_edges = 0;          ///< E_on
-  std::size_t active_hidden = 0;         ///< H_on: active scalable hidden units
-  std::size_t scalable_hidden = 0;       ///< H among homogeneous units, active or not
+  std::vector<std::uint8_t> reached;    ///< per node: some path from a source arrives here
+  std::vector<std::uint8_t> coreached;  ///< per node: some path from here arrives at a sink
+  std::vector<std::uint8_t> edge_on;    ///< per edge: it lies on a path
+  std::size_t active_edges = 0;         ///< E_on
+  std::size_t active_hidden = 0;        ///< H_on: active scalable hidden units
+  std::size_t scalable_hidden = 0;      ///< H among homogeneous units, active or not
 
   bool is_active_edge(edge_id e) const { return edge_on[e] != 0; }
   /// A scalable hidden unit on some path. @pre v is a node of the network analysed.

@@ -38,10 +38,10 @@ skeleton_kind parse_skeleton(std::string_view text);
 /// (an active edge that is no unit's p(v)); basis path i is the one owned by free_edges[i], and
 /// free edges are numbered in increasing edge id.
 struct path_basis {
-  std::vector<edge_id> parent_edge;   ///< per node: p(v), or npos
-  std::vector<edge_id> child_edge;    ///< per node: c(v), or npos
-  std::vector<edge_id> free_edges;    ///< basis index -> the free edge it owns
-  std::vector<std::uint32_t> index_of;  ///< per edge: the basis index i with B(e) = B_i (npos if inactive)
+  std::vector<edge_id> parent_edge;               ///< per node: p(v), or npos
+  std::vector<edge_id> child_edge;                ///< per node: c(v), or npos
+  std::vector<edge_id> free_edges;                ///< basis index -> the free edge it owns
+  std::vector<std::uint32_t> index_of;            ///< per edge: the basis index i with B(e) = B_i (npos if inactive)
   skeleton_kind skeleton = skeleton_kind::first;  ///< how p() and c() were chosen
 
   std::size_t size() const noexcept { return free_edges.size(); }

@@ -16,7 +16,7 @@ namespace scaleinv {
 /// What `scaleinv express` reports.
 struct path_expression {
   std::vector<edge_id> path;
-  std::vector<coordinate> coordinates;  ///< path_coordinates: the exponents k_i
+  std::vector<coordinate> coordinates;            ///< path_coordinates: the exponents k_i
   skeleton_kind skeleton = skeleton_kind::first;  ///< the basis's skeleton
   bool checked = false;  ///< the network has weights, so value (and reconstructed) were computed
   mpq_class value;       ///< value(path), the product of its weights, exactly
@@ -33,6 +33,7 @@ struct path_expression {
 path_expression express(const network& net, const path_basis& basis, std::span<const edge_id> path);
 
 /// The same in the basis of make_basis(net, find_active(net), skeleton).
-path_expression express(const network& net, std::span<const edge_id> path, skeleton_kind skeleton = skeleton_kind::first);
+path_expression express(const network& net, std::span<const edge_id> path,
+                        skeleton_kind skeleton = skeleton_kind::first);
 
 }  // namespace scaleinv

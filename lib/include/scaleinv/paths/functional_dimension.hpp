@@ -28,11 +28,11 @@ struct dense_matrix {
 /// Row s * O + k is output k (in output node order) on sample s; column j is parameter j of
 /// parameter_columns(net) (paths/shared.hpp: shared ids first, then the other edges in edge
 /// order; without sharing, column e is edge e), num_parameters() columns; the derivatives of the
-/// edges that share a parameter are summed, and a constant edge (not a parameter) has no column. The network function is evaluate()'s (graph/evaluate.hpp):
-/// bias nodes are 1, outputs are linear. Derivatives: a piecewise-linear unit has slope neg for
-/// pre-activation x < 0 and pos for x >= 0 (at exactly 0 the x >= 0 side, as evaluate() takes);
-/// tanh 1 - tanh(x)^2; sigmoid s (1 - s); avg_pool passes 1 / fan-in to every term; max_pool passes
-/// everything to its argmax term, the first in edge order on ties (as evaluate() picks it).
+/// edges that share a parameter are summed, and a constant edge (not a parameter) has no column. The network function
+/// is evaluate()'s (graph/evaluate.hpp): bias nodes are 1, outputs are linear. Derivatives: a piecewise-linear unit has
+/// slope neg for pre-activation x < 0 and pos for x >= 0 (at exactly 0 the x >= 0 side, as evaluate() takes); tanh 1 -
+/// tanh(x)^2; sigmoid s (1 - s); avg_pool passes 1 / fan-in to every term; max_pool passes everything to its argmax
+/// term, the first in edge order on ties (as evaluate() picks it).
 /// @param samples n rows of num_inputs() values each, row-major, in input node order.
 /// @pre net.is_finalized(); weights.size() == net.num_edges(); edges sharing a parameter carry one value.
 /// @throws invalid_argument when the sizes disagree; error when a node's value overflows (is not
@@ -46,11 +46,11 @@ dense_matrix output_jacobian(const network& net, std::span<const double> weights
 /// eps = 2^-52.
 struct numerical_rank {
   std::size_t rank = 0;
-  std::vector<double> singular_values;  ///< min(rows, cols) of them, decreasing
-  double sigma_max = 0;                 ///< the largest singular value (0 for an empty or zero matrix)
-  double threshold = 0;                 ///< max(rows, cols) * 2^-52 * sigma_max
-  std::optional<double> smallest_kept;   ///< singular_values[rank - 1], when rank > 0
-  std::optional<double> largest_dropped; ///< singular_values[rank], when rank < min(rows, cols)
+  std::vector<double> singular_values;    ///< min(rows, cols) of them, decreasing
+  double sigma_max = 0;                   ///< the largest singular value (0 for an empty or zero matrix)
+  double threshold = 0;                   ///< max(rows, cols) * 2^-52 * sigma_max
+  std::optional<double> smallest_kept;    ///< singular_values[rank - 1], when rank > 0
+  std::optional<double> largest_dropped;  ///< singular_values[rank], when rank < min(rows, cols)
   /// smallest_kept / largest_dropped, the spectral gap (+infinity when the dropped value is 0);
   /// empty when either side is missing.
   std::optional<double> gap() const;
@@ -61,8 +61,8 @@ numerical_rank matrix_rank(const dense_matrix& m);
 
 /// What the functional dimension is computed from.
 struct functional_dimension_options {
-  std::optional<std::size_t> inputs;  ///< number of input samples n; default: default_sample_count()
-  std::uint64_t seed = 1;             ///< inputs, and weights when the network has none
+  std::optional<std::size_t> inputs;     ///< number of input samples n; default: default_sample_count()
+  std::uint64_t seed = 1;                ///< inputs, and weights when the network has none
   std::size_t max_entries = 20'000'000;  ///< refuse Jacobians with more doubles than this
 };
 

@@ -29,7 +29,7 @@ class too_costly : public invalid_argument {
 
 /// The sizes that decide the cost of rank_by_path_gram, and its estimate.
 struct path_gram_plan {
-  std::size_t columns = 0;   ///< active edges: the columns of A that are not 0
+  std::size_t columns = 0;  ///< active edges: the columns of A that are not 0
   /// The largest level of active edges (edges whose tails have one longest-path depth). No path
   /// holds two of them, so G is diagonal on them, with their path counts on the diagonal: they are
   /// eliminated first, one division each, and their Schur complement touches only the pairs of
@@ -48,8 +48,8 @@ path_gram_plan plan_path_gram(const network& net, const active_subgraph& active)
 /// An exact rank of A over Q obtained from G.
 struct path_gram_rank {
   std::size_t rank = 0;
-  bool certified = false;      ///< false: no prime certified it, and rank means nothing
-  std::uint64_t prime = 0;     ///< the prime that certified it
+  bool certified = false;   ///< false: no prime certified it, and rank means nothing
+  std::uint64_t prime = 0;  ///< the prime that certified it
   unsigned primes_tried = 0;
   std::size_t kernel_vectors = 0;  ///< columns - rank integer kernel vectors, each checked exactly
 };
@@ -70,9 +70,9 @@ bool annihilates_every_path(const network& net, const active_subgraph& active, c
 /// and the Schur complement of the other edges densely (symmetric_rank_mod): r = rank_p(G) <=
 /// rank_Q(G), a lower bound. Each non-pivot column gives a kernel vector modulo p, lifted to an
 /// integer vector k by rational reconstruction and checked exactly, still without enumeration
-/// (annihilates_every_path, in 128-bit integers). The columns - r checked vectors are independent (each is nonzero in its own
-/// non-pivot column, zero in the others), so rank_Q(A) <= r. When reconstruction or a check fails
-/// (p divides a minor or a path count), the next prime is tried; after three, certified is false.
+/// (annihilates_every_path, in 128-bit integers). The columns - r checked vectors are independent (each is nonzero in
+/// its own non-pivot column, zero in the others), so rank_Q(A) <= r. When reconstruction or a check fails (p divides a
+/// minor or a path count), the next prime is tried; after three, certified is false.
 ///
 /// @param max_seconds refuse, before the expensive part, when the pairs sharing a path with the
 /// diagonal level make the Schur complement cost more than this (plan_path_gram cannot see them).

@@ -50,7 +50,8 @@ class coordinates {
   virtual void effective_weights(const std::vector<Scalar>& p, std::vector<Scalar>& w) = 0;
   /// dL/dp (resized) from dL/dw at the effective weights. @pre effective_weights(p, ...) was the
   /// last call of effective_weights, with the same p.
-  virtual void backprop(const std::vector<Scalar>& p, const std::vector<Scalar>& grad_w, std::vector<Scalar>& grad_p) = 0;
+  virtual void backprop(const std::vector<Scalar>& p, const std::vector<Scalar>& grad_w,
+                        std::vector<Scalar>& grad_p) = 0;
   /// grad_p += decay * p on the parameters these coordinates decay.
   virtual void add_weight_decay(const std::vector<Scalar>& p, std::vector<Scalar>& grad_p, double decay) const = 0;
 

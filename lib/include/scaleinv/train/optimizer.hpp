@@ -73,7 +73,7 @@ class sgd final : public optimizer<Scalar> {
 /// What the trainer needs to know of an optimizer before making one.
 struct optimizer_info {
   std::string_view name;
-  std::string_view summary;       ///< one line, for --help
+  std::string_view summary;  ///< one line, for --help
   /// Non-empty when the optimizer works on the weights in coordinates of its own, so that it
   /// needs --param weights: why (a clause, "G-SGD trains its own coordinates ...").
   std::string_view own_coordinates;

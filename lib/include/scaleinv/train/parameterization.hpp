@@ -86,10 +86,10 @@ class parameterization final : public coordinates<Scalar> {
   struct block {
     std::size_t in = 0, out = 0;
     bool hidden = false, bias = false;
-    activation act;  // hidden blocks: the layer's activation
-    std::size_t w_off = 0, b_off = 0;  // in the edge vector
+    activation act;                                        // hidden blocks: the layer's activation
+    std::size_t w_off = 0, b_off = 0;                      // in the edge vector
     std::size_t dir = 0, scale = 0, bias_p = 0, sign = 0;  // in the parameters (and signs_)
-    std::size_t cache = 0, ucache = 0;                      // offsets into the caches below
+    std::size_t cache = 0, ucache = 0;                     // offsets into the caches below
   };
   void forward_gmp_hidden(const block& b, const std::vector<Scalar>& p, const Scalar* r_prev, std::vector<Scalar>& w);
   void backward_gmp_hidden(const block& b, const Scalar* r_prev, const std::vector<Scalar>& grad_w,

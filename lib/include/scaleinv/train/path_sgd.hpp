@@ -51,7 +51,7 @@ class path_sgd final : public optimizer<Scalar> {
   std::optional<layer_layout> layout_;
   std::vector<std::uint32_t> slot_;  // per edge: its parameter (npos: constant), with a parameter map (else empty)
   std::vector<std::pair<edge_id, Scalar>> constants_;  // the constant edges and their values
-  std::vector<Scalar> w_;            // the weights, with shared parameters
+  std::vector<Scalar> w_;                              // the weights, with shared parameters
   std::vector<double> in_, out_, gamma_;
 };
 

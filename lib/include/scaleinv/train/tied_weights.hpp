@@ -42,10 +42,10 @@ class tied_weights final : public coordinates<Scalar> {
   std::uint32_t slot(edge_id e) const { return slot_[e]; }
 
  private:
-  std::vector<std::uint32_t> slot_;  // per edge; npos for a constant edge
+  std::vector<std::uint32_t> slot_;                   // per edge; npos for a constant edge
   std::vector<std::pair<edge_id, Scalar>> constant_;  // the constant edges and their values
-  std::vector<std::string> names_;   // per parameter: "parameter 'w'" or the edge
-  std::vector<edge_id> first_;       // per parameter: its first edge
+  std::vector<std::string> names_;                    // per parameter: "parameter 'w'" or the edge
+  std::vector<edge_id> first_;                        // per parameter: its first edge
   std::vector<Scalar> no_signs_;
 };
 

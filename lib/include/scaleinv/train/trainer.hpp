@@ -67,17 +67,17 @@ void set_skeleton_one(network& net, skeleton_kind skeleton);
 
 /// Progress inside an epoch, after each batch.
 struct batch_progress {
-  std::size_t epoch = 0, epochs = 0;     ///< 1-based epoch, and the run's last
-  std::size_t batch = 0, batches = 0;    ///< batches done in this epoch, and per epoch
-  double mean_loss = 0.0;                ///< over this epoch's batches so far (this run's part)
+  std::size_t epoch = 0, epochs = 0;   ///< 1-based epoch, and the run's last
+  std::size_t batch = 0, batches = 0;  ///< batches done in this epoch, and per epoch
+  double mean_loss = 0.0;              ///< over this epoch's batches so far (this run's part)
 };
 
 /// One finished epoch.
 struct epoch_report {
   std::size_t epoch = 0, epochs = 0;  ///< 1-based
   double lr = 0.0;
-  double train_loss = 0.0;            ///< mean over the batches this run trained in the epoch
-  std::optional<double> test_loss;    ///< nullopt when there is no test set
+  double train_loss = 0.0;              ///< mean over the batches this run trained in the epoch
+  std::optional<double> test_loss;      ///< nullopt when there is no test set
   std::optional<double> test_accuracy;  ///< nullopt without a test set, or for regression
   bool classification = false;
   double seconds = 0.0;
@@ -102,12 +102,12 @@ struct train_result {
   /// (epoch, batch), and has written it as the checkpoint when options().checkpoint is set.
   bool diverged = false;
   std::size_t epoch = 0, batch = 0;  ///< the state the run stopped with (0-based epoch, batches done in it)
-  std::size_t step = 0;  ///< diverged: the step that failed, counted from the start of training (1-based)
+  std::size_t step = 0;              ///< diverged: the step that failed, counted from the start of training (1-based)
   std::string what;                  ///< diverged: what stopped being finite, a clause
   /// diverged: the state kept is finite (false only when a parameter the loss does not see went
   /// bad before the last step; then trained_network() cannot be written and no checkpoint is).
   bool finite = true;
-  std::string checkpoint;            ///< the checkpoint written when the run stopped early, or empty
+  std::string checkpoint;  ///< the checkpoint written when the run stopped early, or empty
 };
 
 /// The training loop for networks in Scalar (float or double) precision.
