@@ -80,10 +80,8 @@ json number_or_rational(const mpq_class& q) {
   if (is_exact_double(q)) return q.get_d();
   return to_string(q);
 }
-}  // namespace
 
-network read_network_json(std::string_view text, const std::string& source) {
-  reader r{source};
+json parse_document(std::string_view text, const std::string& source) {
   json doc;
   try {
     doc = json::parse(text.begin(), text.end());
@@ -101,6 +99,128 @@ network read_network_json(std::string_view text, const std::string& source) {
     throw parse_error(source, 0, 0,
                       "invalid JSON: " + what + " (numbers must fit a double; give an exact weight as a string)");
   }
+  return doc;
+}
+
+// The hidden node's activation, with "slope"/"slopes" checked against it.
+activation read_activation(reader& r, const json& nd, node_kind kind, const std::string& kind_name,
+                           const std::string& where) {
+  activation act;
+  if (kind != node_kind::hidden) {
+    for (const char* key : {"activation", "slope", "slopes"})
+      if (nd.contains(key))
+        r.fail(where, fmt::format("{} {} node has no \"{}\"; only hidden nodes do",
+                                  kind == node_kind::input || kind == node_kind::output ? "an" : "a", kind_name, key));
+  } else if (nd.contains("activation")) {
+    std::string name = r.string_field(nd, "activation", where);
+    activation_kind kind_only{};
+    if (name.find(':') == std::string::npos && activation_kind_from_name(name, kind_only) &&
+        kind_only == activation_kind::bilu) {
+      act = activation::bilu(0, 1);  // slopes come from "slopes" below
+    } else {
+      try {
+        act = activation::parse(name);
+      } catch (const invalid_argument& e) { r.fail(where, e.what()); }
+    }
+    bool one = act.kind == activation_kind::leaky_relu || act.kind == activation_kind::prelu;
+    bool two = act.kind == activation_kind::bilu;
+    if (nd.contains("slope")) {
+      if (!one) r.fail(where, fmt::format("\"slope\" belongs to leaky_relu and prelu, not {}", act.name()));
+      if (name.find(':') != std::string::npos)
+        r.fail(where, "the slope is given twice (in \"activation\" and \"slope\")");
+      act.neg = r.rational(nd["slope"], where, "slope");
+      if (const char* why = slope_range_problem(act.neg))
+        r.fail(where, fmt::format("slope {} {}", nd["slope"].dump(), why));
+    }
+    if (nd.contains("slopes")) {
+      if (!two) r.fail(where, fmt::format("\"slopes\" belongs to bilu, not {}", act.name()));
+      if (name.find(':') != std::string::npos)
+        r.fail(where, "the slopes are given twice (in \"activation\" and \"slopes\")");
+      const json& s = nd["slopes"];
+      if (!s.is_array() || s.size() != 2) r.fail(where, "\"slopes\" must be an array [a, b] (x < 0: a x; x >= 0: b x)");
+      act.neg = r.rational(s[0], where, "slope a");
+      act.pos = r.rational(s[1], where, "slope b");
+      if (const char* why = slope_range_problem(act.neg)) r.fail(where, fmt::format("slope a {} {}", s[0].dump(), why));
+      if (const char* why = slope_range_problem(act.pos)) r.fail(where, fmt::format("slope b {} {}", s[1].dump(), why));
+    } else if (two && name.find(':') == std::string::npos) {
+      r.fail(where, "bilu needs \"slopes\": [a, b]");
+    }
+  } else if (nd.contains("slope") || nd.contains("slopes")) {
+    r.fail(where, "\"slope\"/\"slopes\" given without \"activation\"");
+  }
+  return act;
+}
+
+void read_node(reader& r, network& net, const json& nd, std::size_t i) {
+  std::string where = fmt::format("nodes[{}]", i);
+  if (!nd.is_object()) r.fail(where, fmt::format("must be an object, not {}", nd.type_name()));
+  r.check_keys(nd, {"id", "kind", "activation", "slope", "slopes", "comment"}, where);
+  std::string id = r.string_field(nd, "id", where);
+  if (id.empty()) r.fail(where, "\"id\" is empty");
+  where = fmt::format("nodes[{}] (id \"{}\")", i, id);
+  std::string kind_name = r.string_field(nd, "kind", where);
+  node_kind kind{};
+  if (kind_name == "input") kind = node_kind::input;
+  else if (kind_name == "bias") kind = node_kind::bias;
+  else if (kind_name == "hidden") kind = node_kind::hidden;
+  else if (kind_name == "output") kind = node_kind::output;
+  else r.fail(where, fmt::format("unknown kind \"{}\" (expected input, bias, hidden or output)", kind_name));
+  activation act = read_activation(r, nd, kind, kind_name, where);
+  try {
+    net.add_node(id, kind, act);
+  } catch (const invalid_network&) {
+    r.fail(where, fmt::format("duplicate node id \"{}\" (first defined at nodes[{}])", id, *net.find_node(id)));
+  }
+}
+
+void read_edge(reader& r, network& net, const json& ed, std::size_t i, std::size_t& first_weighted,
+               std::size_t& first_unweighted) {
+  std::string where = fmt::format("edges[{}]", i);
+  if (!ed.is_object()) r.fail(where, fmt::format("must be an object, not {}", ed.type_name()));
+  r.check_keys(ed, {"from", "to", "weight", "param", "constant", "comment"}, where);
+  std::string from = r.string_field(ed, "from", where), to = r.string_field(ed, "to", where);
+  where = fmt::format("edges[{}] ({} -> {})", i, from, to);
+  auto u = net.find_node(from), v = net.find_node(to);
+  if (!u) r.fail(where, fmt::format("unknown node \"{}\" in \"from\"", from));
+  if (!v) r.fail(where, fmt::format("unknown node \"{}\" in \"to\"", to));
+  edge_id e = net.add_edge(*u, *v);
+  bool constant = false;
+  if (ed.contains("constant")) {
+    if (!ed["constant"].is_boolean())
+      r.fail(where, fmt::format("\"constant\" must be true or false, not {}", ed["constant"].dump()));
+    constant = ed["constant"].get<bool>();
+  }
+  if (constant) {
+    // A fixed weight, not a parameter (default 1); it does not count for "every edge or none".
+    if (ed.contains("param")) r.fail(where, "a constant edge has no \"param\": its weight is fixed, not a parameter");
+    mpq_class w = 1;
+    if (ed.contains("weight")) {
+      w = r.rational(ed["weight"], where, "constant weight");
+      if (!std::isfinite(w.get_d()))
+        r.fail(where, fmt::format("constant weight {} is beyond the range of a double", ed["weight"].dump()));
+    }
+    net.set_constant(e, w);
+  } else if (ed.contains("weight")) {
+    mpq_class w = r.rational(ed["weight"], where, "weight");
+    if (!std::isfinite(w.get_d()))
+      r.fail(where, fmt::format("weight {} is beyond the range of a double", ed["weight"].dump()));
+    net.set_exact_weight(e, w);
+    if (first_weighted == npos) first_weighted = i;
+  } else if (first_unweighted == npos) {
+    first_unweighted = i;
+  }
+  if (ed.contains("param")) {
+    const json& p = ed["param"];
+    if (p.is_string() && !p.get<std::string>().empty()) net.set_param(e, p.get<std::string>());
+    else if (p.is_number_integer()) net.set_param(e, p.dump());
+    else r.fail(where, "\"param\" must be a non-empty string or an integer");
+  }
+}
+}  // namespace
+
+network read_network_json(std::string_view text, const std::string& source) {
+  reader r{source};
+  json doc = parse_document(text, source);
   if (!doc.is_object()) r.fail("", fmt::format("the top level must be an object, not {}", doc.type_name()));
   r.check_keys(doc, {"format", "version", "nodes", "edges", "name", "comment", "training"},
                "");  // training: a checkpoint's state
@@ -115,119 +235,10 @@ network read_network_json(std::string_view text, const std::string& source) {
   }
   network net;
   const json& nodes = doc["nodes"];
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    const json& nd = nodes[i];
-    std::string where = fmt::format("nodes[{}]", i);
-    if (!nd.is_object()) r.fail(where, fmt::format("must be an object, not {}", nd.type_name()));
-    r.check_keys(nd, {"id", "kind", "activation", "slope", "slopes", "comment"}, where);
-    std::string id = r.string_field(nd, "id", where);
-    if (id.empty()) r.fail(where, "\"id\" is empty");
-    where = fmt::format("nodes[{}] (id \"{}\")", i, id);
-    std::string kind_name = r.string_field(nd, "kind", where);
-    node_kind kind{};
-    if (kind_name == "input") kind = node_kind::input;
-    else if (kind_name == "bias") kind = node_kind::bias;
-    else if (kind_name == "hidden") kind = node_kind::hidden;
-    else if (kind_name == "output") kind = node_kind::output;
-    else r.fail(where, fmt::format("unknown kind \"{}\" (expected input, bias, hidden or output)", kind_name));
-    activation act;
-    if (kind != node_kind::hidden) {
-      for (const char* key : {"activation", "slope", "slopes"})
-        if (nd.contains(key))
-          r.fail(where,
-                 fmt::format("{} {} node has no \"{}\"; only hidden nodes do",
-                             kind == node_kind::input || kind == node_kind::output ? "an" : "a", kind_name, key));
-    } else if (nd.contains("activation")) {
-      std::string name = r.string_field(nd, "activation", where);
-      activation_kind kind_only{};
-      if (name.find(':') == std::string::npos && activation_kind_from_name(name, kind_only) &&
-          kind_only == activation_kind::bilu) {
-        act = activation::bilu(0, 1);  // slopes come from "slopes" below
-      } else {
-        try {
-          act = activation::parse(name);
-        } catch (const invalid_argument& e) { r.fail(where, e.what()); }
-      }
-      bool one = act.kind == activation_kind::leaky_relu || act.kind == activation_kind::prelu;
-      bool two = act.kind == activation_kind::bilu;
-      if (nd.contains("slope")) {
-        if (!one) r.fail(where, fmt::format("\"slope\" belongs to leaky_relu and prelu, not {}", act.name()));
-        if (name.find(':') != std::string::npos)
-          r.fail(where, "the slope is given twice (in \"activation\" and \"slope\")");
-        act.neg = r.rational(nd["slope"], where, "slope");
-        if (const char* why = slope_range_problem(act.neg))
-          r.fail(where, fmt::format("slope {} {}", nd["slope"].dump(), why));
-      }
-      if (nd.contains("slopes")) {
-        if (!two) r.fail(where, fmt::format("\"slopes\" belongs to bilu, not {}", act.name()));
-        if (name.find(':') != std::string::npos)
-          r.fail(where, "the slopes are given twice (in \"activation\" and \"slopes\")");
-        const json& s = nd["slopes"];
-        if (!s.is_array() || s.size() != 2)
-          r.fail(where, "\"slopes\" must be an array [a, b] (x < 0: a x; x >= 0: b x)");
-        act.neg = r.rational(s[0], where, "slope a");
-        act.pos = r.rational(s[1], where, "slope b");
-        if (const char* why = slope_range_problem(act.neg))
-          r.fail(where, fmt::format("slope a {} {}", s[0].dump(), why));
-        if (const char* why = slope_range_problem(act.pos))
-          r.fail(where, fmt::format("slope b {} {}", s[1].dump(), why));
-      } else if (two && name.find(':') == std::string::npos) {
-        r.fail(where, "bilu needs \"slopes\": [a, b]");
-      }
-    } else if (nd.contains("slope") || nd.contains("slopes")) {
-      r.fail(where, "\"slope\"/\"slopes\" given without \"activation\"");
-    }
-    try {
-      net.add_node(id, kind, act);
-    } catch (const invalid_network&) {
-      r.fail(where, fmt::format("duplicate node id \"{}\" (first defined at nodes[{}])", id, *net.find_node(id)));
-    }
-  }
+  for (std::size_t i = 0; i < nodes.size(); ++i) { read_node(r, net, nodes[i], i); }
   const json& edges = doc["edges"];
   std::size_t first_weighted = npos, first_unweighted = npos;
-  for (std::size_t i = 0; i < edges.size(); ++i) {
-    const json& ed = edges[i];
-    std::string where = fmt::format("edges[{}]", i);
-    if (!ed.is_object()) r.fail(where, fmt::format("must be an object, not {}", ed.type_name()));
-    r.check_keys(ed, {"from", "to", "weight", "param", "constant", "comment"}, where);
-    std::string from = r.string_field(ed, "from", where), to = r.string_field(ed, "to", where);
-    where = fmt::format("edges[{}] ({} -> {})", i, from, to);
-    auto u = net.find_node(from), v = net.find_node(to);
-    if (!u) r.fail(where, fmt::format("unknown node \"{}\" in \"from\"", from));
-    if (!v) r.fail(where, fmt::format("unknown node \"{}\" in \"to\"", to));
-    edge_id e = net.add_edge(*u, *v);
-    bool constant = false;
-    if (ed.contains("constant")) {
-      if (!ed["constant"].is_boolean())
-        r.fail(where, fmt::format("\"constant\" must be true or false, not {}", ed["constant"].dump()));
-      constant = ed["constant"].get<bool>();
-    }
-    if (constant) {
-      // A fixed weight, not a parameter (default 1); it does not count for "every edge or none".
-      if (ed.contains("param")) r.fail(where, "a constant edge has no \"param\": its weight is fixed, not a parameter");
-      mpq_class w = 1;
-      if (ed.contains("weight")) {
-        w = r.rational(ed["weight"], where, "constant weight");
-        if (!std::isfinite(w.get_d()))
-          r.fail(where, fmt::format("constant weight {} is beyond the range of a double", ed["weight"].dump()));
-      }
-      net.set_constant(e, w);
-    } else if (ed.contains("weight")) {
-      mpq_class w = r.rational(ed["weight"], where, "weight");
-      if (!std::isfinite(w.get_d()))
-        r.fail(where, fmt::format("weight {} is beyond the range of a double", ed["weight"].dump()));
-      net.set_exact_weight(e, w);
-      if (first_weighted == npos) first_weighted = i;
-    } else if (first_unweighted == npos) {
-      first_unweighted = i;
-    }
-    if (ed.contains("param")) {
-      const json& p = ed["param"];
-      if (p.is_string() && !p.get<std::string>().empty()) net.set_param(e, p.get<std::string>());
-      else if (p.is_number_integer()) net.set_param(e, p.dump());
-      else r.fail(where, "\"param\" must be a non-empty string or an integer");
-    }
-  }
+  for (std::size_t i = 0; i < edges.size(); ++i) { read_edge(r, net, edges[i], i, first_weighted, first_unweighted); }
   if (first_weighted != npos && first_unweighted != npos) {
     r.fail(fmt::format("edges[{}]", first_unweighted),
            fmt::format("has no weight, but edges[{}] has one: give every edge {}a weight, or none", first_weighted,

@@ -174,6 +174,68 @@ void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad,
   }
 }
 
+namespace {
+template <class Scalar>
+using vec = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+using skeleton_table = std::vector<std::vector<std::uint32_t>>;
+
+// The MLP step's first half, on the weights before the step: prefix products along p() (pp[0] =
+// 1), suffix products along c() (sp[L - 1] = 1), and the flows F_l (below).
+template <class Scalar>
+void mlp_products(const layer_layout& lay, const skeleton_table& p_col, const skeleton_table& c_row,
+                  const std::vector<Scalar>& w, const std::vector<Scalar>& grad, std::vector<vec<Scalar>>& pp,
+                  std::vector<vec<Scalar>>& sp, std::vector<vec<Scalar>>& flow) {
+  using vec = scaleinv::train::vec<Scalar>;
+  const std::size_t L = lay.num_layers();
+  auto W = [&](std::size_t l) { return lay.into(l).weights(w.data()).array(); };
+  auto G = [&](std::size_t l) { return lay.into(l).weights(grad.data()).array(); };
+  auto B = [&](std::size_t l) { return lay.into(l).biases(w.data()).array(); };
+  auto BG = [&](std::size_t l) { return lay.into(l).biases(grad.data()).array(); };
+  pp.assign(L, vec());
+  sp.assign(L, vec());
+  flow.assign(L, vec());
+  pp[0] = vec::Ones(static_cast<Eigen::Index>(lay.widths[0]));
+  for (std::size_t l = 1; l + 1 < L; ++l) {
+    auto Wl = W(l);
+    pp[l].resize(Wl.rows());
+    for (Eigen::Index j = 0; j < Wl.rows(); ++j) {
+      const std::uint32_t x = p_col[l][static_cast<std::size_t>(j)];
+      pp[l](j) = Wl(j, x) * pp[l - 1](x);
+    }
+  }
+  sp[L - 1] = vec::Ones(static_cast<Eigen::Index>(lay.widths[L - 1]));
+  for (std::size_t l = L - 1; l-- > 1;) {
+    auto Wu = W(l + 1);
+    sp[l].resize(Wu.cols());
+    for (Eigen::Index x = 0; x < Wu.cols(); ++x) {
+      const std::uint32_t j = c_row[l + 1][static_cast<std::size_t>(x)];
+      sp[l](x) = Wu(j, x) * sp[l + 1](j);
+    }
+  }
+  // F_l(j): the flow of layer l's unit j, the sum of y over its free in-edges (y = w dL/dw, minus
+  // the flow of the tail on c() edges) plus the flow through its p() edge when that edge is also
+  // its tail's c() (the free c() edges pass the tail's flow on: y + F = w g). Rows of W are j,
+  // columns x.
+  for (std::size_t l = 1; l + 1 < L; ++l) {
+    auto Wl = W(l);
+    auto Gl = G(l);
+    // Row-wise dot products of W and G (Eigen vectorizes the row-major reduction), less p(j).
+    vec fixed(Wl.rows());
+    for (Eigen::Index j = 0; j < Wl.rows(); ++j) {
+      const std::uint32_t x = p_col[l][static_cast<std::size_t>(j)];
+      fixed(j) = Wl(j, x) * Gl(j, x);
+    }
+    flow[l] = (Wl * Gl).rowwise().sum() - fixed;
+    if (lay.into(l).has_bias()) flow[l] += B(l) * BG(l);
+    if (l >= 2)
+      for (Eigen::Index j = 0; j < Wl.rows(); ++j) {
+        const std::uint32_t x = p_col[l][static_cast<std::size_t>(j)];
+        if (c_row[l][x] == static_cast<std::uint32_t>(j)) flow[l](j) += flow[l - 1](x);
+      }
+  }
+}
+}  // namespace
+
 // The MLP fast path: the general step's arithmetic, one layer at a time, as array operations.
 // Layer l's weights W (n_l x n_{l-1}); p(j) is the weight (j, p_col[j]) of a hidden layer, c(x)
 // the weight (c_row[x], x) of the layer above x (read_skeleton). PP (prefix products) per unit of
@@ -191,47 +253,8 @@ void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& g
   auto B = [&](std::vector<Scalar>& v, std::size_t l) { return lay.into(l).biases(v.data()).array(); };
   auto BG = [&](std::size_t l) { return lay.into(l).biases(grad.data()).array(); };
   const bool has_m = !this->state_.empty();
-  // Prefix products along p(), suffix products along c(): pp[0] = 1, sp[L - 1] = 1.
-  std::vector<vec> pp(L), sp(L), flow(L);
-  pp[0] = vec::Ones(static_cast<Eigen::Index>(lay.widths[0]));
-  for (std::size_t l = 1; l + 1 < L; ++l) {
-    auto Wl = W(l);
-    pp[l].resize(Wl.rows());
-    for (Eigen::Index j = 0; j < Wl.rows(); ++j) {
-      const std::uint32_t x = p_col_[l][static_cast<std::size_t>(j)];
-      pp[l](j) = Wl(j, x) * pp[l - 1](x);
-    }
-  }
-  sp[L - 1] = vec::Ones(static_cast<Eigen::Index>(lay.widths[L - 1]));
-  for (std::size_t l = L - 1; l-- > 1;) {
-    auto Wu = W(l + 1);
-    sp[l].resize(Wu.cols());
-    for (Eigen::Index x = 0; x < Wu.cols(); ++x) {
-      const std::uint32_t j = c_row_[l + 1][static_cast<std::size_t>(x)];
-      sp[l](x) = Wu(j, x) * sp[l + 1](j);
-    }
-  }
-  // F_l(j): the flow of layer l's unit j, the sum of y over its free in-edges (y = w dL/dw, minus
-  // the flow of the tail on c() edges) plus the flow through its p() edge when that edge is also
-  // its tail's c() (the free c() edges pass the tail's flow on: y + F = w g). Rows of W are j,
-  // columns x.
-  for (std::size_t l = 1; l + 1 < L; ++l) {
-    auto Wl = W(l);
-    auto Gl = G(l);
-    // Row-wise dot products of W and G (Eigen vectorizes the row-major reduction), less p(j).
-    vec fixed(Wl.rows());
-    for (Eigen::Index j = 0; j < Wl.rows(); ++j) {
-      const std::uint32_t x = p_col_[l][static_cast<std::size_t>(j)];
-      fixed(j) = Wl(j, x) * Gl(j, x);
-    }
-    flow[l] = (Wl * Gl).rowwise().sum() - fixed;
-    if (lay.into(l).has_bias()) flow[l] += B(w, l) * BG(l);
-    if (l >= 2)
-      for (Eigen::Index j = 0; j < Wl.rows(); ++j) {
-        const std::uint32_t x = p_col_[l][static_cast<std::size_t>(j)];
-        if (c_row_[l][x] == static_cast<std::uint32_t>(j)) flow[l](j) += flow[l - 1](x);
-      }
-  }
+  std::vector<vec> pp, sp, flow;
+  mlp_products(lay, p_col_, c_row_, w, grad, pp, sp, flow);
   // Update in path-value space and re-allocate, from the output layer down, with the new suffix
   // products of the layer above; one fused pass per row. For an edge (x, j) with v = S_j w P_x:
   // dL/dv = y / v, which is g / (S_j P_x) except on c() edges (y = w g - F_x), which are redone
