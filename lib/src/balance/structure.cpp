@@ -123,6 +123,8 @@ balance_structure make_balance_structure(const network& net, double depth_factor
   for (node_id v = 0; v < n; ++v)
     if (!net.is_scalable(v)) frozen[uf.find(v)] = 1;
   s.group_of.assign(n, kFixed);
+  s.root.resize(n);
+  for (node_id v = 0; v < n; ++v) s.root[v] = uf.find(v);
   std::vector<std::uint32_t> root_group(n, kFixed);
   for (node_id v = 0; v < n; ++v) {
     const std::uint32_t r = uf.find(v);

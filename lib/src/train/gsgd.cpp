@@ -20,7 +20,7 @@ gsgd<Scalar>::gsgd(std::shared_ptr<const network> shared, sgd_options o, bool fa
     throw invalid_argument(
         "G-SGD does not train a network with constant edges yet: its chart fixes one edge per unit "
         "and could move a constant edge, where constant edges leave one scale per class of units "
-        "(docs/constant_edges.md)");
+        "(docs/constant_edges.md); EC-SGD (--optimizer ecsgd, train/ec_sgd.hpp) trains such networks");
   active_ = find_active(net);
   basis_ = make_basis(net, active_, o.skeleton);
   is_free_.assign(net.num_edges(), 0);
@@ -168,6 +168,23 @@ void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad,
     for (edge_id f : net_->out_edges(t)) {
       if (is_free_[f] == 0) continue;
       Scalar denom = pp[t] * sp[net_->edge_at(f).to];
+      if (denom != Scalar(0)) w[f] = v[basis_.index_of[f]] / denom;
+    }
+    if (edge_id c = basis_.child_edge[t]; c != npos) sp[t] = w[c] * sp[net_->edge_at(c).to];
+  }
+}
+
+template <class Scalar>
+void gsgd<Scalar>::realize(std::vector<Scalar>& w, const std::vector<Scalar>& v) const {
+  if (v.size() != basis_.size()) throw invalid_argument("G-SGD: one value per basis path expected");
+  std::vector<Scalar> pp, sp;
+  prefix_suffix(w, pp, sp);  // pp runs along p() edges, which stay fixed
+  const auto& order = net_->topological_order();
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const node_id t = *it;
+    for (edge_id f : net_->out_edges(t)) {
+      if (is_free_[f] == 0) continue;
+      const Scalar denom = pp[t] * sp[net_->edge_at(f).to];
       if (denom != Scalar(0)) w[f] = v[basis_.index_of[f]] / denom;
     }
     if (edge_id c = basis_.child_edge[t]; c != npos) sp[t] = w[c] * sp[net_->edge_at(c).to];

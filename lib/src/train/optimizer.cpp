@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "scaleinv/error.hpp"
+#include "scaleinv/train/ec_sgd.hpp"
 #include "scaleinv/train/gsgd.hpp"
 #include "scaleinv/train/path_sgd.hpp"
 
@@ -68,6 +69,12 @@ std::unique_ptr<optimizer<Scalar>> make_gsgd(std::shared_ptr<const network> net,
 }
 
 template <class Scalar>
+std::unique_ptr<optimizer<Scalar>> make_ec_sgd(std::shared_ptr<const network> net, std::size_t,
+                                               const optimizer_options& o) {
+  return std::make_unique<ec_sgd<Scalar>>(std::move(net), o);
+}
+
+template <class Scalar>
 std::unique_ptr<optimizer<Scalar>> make_path_sgd(std::shared_ptr<const network> net, std::size_t size,
                                                  const optimizer_options& o) {
   return std::make_unique<path_sgd<Scalar>>(std::move(net), size, o);
@@ -80,11 +87,17 @@ const std::vector<registry_entry>& entries() {
        &make_sgd<double>},
       {{"gsgd", "G-SGD on the basis-path values (Meng et al., ICLR 2019)",
         "G-SGD trains its own coordinates (the basis-path values)", false,
-        "G-SGD's coordinates for shared parameters (EC-SGD) are not built yet",
-        "G-SGD's chart re-allocates every free edge, and a chart that never makes a constant edge free (with "
-        "path values that are not independent over the parameters) is not built yet (EC-SGD)"},
+        "G-SGD's chart moves single edges, which would untie them; --optimizer ecsgd is G-SGD on the parameters",
+        "G-SGD's chart fixes one edge per unit and could move a constant edge, where constant edges leave one scale "
+        "per class of units; --optimizer ecsgd is G-SGD on the parameters, with constant edges never moved"},
        &make_gsgd<float>,
        &make_gsgd<double>},
+      {{"ecsgd",
+        "EC-SGD: G-SGD on the parameter quotient, for shared parameters and constant edges (one node per class of "
+        "tied units, one edge per parameter; gsgd itself on other networks)",
+        "EC-SGD trains its own coordinates (the basis-path values of the parameter quotient)", false, "", "", true},
+       &make_ec_sgd<float>,
+       &make_ec_sgd<double>},
       {{"pathsgd",
         "Path-SGD: SGD steps divided by each weight's sum over paths of the other squared weights (Neyshabur et "
         "al., NeurIPS 2015)",

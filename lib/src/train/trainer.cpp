@@ -196,7 +196,7 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
     if (!info.no_sharing.empty())
       throw invalid_argument(
           fmt::format("--optimizer {} does not train shared parameters, and this network shares them "
-                      "between edges (a convolution or a JSON \"param\"): {}; use --optimizer sgd",
+                      "between edges (a convolution or a JSON \"param\"): {}; use --optimizer ecsgd or sgd",
                       s.optimizer, info.no_sharing));
     if (s.balance != "none")
       throw invalid_argument(
@@ -218,7 +218,8 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
     if (!info.no_constants.empty())
       throw invalid_argument(
           fmt::format("--optimizer {} does not train a network with constant edges (fixed weights such "
-                      "as pooling or identity shortcuts), and this network has {}: {}; use --optimizer sgd or pathsgd",
+                      "as pooling or identity shortcuts), and this network has {}: {}; use --optimizer ecsgd, sgd or "
+                      "pathsgd",
                       s.optimizer, net.num_constants(), info.no_constants));
     if (s.balance != "none")
       throw invalid_argument(
@@ -250,7 +251,10 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
     }
     coords_->effective_weights(p_, w_);
   }
-  const optimizer_options oo{s.momentum, coords_->is_identity() ? s.weight_decay : 0.0, parse_skeleton(s.skeleton)};
+  // Weight decay: the optimizer's on the weights, or in its own coordinates (EC-SGD's path values);
+  // else the coordinates' (on the parameters they decay).
+  optimizer_decays_ = coords_->is_identity() || find_optimizer(s.optimizer).decays_itself;
+  const optimizer_options oo{s.momentum, optimizer_decays_ ? s.weight_decay : 0.0, parse_skeleton(s.skeleton)};
   opt_ = make_optimizer<Scalar>(s.optimizer, net_, params().size(), oo);
   if (from != nullptr) {
     std::vector<Scalar>& state = opt_->state();
@@ -374,7 +378,7 @@ train_result trainer<Scalar>::run(const trainer_callbacks& cb) {
         opt_->step(w_, grad_, lr);
       } else {
         coords_->backprop(p_, grad_, grad_p_);
-        coords_->add_weight_decay(p_, grad_p_, decay);
+        if (!optimizer_decays_) coords_->add_weight_decay(p_, grad_p_, decay);
         opt_->step(p_, grad_p_, lr);
       }
       ++steps_;

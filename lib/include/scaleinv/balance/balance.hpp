@@ -74,9 +74,12 @@ struct balance_structure {
   /// Per node: its tie group, or npos for a node of fixed scale.
   std::vector<std::uint32_t> group_of;
   std::vector<std::vector<node_id>> members;  ///< per group, increasing node id
-  std::vector<double> gamma;                  ///< per edge: depth_factor^depth(head)
-  std::vector<std::uint32_t> depth;           ///< per node: longest path length from a source
-  bool tied = false;                          ///< some group has more than one member
+  /// Per node: the least node id of its class (the union-find class before fixed classes are set
+  /// aside, so fixed nodes have one too; EC-SGD's parameter quotient, train/ec_sgd.hpp).
+  std::vector<node_id> root;
+  std::vector<double> gamma;         ///< per edge: depth_factor^depth(head)
+  std::vector<std::uint32_t> depth;  ///< per node: longest path length from a source
+  bool tied = false;                 ///< some group has more than one member
 };
 
 /// @pre net.is_finalized(). @throws invalid_argument when depth_factor < 1 or not finite.

@@ -35,7 +35,7 @@ class gsgd final : public optimizer<Scalar> {
  public:
   /// @pre net->is_finalized(). The basis is chosen from the graph alone by o.skeleton
   /// (paths/basis.hpp). The optimizer shares ownership of the network. @throws invalid_argument
-  /// when net has constant edges (a chart that never makes one free is not built yet).
+  /// when net has constant edges (the chart could move one; train/ec_sgd.hpp trains such networks).
   gsgd(std::shared_ptr<const network> net, sgd_options o, bool fast = true);
   /// The same on a copy of net.
   gsgd(const network& net, sgd_options o, bool fast = true) : gsgd(std::make_shared<const network>(net), o, fast) {}
@@ -51,6 +51,10 @@ class gsgd final : public optimizer<Scalar> {
   std::vector<Scalar> path_values(const std::vector<Scalar>& w) const;
   /// dL/dv_B from w and dL/dw (step 1 above), in basis order.
   std::vector<Scalar> path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const;
+  /// The re-allocation alone (step 3, general path): moves the free edges of w so that the basis-path
+  /// values become v (in basis order), the p() edges kept; a basis path whose fixed part has a zero
+  /// weight keeps its weights. @pre v.size() == basis().size().
+  void realize(std::vector<Scalar>& w, const std::vector<Scalar>& v) const;
   bool is_fast() const noexcept { return layout_.has_value(); }
   // state(): the momentum buffer, one entry per edge (used on free edges: the owned edge of each
   // basis path).

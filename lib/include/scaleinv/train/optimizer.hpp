@@ -82,6 +82,9 @@ struct optimizer_info {
   std::string_view no_sharing;
   /// Non-empty when it cannot train a network with constant edges (fixed weights): why.
   std::string_view no_constants;
+  /// Weight decay is the optimizer's own (in its coordinates, as G-SGD's on path values), also when
+  /// the trained vector is not the weights (tied parameters): the coordinates then add none.
+  bool decays_itself = false;
 };
 
 /// Every optimizer the trainer knows, in the order --help lists them. Adding an optimizer is one

@@ -174,6 +174,7 @@ class trainer {
   } backup_;
   std::size_t start_epoch_ = 0, start_batch_ = 0, steps_ = 0;
   std::optional<balance_report> start_balance_;
+  bool optimizer_decays_ = true;  // weight decay by the optimizer, not by the coordinates
   std::size_t balancings_ = 0;
   double balance_seconds_ = 0.0, balance_worst_ = 0.0;
 };
