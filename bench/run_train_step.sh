@@ -3,7 +3,8 @@
 # against PyTorch's SGD step, same net
 # (bias-free 784-256-256-10 ReLU), batch 128, float32, one thread, interleaved ROUNDS times so the
 # noisy machine affects both alike; also scaleinv's SGD step in weight-norm and GmP coordinates
-# against its plain SGD step (issue 6); prints each round and the medians.
+# against its plain SGD step (issue 6); prints each round and the medians. Then EC-SGD against SGD, both on the
+# parameters of a conv: net (issue 13: target <= 1.5), interleaved the same way.
 # Usage: bench/run_train_step.sh [BUILD_DIR] [ROUNDS]     (needs python3-torch, libopenblas0-pthread)
 set -euo pipefail
 build=${1:-build}
@@ -35,3 +36,10 @@ awk -v t="$mt" -v o="$mo" -v g="$mg" -v w="$mw" -v p="$mp" -v f="$mf" -v s="$ms"
   printf "scaleinv sgd / pytorch sgd = %.3f (target <= 1); gsgd (diagonal) / sgd = %.3f (target <= 1.10)\n", o / t, g / o
   printf "gsgd (first) / sgd = %.3f; pathsgd / sgd = %.3f (target <= 1.3)\n", f / o, s / o
   printf "weightnorm / sgd = %.3f; gmp / sgd = %.3f (target <= 1.5)\n", w / o, p / o }'
+ec=()
+for ((r = 1; r <= rounds; r++)); do
+  o=$("$exe" conv:len=64,ch=1-16-16-4,k=5,init=1 128 100)
+  echo "round $r: $o"
+  ec+=("$(sed -n 's/.*"ecsgd_over_sgd": \([0-9.]*\).*/\1/p' <<<"$o")")
+done
+printf "ecsgd / sgd on conv:len=64,ch=1-16-16-4,k=5 (median of the rounds' ratios) = %s (target <= 1.5)\n" "$(med "${ec[@]}")"

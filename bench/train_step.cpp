@@ -1,8 +1,9 @@
 // bench/train_step.cpp: one training step (forward, backward, update) of scaleinv's SGD, G-SGD
 // (the authors' diagonal skeleton, the default, and the first-unit one) and Path-SGD, and of SGD in weight-norm and GmP
 // coordinates (the map to the effective weights and its chain rule included), float32, on a random batch; the PyTorch
-// peer is bench/torch_step.py. Usage: train_step SPEC [BATCH] [STEPS]   (run a Release build; Eigen is single-threaded
-// here)
+// peer is bench/torch_step.py. On a network with shared parameters or constant edges (a conv: spec) it times SGD and
+// EC-SGD on the parameters instead (tied_weights: effective weights, loss and gradient, the tied gradient, the step).
+// Usage: train_step SPEC [BATCH] [STEPS]   (run a Release build; Eigen is single-threaded here)
 #include <fmt/format.h>
 
 #include "bench_util.hpp"
@@ -15,16 +16,48 @@
 
 #include "scaleinv/graph/builders.hpp"
 #include "scaleinv/graph/random.hpp"
+#include "scaleinv/train/ec_sgd.hpp"
 #include "scaleinv/train/gsgd.hpp"
 #include "scaleinv/train/model.hpp"
 #include "scaleinv/train/optimizer.hpp"
 #include "scaleinv/train/parameterization.hpp"
 #include "scaleinv/train/path_sgd.hpp"
+#include "scaleinv/train/tied_weights.hpp"
 
 using namespace scaleinv;
 
 using scaleinv::bench::median;
 using scaleinv::bench::now;
+
+namespace {
+// SGD and EC-SGD on the parameters of a network with shared parameters or constant edges: one step
+// is what `scaleinv train` does per batch there.
+void bench_tied(const std::string& spec, const network& net, train::model<float>& m, const train::matrix<float>& x,
+                const std::vector<int>& labels, int batch, int steps) {
+  train::tied_weights<float> tied(net);
+  const std::vector<float> p0 = tied.from_weights(net.weights());
+  auto run = [&](train::optimizer<float>& opt) {
+    std::vector<float> p = p0, w, grad, gp;
+    std::vector<double> t;
+    for (int s = 0; s < steps; ++s) {
+      double t0 = now();
+      tied.effective_weights(p, w);
+      m.loss_and_gradient(w, x, &labels, nullptr, train::loss_kind::cross_entropy, grad);
+      tied.backprop(p, grad, gp);
+      opt.step(p, gp, 0.001);
+      t.push_back(now() - t0);
+    }
+    return median(t);
+  };
+  train::sgd<float> sgd(p0.size(), {});
+  train::ec_sgd<float> ecsgd(std::make_shared<const network>(net), {});
+  const double t_sgd = run(sgd), t_ec = run(ecsgd);
+  fmt::print(
+      "{{\"spec\": \"{}\", \"batch\": {}, \"parameters\": {}, \"edges\": {}, \"sgd_ms\": {:.3f}, \"ecsgd_ms\": {:.3f}, "
+      "\"ecsgd_over_sgd\": {:.3f}, \"basis_paths\": {}}}\n",
+      spec, batch, p0.size(), net.num_edges(), 1e3 * t_sgd, 1e3 * t_ec, t_ec / t_sgd, *ecsgd.basis_size());
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string spec = argc > 1 ? argv[1] : "mlp:784-256-256-10,init=1";
@@ -39,6 +72,10 @@ int main(int argc, char** argv) {
     for (Eigen::Index i = 0; i < x.rows(); ++i) x(i, j) = static_cast<float>(rng.uniform());
   std::vector<int> labels(static_cast<std::size_t>(batch));
   for (auto& l : labels) l = static_cast<int>(rng.below(m.num_outputs()));
+  if (net.has_parameter_map()) {
+    bench_tied(spec, net, m, x, labels, batch, steps);
+    return 0;
+  }
   std::vector<float> w0(net.weights().begin(), net.weights().end()), grad;
   auto run = [&](auto& opt) {
     std::vector<float> w = w0;
