@@ -53,6 +53,8 @@ class ec_sgd final : public optimizer<Scalar> {
  public:
   /// @pre net->is_finalized(). @throws invalid_argument as make_parameter_quotient.
   ec_sgd(std::shared_ptr<const network> net, sgd_options o, bool fast = true);
+  /// The same on a copy of net.
+  ec_sgd(const network& net, sgd_options o, bool fast = true) : ec_sgd(std::make_shared<const network>(net), o, fast) {}
 
   /// @pre theta.size() == grad.size() == number of parameters.
   void step(std::vector<Scalar>& theta, const std::vector<Scalar>& grad, double lr) override;
