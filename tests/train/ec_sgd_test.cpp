@@ -305,6 +305,26 @@ TEST_CASE("EC-SGD on an unshared network is gsgd, bit for bit", "[ecsgd][train]"
   }
 }
 
+TEST_CASE("--skeleton-one on the parameter quotient sets whole parameters to 1, keeping ties and constants",
+          "[ecsgd][train]") {
+  for (network net : {conv_pool_net(), pool_json_net()}) {
+    init_weights(net, 4);
+    network before = net;
+    train::set_quotient_skeleton_one(net, skeleton_kind::diagonal);
+    train::tied_weights<double> tied(net);
+    const std::vector<double> p = tied.from_weights(net.weights()), p0 = tied.from_weights(before.weights());
+    const train::parameter_quotient q = train::make_parameter_quotient(net);
+    const path_basis basis = make_basis(q.net, find_active(q.net), skeleton_kind::diagonal);
+    std::vector<std::uint8_t> skeleton(p.size(), 0);
+    for (node_id v = 0; v < q.net.num_nodes(); ++v)
+      for (edge_id k : {basis.parent_edge[v], basis.child_edge[v]})
+        if (k != npos) skeleton[k] = 1;
+    for (std::size_t k = 0; k < p.size(); ++k) CHECK(p[k] == (skeleton[k] != 0 ? 1.0 : p0[k]));
+    for (edge_id e = 0; e < net.num_edges(); ++e)
+      if (net.is_constant(e)) CHECK(net.exact_weight(e) == net.constant_value(e));
+  }
+}
+
 TEST_CASE("EC-SGD refuses a parameter shared across layers, a cyclic quotient, and extra rescalings",
           "[ecsgd][train]") {
   {  // w on h1 -> h2 and on h2 -> h3: one class, a loop
@@ -368,23 +388,36 @@ TEST_CASE("train --optimizer ecsgd trains a conv: spec and a pooling network, lo
                                       "--batch",        "16",
                                       "--seed",         "2",
                                       "--optimizer",    "ecsgd",
-                                      "--lr",           "0.001",
                                       "--momentum",     "0.9",
-                                      "--weight-decay", "0.001",
-                                      "--quiet"};
-  cli_result r = run(plus(conv, {"--epochs", "3", "--log", log, "-o", out}));
+                                      "--weight-decay", "0.001"};
+  cli_result r = run(plus(conv, {"--epochs", "3", "--lr", "1e-7", "--log", log, "-o", out, "--json"}));
   INFO(describe_run(conv, r));
   REQUIRE(r.code == 0);
+  // From a He-normal start the skeleton path values make G-SGD's useful rates small (docs/training.md).
+  const auto epochs = json_lines(r.out);
+  REQUIRE(epochs.size() == 3);
+  CHECK(epochs.back()["optimizer"] == "ecsgd");
+  CHECK(epochs.back()["train_loss"].get<double>() < epochs.front()["train_loss"].get<double>());
   const std::string text = read_file(log);
   CHECK(text.find("ecsgd") != std::string::npos);
   CHECK(text.find("basis_paths") != std::string::npos);
   const network trained = read_network_file(out);
   train::tied_weights<double> tied(trained);
   CHECK_NOTHROW(tied.from_weights(trained.weights()));  // the shared parameters stay tied
-  REQUIRE(run(plus(conv, {"--epochs", "2", "--checkpoint", ck})).code == 0);
-  r = run(plus(conv, {"--epochs", "3", "--resume", ck, "-o", resumed}));
+  REQUIRE(run(plus(conv, {"--epochs", "2", "--lr", "1e-7", "--checkpoint", ck})).code == 0);
+  r = run(plus(conv, {"--epochs", "3", "--lr", "1e-7", "--resume", ck, "-o", resumed}));
   REQUIRE(r.code == 0);
   CHECK(read_file(out) == read_file(resumed));
+  // --skeleton-one on the quotient (ties kept): G-SGD's rates become SGD's.
+  const std::string one = dir.file("one.json");
+  r = run(plus(conv, {"--epochs", "4", "--skeleton-one", "--lr", "0.01", "--json", "-o", one}));
+  REQUIRE(r.code == 0);
+  const auto one_epochs = json_lines(r.out);
+  REQUIRE(one_epochs.size() == 4);
+  CHECK(one_epochs.back()["train_loss"].get<double>() < 0.5 * one_epochs.front()["train_loss"].get<double>());
+  const network one_net = read_network_file(one);
+  train::tied_weights<double> one_tied(one_net);
+  CHECK_NOTHROW(one_tied.from_weights(one_net.weights()));
   // Constant edges: trained, kept exactly.
   const std::string pool = dir.write("pool.json", kPoolJson), pool_out = dir.file("pool_out.json");
   r = run({"train", pool, "--data", "teacher:n=100,in=4,hidden=3,out=2", "--loss", "mse", "--optimizer", "ecsgd",

@@ -254,7 +254,8 @@ action add_train(CLI::App& app) {
   app.add_flag(
       "--skeleton-one", o->skeleton_one,
       "set every skeleton weight (each unit's p() and c() edge) to 1 at the start, as the G-SGD authors' code does "
-      "for G-SGD and for its SGD baseline; the start then has every skeleton path value 1");
+      "for G-SGD and for its SGD baseline; the start then has every skeleton path value 1 (with shared parameters or "
+      "constant edges: every parameter that is a skeleton edge of the parameter quotient, ties and constants kept)");
   app.add_option("--balance", o->balance,
                  "synaptic balance during SGD on the weights: none (default), before (balance the start) or every=K "
                  "(balance after every K-th step; the momentum buffer is transformed with the weights)");

@@ -10,6 +10,7 @@
 #include "scaleinv/error.hpp"
 #include "scaleinv/paths/active.hpp"
 #include "scaleinv/paths/shared.hpp"
+#include "scaleinv/train/tied_weights.hpp"
 
 namespace scaleinv::train {
 namespace {
@@ -175,6 +176,20 @@ parameter_quotient make_parameter_quotient(const network& net) {
   q.net.finalize();
   if (net.has_params()) refuse_extra_rescalings(net, s);
   return q;
+}
+
+void set_quotient_skeleton_one(network& net, skeleton_kind skeleton) {
+  const parameter_quotient q = make_parameter_quotient(net);
+  const active_subgraph active = find_active(q.net);
+  const path_basis basis = make_basis(q.net, active, skeleton);
+  tied_weights<double> tied(net);
+  std::vector<double> p = tied.from_weights(net.weights()), w;
+  for (node_id v = 0; v < q.net.num_nodes(); ++v)
+    for (edge_id k : {basis.parent_edge[v], basis.child_edge[v]})
+      if (k != npos) p[k] = 1.0;
+  tied.effective_weights(p, w);
+  net.put_constants(w);
+  net.set_weights(w);
 }
 
 template <class Scalar>

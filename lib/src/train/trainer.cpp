@@ -14,6 +14,7 @@
 #include "scaleinv/graph/equivalence.hpp"
 #include "scaleinv/graph/random.hpp"
 #include "scaleinv/io/network_json.hpp"
+#include "scaleinv/train/ec_sgd.hpp"
 
 namespace scaleinv::train {
 namespace {
@@ -207,9 +208,6 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
       throw invalid_argument(
           "--init-rescale draws one scale per unit, which would untie the shared parameters of this "
           "network");
-    if (s.skeleton_one)
-      throw invalid_argument(
-          "--skeleton-one sets single edges to 1, which would untie the shared parameters of this network");
   }
   if (net.has_constants()) {
     // Constant edges keep their weights: trained as tied_weights coordinates without them;
@@ -230,7 +228,12 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
   if (!net.has_weights()) init_weights(net, s.seed);
   if (o_.init_rescale > 0 && from == nullptr)
     net = apply_rescaling(net, random_scales(net, s.seed + 1, o_.init_rescale));
-  if (s.skeleton_one && from == nullptr) set_skeleton_one(net, parse_skeleton(s.skeleton));
+  if (s.skeleton_one && from == nullptr) {
+    // With shared parameters or constant edges: the parameter quotient's skeleton, so ties and
+    // constants are kept (the same edges as set_skeleton_one's on any other network).
+    if (net.has_parameter_map()) set_quotient_skeleton_one(net, parse_skeleton(s.skeleton));
+    else set_skeleton_one(net, parse_skeleton(s.skeleton));
+  }
   net_ = std::make_shared<const network>(std::move(net));
   model_ = std::make_unique<model<Scalar>>(net_);
   w_.assign(net_->weights().begin(), net_->weights().end());

@@ -40,6 +40,13 @@ struct parameter_quotient {
 /// rescalings) are not the classes' own, or could not be verified exactly.
 parameter_quotient make_parameter_quotient(const network& net);
 
+/// --skeleton-one for a network with shared parameters or constant edges: sets every parameter that
+/// is a skeleton edge (p() or c() of a node) of the parameter quotient to 1, on all of its edges, so
+/// ties and constants are kept and every skeleton path value of the quotient is 1 (the G-SGD
+/// authors' start, cal_mask, on the quotient). On a network with neither it is
+/// train::set_skeleton_one. @pre net has weights. @throws invalid_argument as make_parameter_quotient.
+void set_quotient_skeleton_one(network& net, skeleton_kind skeleton);
+
 /// EC-SGD: G-SGD on the values of the basis paths of the parameter quotient. The trained vector is
 /// the parameters theta (tied_weights order; the weights themselves on a network with nothing
 /// shared and no constant edges); dL/dtheta is the tied gradient (the sum over a parameter's
