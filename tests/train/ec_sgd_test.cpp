@@ -305,7 +305,7 @@ TEST_CASE("EC-SGD on an unshared network is gsgd, bit for bit", "[ecsgd][train]"
   }
 }
 
-TEST_CASE("--skeleton-one on the parameter quotient sets whole parameters to 1, keeping ties and constants",
+TEST_CASE("skeleton-one on the parameter quotient sets whole parameters to 1 and keeps ties and constants",
           "[ecsgd][train]") {
   for (network net : {conv_pool_net(), pool_json_net()}) {
     init_weights(net, 4);
