@@ -311,7 +311,11 @@ TEST_CASE("tied units (convolution channels, param groups) are balanced as one",
     network net = from_spec("conv:len=10,ch=2-3-2-1,k=3,bias,init=4");
     const balance_structure s = make_balance_structure(net);
     CHECK(s.tied);
-    CHECK(s.members.size() == 5);  // one group per hidden channel: 3 + 2
+    CHECK(s.members.size() == 5);                       // one group per hidden channel: 3 + 2
+    const tie_coverage c = check_tie_coverage(net, s);  // the exact count from analyze_shared agrees
+    CHECK(c.verified);
+    CHECK(c.surviving == 5);
+    CHECK(c.complete());
     const std::vector<double> w0 = net.weights();
     for (balance_method m : all_methods()) {
       network a = net;
@@ -613,6 +617,16 @@ TEST_CASE("sharing that is not a tie group is refused, not balanced wrongly", "[
     CHECK(std::string(e.what()).find("allow 7 independent rescalings") != std::string::npos);
   }
   CHECK_THROWS_AS(canonicalize(built), invalid_argument);
+  // The count behind both refusals (balancing's and EC-SGD's): 8 hidden units, h1_0 and h2_0 tied,
+  // h1_1 tied to the fixed input x0, so 6 groups against the 7 rescalings the sharing allows.
+  const tie_coverage c = check_tie_coverage(built, make_balance_structure(built));
+  CHECK(c.verified);
+  CHECK(c.surviving == 7);
+  CHECK(c.active_groups == 6);
+  CHECK_FALSE(c.complete());
+  const tie_coverage plain = check_tie_coverage(cross, make_balance_structure(cross));
+  CHECK(plain.complete());
+  CHECK(plain.active_groups == 8);
 }
 
 TEST_CASE("the canonical rule for dead units is rescaling-invariant on a long dead chain",

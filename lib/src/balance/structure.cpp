@@ -42,37 +42,47 @@ void check_options(const balance_options& o) {
 }
 
 void check_ties(const network& net, const balance_structure& s) {
-  // Constant edges alone need no check: the rescalings that keep every constant edge are exactly
-  // one scale per class of nodes joined by constant edges (1 for a class with a fixed node), the
-  // tie groups. Shared parameters can allow more than their tie groups.
-  if (!net.has_params()) return;
-  const active_subgraph active = find_active(net);
-  const path_basis basis = make_basis(net, active);
-  const shared_analysis sh = analyze_shared(net, active, basis);
-  std::size_t active_groups = 0;
-  for (const auto& g : s.members) {
-    bool any = false;
-    for (node_id v : g) any = any || (active.reached[v] && active.coreached[v]);
-    active_groups += any;
-  }
+  if (!net.has_params()) return;  // complete by construction (check_tie_coverage), and no pass over the edges
+  const tie_coverage c = check_tie_coverage(net, s);
+  if (c.complete()) return;
   const char* what = net.has_constants() ? "shared parameters and constant edges" : "shared parameters";
-  if (!sh.surviving_checked)
+  if (!c.verified)
     throw invalid_argument(fmt::format(
         "balance: the rescalings that this network's {} allow could not be verified exactly (the exact "
         "kernel needs entries beyond 64 bits), so tying units into {} groups cannot be checked against them",
-        what, active_groups));
-  if (sh.surviving.size() != active_groups)
-    throw invalid_argument(fmt::format(
-        "balance: the {} of this network allow {} independent rescalings, but tying units into groups "
-        "(equal scales for the heads of each parameter, and for its tails{}) gives {}: {}. Balancing is "
-        "supported when the two agree, as for every conv: network (see docs/balance.md, Tied units)",
-        what, sh.surviving.size(), net.has_constants() ? "; one scale for the ends of each constant edge" : "",
-        active_groups,
-        "some parameter is shared between edges whose ends need not share a scale (across layers, or with an input "
-        "or output)"));
+        what, c.active_groups));
+  throw invalid_argument(fmt::format(
+      "balance: the {} of this network allow {} independent rescalings, but tying units into groups "
+      "(equal scales for the heads of each parameter, and for its tails{}) gives {}: {}. Balancing is "
+      "supported when the two agree, as for every conv: network (see docs/balance.md, Tied units)",
+      what, c.surviving, net.has_constants() ? "; one scale for the ends of each constant edge" : "", c.active_groups,
+      "some parameter is shared between edges whose ends need not share a scale (across layers, or with an input "
+      "or output)"));
 }
 
 }  // namespace detail
+
+tie_coverage check_tie_coverage(const network& net, const balance_structure& s) {
+  tie_coverage c;
+  const active_subgraph active = find_active(net);
+  for (const auto& g : s.members) {
+    bool any = false;
+    for (node_id v : g) any = any || (active.reached[v] != 0 && active.coreached[v] != 0);
+    c.active_groups += any ? 1 : 0;
+  }
+  if (!net.has_params()) {
+    // Constant edges alone: the rescalings that keep every constant edge are exactly one scale per
+    // class of nodes joined by constant edges (1 for a class with a fixed node), the tie groups.
+    c.verified = true;
+    c.surviving = c.active_groups;
+    return c;
+  }
+  const path_basis basis = make_basis(net, active);
+  const shared_analysis sh = analyze_shared(net, active, basis);
+  c.verified = sh.surviving_checked;
+  c.surviving = sh.surviving.size();
+  return c;
+}
 
 using detail::kFixed;
 

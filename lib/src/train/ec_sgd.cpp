@@ -90,22 +90,14 @@ void refuse_cycles(const network& net, const parameter_quotient& q) {
 // The rescalings that the sharing allows must be the classes' own (as balancing checks,
 // balance/structure.cpp): else the quotient's coordinates would not be invariant under all of them.
 void refuse_extra_rescalings(const network& net, const balance_structure& s) {
-  const active_subgraph active = find_active(net);
-  const path_basis basis = make_basis(net, active);
-  const shared_analysis sh = analyze_shared(net, active, basis);
-  std::size_t active_classes = 0;
-  for (const auto& g : s.members) {
-    bool any = false;
-    for (node_id v : g) any = any || (active.reached[v] != 0 && active.coreached[v] != 0);
-    active_classes += any ? 1 : 0;
-  }
+  const tie_coverage c = check_tie_coverage(net, s);
+  if (c.complete()) return;
   const char* what = net.has_constants() ? "shared parameters and constant edges" : "shared parameters";
-  if (!sh.surviving_checked)
+  if (!c.verified)
     throw invalid_argument(
         fmt::format("EC-SGD: the rescalings that this network's {} allow could not be verified exactly (the exact "
                     "kernel needs entries beyond 64 bits), so the parameter quotient cannot be checked against them",
                     what));
-  if (sh.surviving.size() == active_classes) return;
   // A likely culprit: a parameter with a scalable end in a fixed class.
   std::string suspect;
   for (edge_id e = 0; e < net.num_edges() && suspect.empty(); ++e) {
@@ -120,8 +112,8 @@ void refuse_extra_rescalings(const network& net, const balance_structure& s) {
       "for the heads of each parameter, and for its tails{}) give {}: some parameter is shared between edges whose "
       "ends need not share a scale{}, so the parameter quotient would not be invariant under every rescaling; use "
       "--optimizer sgd or pathsgd",
-      what, sh.surviving.size(), net.has_constants() ? "; one scale for the ends of each constant edge" : "",
-      active_classes, suspect));
+      what, c.surviving, net.has_constants() ? "; one scale for the ends of each constant edge" : "", c.active_groups,
+      suspect));
 }
 
 }  // namespace

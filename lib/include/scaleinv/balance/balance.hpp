@@ -85,6 +85,21 @@ struct balance_structure {
 /// @pre net.is_finalized(). @throws invalid_argument when depth_factor < 1 or not finite.
 balance_structure make_balance_structure(const network& net, double depth_factor = 1.0);
 
+/// Whether the tie groups of s are all the rescalings that net's sharing allows: analyze_shared's
+/// surviving rescalings (exact) against the tie groups with a unit on some input-to-output path.
+/// Balancing (balance/canonical) and EC-SGD's parameter quotient need the two counts to agree.
+struct tie_coverage {
+  bool verified = false;          ///< the exact kernel fit in 64 bits (else the counts are unknown)
+  std::size_t surviving = 0;      ///< independent rescalings the sharing allows
+  std::size_t active_groups = 0;  ///< tie groups with a live unit
+  bool complete() const { return verified && surviving == active_groups; }
+};
+
+/// @pre net.is_finalized(), s = make_balance_structure(net, ...). For a network without shared
+/// parameters the answer is complete without any analysis (constant edges alone allow exactly one
+/// scale per tie group).
+tie_coverage check_tie_coverage(const network& net, const balance_structure& s);
+
 /// IN and OUT of one group (live edges only), and whether the group is live.
 struct group_balance {
   std::uint32_t group = 0;
