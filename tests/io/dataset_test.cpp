@@ -206,6 +206,12 @@ TEST_CASE("IDX errors name the file and what is wrong", "[dataset]") {
         "header says 6 images of 2x2 = 24 bytes, but the file has 27 after the 16-byte header (3 extra bytes)");
     write_plain(dir.file("zero"), idx({6, 0, 2}, ""));
     CHECK_MESSAGE(scaleinv::read_idx(dir.file("zero"), lab), "image dimension 1 is 0 in the header");
+    // 0 images of 4227858429x4294967293 pixels: the file length (0 bytes of data) cannot bound the
+    // image size, which once reached Eigen as a negative row count (tests/fuzz/idx_fuzz.cpp, seed
+    // tests/data/fuzz/idx/bad_zero_images_huge_pixels).
+    write_plain(dir.file("huge"), idx({0, 0xfbfffffdU, 0xfffffffdU}, ""));
+    CHECK_MESSAGE(scaleinv::read_idx(dir.file("huge"), lab),
+                  "images of 4227858429x4294967293 pixels are too large to address");
   }
   SECTION("broken gzip data") {
     write_gz(dir.file("img.gz"), idx_images(50, 4, 4));
@@ -372,7 +378,7 @@ TEST_CASE("data specs: numbers out of range are errors, and huge noise standardi
   std::string text;  // columns of magnitude 1e300 and 1e-300: their squares leave the range of a double
   for (int i = 0; i < 50; ++i) text += fmt::format("{}e300,{}e-300,{}\n", (i * 7) % 13 - 6, (i * 5) % 11 + 1, i % 2);
   write_plain(dir.file("wide.csv"), text);
-  for (const std::string spec :
+  for (const std::string& spec :
        {std::string("spirals:n=200,noise=1e300,seed=2"), std::string("blobs:n=200,in=3,classes=2,spread=1e300,seed=2"),
         "csv:" + dir.file("wide.csv")}) {
     INFO(spec);

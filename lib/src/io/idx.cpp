@@ -80,7 +80,10 @@ idx_array parse_idx(const std::string& b, const std::string& path, bool images, 
     a.item_bytes = mul(a.item_bytes, a.dims[d]);
     shape += fmt::format("{}{}", d == 1 ? "" : "x", a.dims[d]);
   }
-  if (a.item_bytes == kMax)
+  // An image is a column of an Eigen matrix: its pixel count must fit an Eigen::Index, even when the
+  // header claims 0 images (then the file length cannot bound it; found by tests/fuzz/idx_fuzz.cpp).
+  constexpr auto kMaxIndex = static_cast<std::size_t>(std::numeric_limits<Eigen::Index>::max());
+  if (a.item_bytes > kMaxIndex)
     throw parse_error(path, 0, 0, fmt::format("images of {} pixels are too large to address", shape));
   std::size_t want = mul(a.dims[0], a.item_bytes);
   std::size_t have = b.size() - a.header;

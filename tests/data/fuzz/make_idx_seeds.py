@@ -47,6 +47,8 @@ SEEDS = {
     "bad_gzip_truncated": pack(0, gz(images(2))[:-6], labels([0, 1])),
     # ISIZE (the last four bytes) forged to 2^32 - 1: once sized a 1 GiB buffer for 30 bytes
     "bad_gzip_forged_isize": pack(0, gz(images(1))[:-4] + b"\xff\xff\xff\xff", labels([0])),
+    # 0 images of 0xfbfffffd x 0xfffffffd pixels: the size once reached Eigen as a negative row count
+    "bad_zero_images_huge_pixels": pack(0, images(0, 0xFBFFFFFD, 0xFFFFFFFD), labels([])),
 }
 
 if __name__ == "__main__":
