@@ -145,7 +145,8 @@ shared_analysis shared_of(const network& net) {
 
 TEST_CASE("the parameter quotient: one node per class of tied units, one edge per parameter, its dimension rank(A M)",
           "[ecsgd][train]") {
-  for (const network& net : {conv_pool_net(), pool_json_net(), load_network("conv:len=12,ch=1-3-2,k=3,bias")}) {
+  for (const network& net : {conv_pool_net(), pool_json_net(), load_network("conv:len=12,ch=1-3-2,k=3,bias"),
+                             load_network("cnn:in=1x8x8,layers=c3k3-max2-c2k2-max2-fc5-fc2,bias")}) {
     const train::parameter_quotient q = train::make_parameter_quotient(net);
     INFO(write_network_json(q.net));
     CHECK(q.net.num_edges() == net.num_parameters());
@@ -176,9 +177,12 @@ TEST_CASE("the parameter quotient: one node per class of tied units, one edge pe
 }
 
 TEST_CASE("EC-SGD's dL/dv on the quotient's basis-path values matches central finite differences", "[ecsgd][train]") {
-  for (auto [name, net] : {std::pair<std::string, network>{"conv: spec", load_network("conv:len=10,ch=1-2-2,k=3,bias")},
-                           std::pair<std::string, network>{"conv with max pooling", conv_pool_net()},
-                           std::pair<std::string, network>{"JSON pooling and param group", pool_json_net()}}) {
+  for (auto [name, net] :
+       {std::pair<std::string, network>{"conv: spec", load_network("conv:len=10,ch=1-2-2,k=3,bias")},
+        std::pair<std::string, network>{"conv with max pooling", conv_pool_net()},
+        std::pair<std::string, network>{"JSON pooling and param group", pool_json_net()},
+        std::pair<std::string, network>{"2-D cnn with average pooling and a dense hidden layer",
+                                        load_network("cnn:in=1x6x6,layers=c2k2-avg2-c2k2-fc3-fc2,bias")}}) {
     for (skeleton_kind k : {skeleton_kind::diagonal, skeleton_kind::first}) {
       INFO(name << ", skeleton " << (k == skeleton_kind::diagonal ? "diagonal" : "first"));
       tied_problem pr(net, 7);

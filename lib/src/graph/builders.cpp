@@ -7,6 +7,7 @@
 #include <string>
 #include <variant>
 
+#include "builders_detail.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/random.hpp"
 #include "scaleinv/io/spec.hpp"
@@ -20,6 +21,15 @@ std::string count_text(double n) {
   return n <= 9007199254740992.0 ? fmt::format("{:.0f}", n) : fmt::format("about {:.4g}", n);
 }
 
+std::string layer_node(std::size_t layer, std::size_t layers, std::size_t i) {
+  // fmt rather than operator+: GCC 12 warns falsely (-Wrestrict) on "x" + std::to_string(i).
+  if (layer == 0) return fmt::format("x{}", i);
+  if (layer + 1 == layers) return fmt::format("y{}", i);
+  return fmt::format("h{}_{}", layer, i);
+}
+}  // namespace
+
+namespace detail {
 void check_size(const network_size& s, const char* what) {
   if (s.edges > max_built_edges)
     throw invalid_argument(
@@ -28,14 +38,9 @@ void check_size(const network_size& s, const char* what) {
     throw invalid_argument(
         fmt::format("{} would have {} nodes; the limit is {:.0f}", what, count_text(s.nodes), max_built_nodes));
 }
+}  // namespace detail
 
-std::string layer_node(std::size_t layer, std::size_t layers, std::size_t i) {
-  // fmt rather than operator+: GCC 12 warns falsely (-Wrestrict) on "x" + std::to_string(i).
-  if (layer == 0) return fmt::format("x{}", i);
-  if (layer + 1 == layers) return fmt::format("y{}", i);
-  return fmt::format("h{}_{}", layer, i);
-}
-}  // namespace
+using detail::check_size;
 
 network_size planned_size(const mlp_options& o) {
   network_size s;
@@ -224,24 +229,29 @@ void init_weights(network& net, std::uint64_t seed) {
 }
 
 bool is_spec(std::string_view text) {
-  for (std::string_view prefix : {"mlp:", "skip:", "random:", "conv:", "example:"})
+  for (std::string_view prefix : {"mlp:", "skip:", "random:", "conv:", "cnn:", "example:"})
     if (text.substr(0, prefix.size()) == prefix) return true;
   return false;
 }
 
-namespace {
-// An activation named in a spec; a bad name fails with the spec's subject.
-activation parse_activation(const spec_parser& p, std::string_view text) {
+namespace detail {
+activation parse_spec_activation(const spec_parser& p, std::string_view text) {
   try {
     return activation::parse(text);
   } catch (const invalid_argument& e) { p.fail(e.what()); }
+}
+}  // namespace detail
+
+namespace {
+activation parse_activation(const spec_parser& p, std::string_view text) {
+  return detail::parse_spec_activation(p, text);
 }
 }  // namespace
 
 network_spec parse_network_spec(std::string_view spec) {
   spec_parser p{"network spec '" + std::string(spec) + "'"};
   const spec_parts parts = split_spec(spec);
-  if (!parts.has_colon) p.fail("expected KIND:..., with KIND one of mlp, skip, random, conv, example");
+  if (!parts.has_colon) p.fail("expected KIND:..., with KIND one of mlp, skip, random, conv, cnn, example");
   std::string_view kind = parts.kind;
   const std::vector<std::string_view>& tokens = parts.tokens;
   for (std::size_t i = 1; i < tokens.size(); ++i)
@@ -328,7 +338,8 @@ network_spec parse_network_spec(std::string_view spec) {
     if (!seen_len || !seen_ch || !seen_k) p.fail("a conv spec needs len=L, ch=C0-C1-... and k=K");
     return {std::string(spec), o};
   }
-  p.fail("unknown network kind '" + std::string(kind) + "' (expected mlp, skip, random, conv or example)");
+  if (kind == "cnn") return {std::string(spec), detail::parse_cnn_options(p, tokens)};
+  p.fail("unknown network kind '" + std::string(kind) + "' (expected mlp, skip, random, conv, cnn or example)");
 }
 
 network_size planned_size(const network_spec& spec) {
@@ -339,6 +350,7 @@ namespace {
 network make(const mlp_options& o) { return make_mlp(o); }
 network make(const random_dag_options& o) { return make_random_dag(o); }
 network make(const conv_options& o) { return make_conv1d(o); }
+network make(const cnn_options& o) { return make_cnn(o); }
 }  // namespace
 
 network build(const network_spec& spec) {

@@ -66,6 +66,36 @@ struct conv_options {
 /// network would be larger than max_built_edges / max_built_nodes.
 network make_conv1d(const conv_options& options);
 
+/// A 2-D convolutional network as the image classifiers are written: an input of channels x
+/// height x width (PyTorch's C x H x W; input node x<c>_<i>_<j>, in that order, so a flattened image
+/// maps pixel i * width + j to input i * width + j), then layers in order:
+/// - conv: `channels` output channels, a kernel x kernel "valid" convolution, stride 1; edge (c,
+///   c', di, dj) at every position carries parameter "w<l>_<c>_<c'>_<di>_<dj>"; with bias, a bias
+///   node b<l> feeds every unit of channel c through parameter "b<l>_<c>".
+/// - max / avg pooling: size x size windows, stride size (a trailing row or column that fills no
+///   window is left out); each pooling unit (activation max_pool or avg_pool) is fed by constant
+///   edges of weight 1 (docs/constant_edges.md), so pooling is never trained.
+/// - fc: a dense layer of `channels` units from every unit of the layer before (flattened); its
+///   edges are unshared (no parameter name); with bias, a bias node b<l> feeds each unit.
+/// l counts every layer from 1 (pooling too). Hidden units are h<l>_<c>_<i>_<j> (conv, pooling)
+/// or h<l>_<j> (fc); the last layer is the output (y<c>_<i>_<j> or y<j>) and must be conv or fc.
+struct cnn_layer {
+  enum class kind_t { conv, max_pool, avg_pool, fc } kind = kind_t::conv;
+  std::size_t channels = 0;  ///< conv: output channels; fc: units
+  std::size_t size = 0;      ///< conv: kernel; pooling: window (and stride)
+};
+struct cnn_options {
+  std::size_t channels = 1, height = 28, width = 28;
+  std::vector<cnn_layer> layers;
+  bool bias = false;
+  activation act;                          ///< of the conv and fc hidden units
+  std::optional<std::uint64_t> init_seed;  ///< init_weights (He-normal, one draw per parameter)
+};
+/// @throws invalid_argument when a layer leaves no positions, an fc layer is followed by conv or
+/// pooling, the last layer is pooling, a size is zero, or the network would be larger than
+/// max_built_edges / max_built_nodes.
+network make_cnn(const cnn_options& options);
+
 /// The largest network the builders make: beyond either count they throw invalid_argument before
 /// allocating anything. Edges: about 12 GiB of edges and adjacency; nodes: about 20 GiB of ids,
 /// activations and the id index. A random DAG's limit is on its expected edges, p times the pairs
@@ -83,28 +113,31 @@ struct network_size {
 network_size planned_size(const mlp_options& options);
 network_size planned_size(const random_dag_options& options);
 network_size planned_size(const conv_options& options);
+network_size planned_size(const cnn_options& options);
 
 /// Draws He-normal weights N(0, 2 / fan_in) for every edge from the seed; the edges of a shared
 /// parameter all take its first edge's draw (the draws are the same as without sharing), and a
 /// constant edge keeps its constant.
 void init_weights(network& net, std::uint64_t seed);
 
-/// True when text starts with a spec prefix: "mlp:", "skip:", "random:", "conv:" or "example:".
+/// True when text starts with a spec prefix: "mlp:", "skip:", "random:", "conv:", "cnn:" or "example:".
 bool is_spec(std::string_view text);
 
 /// A network spec read but not built: the builder it names and that builder's options. Callers
 /// that must bound the work (a fuzz target, a service) check planned_size(spec) before build().
 struct network_spec {
   std::string text;  ///< the spec as given, for messages
-  std::variant<mlp_options, random_dag_options, conv_options> options;
+  std::variant<mlp_options, random_dag_options, conv_options, cnn_options> options;
 };
 network_size planned_size(const network_spec& spec);
 
 /// Reads a spec (docs/formats.md): "mlp:784-500-10[,bias][,act=A][,init=S]",
 /// "skip:W0-W1-...[,span=K][,bias][,act=A][,init=S]", "random:seed=S,inputs=I,hidden=H,outputs=O,p=P
 /// [,bias][,act=A][,tanh=F][,init=S]", "conv:len=L,ch=C0-C1-...,k=K[,bias][,act=A][,init=S]",
-/// allocating nothing in proportion to the sizes it names. ("example:" names are resolved by
-/// io/load.hpp.) @throws parse_error naming the spec and the bad part.
+/// "cnn:in=CxHxW,layers=c8k3-max2-c16k3-max2-fc10[,bias][,act=A][,init=S]" (cnn_options: c<C>k<K> a
+/// conv of C channels and kernel K, max<P> and avg<P> pooling, fc<N> dense), allocating nothing in proportion to the
+/// sizes it names. ("example:" names are resolved by io/load.hpp.) @throws parse_error naming the spec and the bad
+/// part.
 network_spec parse_network_spec(std::string_view spec);
 
 /// Builds a parsed spec. @throws parse_error naming the spec when its builder refuses the options
