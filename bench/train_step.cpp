@@ -10,7 +10,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -59,10 +62,11 @@ void bench_tied(const std::string& spec, const network& net, train::model<float>
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string spec = argc > 1 ? argv[1] : "mlp:784-256-256-10,init=1";
   const int batch = argc > 2 ? std::atoi(argv[2]) : 128;
   const int steps = argc > 3 ? std::atoi(argv[3]) : 200;
+  if (batch <= 0 || steps <= 0) throw std::invalid_argument("BATCH and STEPS must be positive integers");
   network net = from_spec(spec);
   if (!net.has_weights()) init_weights(net, 1);
   train::model<float> m(net);
@@ -119,4 +123,17 @@ int main(int argc, char** argv) {
       spec, batch, m.is_fast(), 1e3 * t_sgd, 1e3 * t_gsgd, t_gsgd / t_sgd, 1e3 * t_first, 1e3 * t_path, t_path / t_sgd,
       *gsgd.basis_size(), 1e3 * t_wn, 1e3 * t_gmp, t_wn / t_sgd, t_gmp / t_sgd);
   return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1 && (std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help")) {
+    std::puts("usage: train_step [SPEC [BATCH [STEPS]]]  (default mlp:784-256-256-10,init=1 128 200)");
+    return 0;
+  }
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_step: error: %s\n", e.what());
+    return 2;
+  }
 }
