@@ -275,8 +275,20 @@ TEST_CASE("equivalent and rescale --help", "[cli][equivalence]") {
 TEST_CASE("rescale with shared parameters: per-channel scales keep them shared, per-unit ones fail",
           "[cli][equivalence]") {
   const std::string conv = "conv:len=4,ch=1-2-1,k=2,init=1";
-  require_usage_error({"rescale", conv, "--seed", "1"}, "share parameter", error_prefix::unchecked);
   temp_dir dir;
+  // --seed draws one scale per tie class, so the kernels stay shared and equivalent finds them.
+  const std::string seeded = dir.file("seeded.json");
+  cli_result r = run({"rescale", conv, "--seed", "1", "-o", seeded, "--print-scales"});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  json printed = json::parse(r.out);
+  CHECK(printed.at("h1_0_0") == printed.at("h1_0_2"));
+  CHECK(printed.at("h1_0_0") != 1.0);
+  CHECK(run_json({"equivalent", conv, seeded, "--json"}).at("equivalent") == true);
+  // Scales of one's own that untie a kernel are refused, naming the parameter.
+  const std::string untie = dir.write("untie.json", R"({"h1_0_0": 2})");
+  require_usage_error({"rescale", conv, "--scales", untie, "-o", dir.file("u.json")}, "share parameter",
+                      error_prefix::unchecked);
   const std::string scales = dir.write("scales.json", R"({"h1_0_0": 2, "h1_0_1": 2, "h1_0_2": 2})");
   const std::string b = dir.file("b.json");
   REQUIRE(run({"rescale", conv, "--scales", scales, "-o", b}).code == 0);

@@ -86,7 +86,21 @@ TEST_CASE("train refuses what would untie shared parameters, saying why", "[cli]
   require_usage_error(plus(kConv, {"--param", "gmp"}), "shares parameters between edges");
   require_usage_error(plus(kConv, {"--param", "weightnorm"}), "shares parameters between edges");
   require_usage_error(plus(kConv, {"--balance", "before"}), "does not work on a network with shared parameters");
-  require_usage_error(plus(kConv, {"--init-rescale", "1"}), "would untie the shared parameters");
+}
+
+TEST_CASE("train --init-rescale on shared parameters: one scale per tie class keeps them tied",
+          "[cli][train][shared]") {
+  temp_dir dir;
+  const std::string plain = dir.file("plain.json"), rescaled = dir.file("rescaled.json");
+  // float64: the float32 default would round the rescaled weights, and equivalent compares to 1e-9.
+  REQUIRE(run(plus(kConv, {"--epochs", "0", "--float64", "-o", plain})).code == 0);
+  cli_result r = run(plus(kConv, {"--epochs", "0", "--float64", "--init-rescale", "1", "-o", rescaled}));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  require_tied(rescaled);
+  // The start moved (other weights) within its equivalence class.
+  CHECK(read_file(plain) != read_file(rescaled));
+  CHECK(run_json({"equivalent", plain, rescaled, "--json"}).at("equivalent") == true);
 }
 
 TEST_CASE("train --resume: NET may be left out, must match when given, nothing to do is said", "[cli][train]") {

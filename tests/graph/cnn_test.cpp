@@ -1,12 +1,15 @@
 // tests/graph/cnn_test.cpp: the 2-D convolutional builder (cnn: specs): layout, the function it
 // computes against a direct conv / pool / dense computation, its exact dimension, and refusals.
+#include <algorithm>
 #include <cmath>
 
 #include "catch_shim.hpp"
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/builders.hpp"
+#include "scaleinv/graph/equivalence.hpp"
 #include "scaleinv/graph/evaluate.hpp"
 #include "scaleinv/graph/random.hpp"
+#include "scaleinv/io/load.hpp"
 #include "scaleinv/paths/active.hpp"
 #include "scaleinv/paths/basis.hpp"
 #include "scaleinv/paths/shared.hpp"
@@ -167,5 +170,48 @@ TEST_CASE("cnn specs that cannot be built are refused, naming the layer", "[buil
     INFO(b.spec);
     CHECK_THROWS_WITH(from_spec(b.spec),
                       Catch::Contains(b.message) && Catch::Contains(std::string("'") + b.spec + "'"));
+  }
+}
+
+TEST_CASE("random scales on shared parameters: one per tie class, so the parameters stay shared",
+          "[cnn][equivalence][shared]") {
+  // A 1-D conv (shared kernels only) and a 2-D CNN (shared kernels and max-pooling constants).
+  for (const char* spec : {"conv:len=6,ch=1-2-2-1,k=2,init=3", "cnn:in=1x6x6,layers=c2k3-max2-fc2,bias,init=4"}) {
+    INFO(spec);
+    network net = load_network(spec);
+    REQUIRE(net.has_params());
+    const std::vector<node_id> cls = tie_classes(net);
+    // Every shared parameter's tails lie in one class, and so do its heads.
+    std::vector<node_id> tail_class(net.param_names().size(), npos - 1), head_class(tail_class);
+    for (edge_id e = 0; e < net.num_edges(); ++e) {
+      const std::uint32_t p = net.param(e);
+      if (p == npos) continue;
+      const node_id t = cls[net.edge_at(e).from], h = cls[net.edge_at(e).to];
+      if (tail_class[p] == npos - 1) tail_class[p] = t, head_class[p] = h;
+      CHECK(tail_class[p] == t);
+      CHECK(head_class[p] == h);
+    }
+    std::size_t moved = 0;
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+      const std::vector<mpq_class> q = random_rational_scales(net, seed);
+      for (node_id v = 0; v < net.num_nodes(); ++v)
+        if (net.is_scalable(v)) CHECK(q[v] == (cls[v] == npos ? mpq_class(1) : q[cls[v]]));
+      // Exact: the rescaled network keeps every parameter shared (apply_rescaling checks it and
+      // threw here before the draws followed the tie classes) and is equivalent with these scales.
+      const network b = apply_rescaling(net, q);
+      equivalence_options exact;
+      exact.exact = true;
+      const auto r = rescaling_equivalence(net, b, exact);
+      REQUIRE(r.equivalent);
+      REQUIRE(r.exact_scales.size() == net.num_nodes());
+      for (node_id v = 0; v < net.num_nodes(); ++v)
+        if (net.is_scalable(v) && std::find(r.undetermined.begin(), r.undetermined.end(), v) == r.undetermined.end()) {
+          CHECK(r.exact_scales[v] == q[v]);
+          moved += q[v] != 1;
+        }
+      network d = apply_rescaling(net, random_scales(net, seed, 1.0));
+      CHECK(rescaling_equivalence(net, d).equivalent);
+    }
+    CHECK(moved > 0);
   }
 }

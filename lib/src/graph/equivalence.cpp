@@ -300,34 +300,72 @@ equivalence_result rescaling_equivalence(const network& a, const network& b, con
   return decide(a, b, p, std::move(result));
 }
 
-std::vector<node_id> constant_classes(const network& net) {
-  const std::size_t n = net.num_nodes();
-  std::vector<node_id> parent(n);
-  for (node_id v = 0; v < n; ++v) parent[v] = v;
-  auto find = [&](node_id v) {
+namespace {
+// Union-find over the nodes: the root of every class is its smallest node id.
+struct node_classes {
+  std::vector<node_id> parent;
+  explicit node_classes(std::size_t n) : parent(n) {
+    for (node_id v = 0; v < n; ++v) parent[v] = v;
+  }
+  node_id find(node_id v) {
     while (parent[v] != v) v = parent[v] = parent[parent[v]];
     return v;
-  };
-  for (edge_id e = 0; e < net.num_edges(); ++e) {
-    if (!net.is_constant(e)) continue;
-    const node_id a = find(net.edge_at(e).from), b = find(net.edge_at(e).to);
-    if (a != b) parent[std::max(a, b)] = std::min(a, b);  // the root is the smallest id
   }
-  std::vector<std::uint8_t> fixed(n, 0);
-  for (node_id v = 0; v < n; ++v)
-    if (!net.is_scalable(v)) fixed[find(v)] = 1;
-  std::vector<node_id> out(n);
-  for (node_id v = 0; v < n; ++v) out[v] = fixed[find(v)] ? npos : find(v);
-  return out;
+  void join(node_id x, node_id y) {
+    const node_id a = find(x), b = find(y);
+    if (a != b) parent[std::max(a, b)] = std::min(a, b);
+  }
+  // Per node its class's root, or npos when the class holds a node of fixed scale.
+  std::vector<node_id> roots(const network& net) {
+    const std::size_t n = parent.size();
+    std::vector<std::uint8_t> fixed(n, 0);
+    for (node_id v = 0; v < n; ++v)
+      if (!net.is_scalable(v)) fixed[find(v)] = 1;
+    std::vector<node_id> out(n);
+    for (node_id v = 0; v < n; ++v) out[v] = fixed[find(v)] ? npos : find(v);
+    return out;
+  }
+};
+}  // namespace
+
+std::vector<node_id> constant_classes(const network& net) {
+  node_classes c(net.num_nodes());
+  for (edge_id e = 0; e < net.num_edges(); ++e)
+    if (net.is_constant(e)) c.join(net.edge_at(e).from, net.edge_at(e).to);
+  return c.roots(net);
+}
+
+std::vector<node_id> tie_classes(const network& net) {
+  node_classes c(net.num_nodes());
+  const std::size_t np = net.param_names().size();
+  std::vector<node_id> first_tail(np, npos), first_head(np, npos);
+  for (edge_id e = 0; e < net.num_edges(); ++e) {
+    const edge& ed = net.edge_at(e);
+    if (net.is_constant(e)) {
+      c.join(ed.from, ed.to);
+      continue;
+    }
+    const std::uint32_t p = net.param(e);
+    if (p == npos) continue;
+    if (first_tail[p] == npos) {
+      first_tail[p] = ed.from;
+      first_head[p] = ed.to;
+    } else {
+      c.join(first_tail[p], ed.from);
+      c.join(first_head[p], ed.to);
+    }
+  }
+  return c.roots(net);
 }
 
 namespace {
-// Random scales drawn per unit; with constant edges, every unit then takes the draw of its
-// class's first unit (1 for a class with a node of fixed scale), so no constant edge changes.
+// Random scales drawn per unit; with constant edges or shared parameters, every unit then takes
+// the draw of its tie class's first unit (1 for a class with a node of fixed scale), so no
+// constant edge changes and every shared parameter stays shared.
 template <class T>
 void respect_constants(const network& net, std::vector<T>& scale) {
-  if (!net.has_constants()) return;
-  const std::vector<node_id> cls = constant_classes(net);
+  if (!net.has_parameter_map()) return;
+  const std::vector<node_id> cls = tie_classes(net);
   for (node_id v = 0; v < net.num_nodes(); ++v)
     if (net.is_scalable(v)) scale[v] = cls[v] == npos ? T(1) : scale[cls[v]];
 }

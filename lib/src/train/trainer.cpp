@@ -204,10 +204,7 @@ void trainer<Scalar>::setup(network net, const checkpoint* from, const std::stri
           fmt::format("--balance {} does not work on a network with shared parameters yet: the trainer "
                       "keeps one value and one momentum entry per parameter, and balancing moves weights",
                       s.balance));
-    if (o_.init_rescale > 0 && from == nullptr)
-      throw invalid_argument(
-          "--init-rescale draws one scale per unit, which would untie the shared parameters of this "
-          "network");
+    // --init-rescale draws one scale per tie class (graph/equivalence.hpp), keeping them shared.
   }
   if (net.has_constants()) {
     // Constant edges keep their weights: trained as tied_weights coordinates without them;

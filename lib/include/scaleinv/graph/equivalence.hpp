@@ -81,16 +81,24 @@ equivalence_result rescaling_equivalence(const network& a, const network& b, con
 /// nodes of fixed scale). Indexed by node_id.
 std::vector<node_id> constant_classes(const network& net);
 
+/// The tie classes of the rescalings that keep every constant edge and every shared parameter:
+/// constant_classes' joins, and for each shared parameter all the tails of its edges in one class
+/// and all the heads in one (so each of its edges is multiplied by the same ratio of scales). Per
+/// node the least node id of its class, npos for the nodes of classes holding a node of fixed
+/// scale. These scales are sufficient, not all that sharing allows (analyze_shared counts those).
+std::vector<node_id> tie_classes(const network& net);
+
 /// Random positive rational scales: p/q with p, q uniform in 1..9 (canonical) for each scalable
 /// unit, 1 for every other node; drawn in node order from splitmix64(seed), two draws per
 /// scalable unit, so a seed names the same scales everywhere. Indexed by node_id. With constant
-/// edges each unit then takes its class's scale (constant_classes: the first unit's draw, or 1),
-/// so the scales leave every constant edge unchanged.
+/// edges or shared parameters each unit then takes its class's scale (tie_classes: the first
+/// unit's draw, or 1), so the scales leave every constant edge unchanged and every shared
+/// parameter shared.
 std::vector<mpq_class> random_rational_scales(const network& net, std::uint64_t seed);
 
 /// Random log-normal scales c = exp(spread * N(0, 1)) for each scalable unit (splitmix64(seed),
-/// one normal() per scalable unit in node order), 1 for every other node, constant edges
-/// respected as above. Indexed by node_id.
+/// one normal() per scalable unit in node order), 1 for every other node, constant edges and
+/// shared parameters respected as above. Indexed by node_id.
 /// @throws invalid_argument when spread is negative or not finite.
 std::vector<double> random_scales(const network& net, std::uint64_t seed, double spread = 1.0);
 
