@@ -93,6 +93,9 @@ class GSGD(torch.optim.Optimizer):
         self._core_key = None
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
         self._core_for(self.param_groups[0])  # refuses bad momentum, weight decay or skeleton now
+        self._flat_w = None  # flat weight and gradient buffers the parameters are views of (_flat)
+        self._flat_g = None
+        self._bind_weights(params)
 
     def add_param_group(self, param_group):
         if self.param_groups:
@@ -123,8 +126,7 @@ class GSGD(torch.optim.Optimizer):
         if all(p.grad is None for p in params):
             return loss
         core = self._core_for(group)
-        w = torch.cat([p.reshape(-1) for p in params])
-        g = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])
+        w, g = self._flat(params)
         buf = None
         if group["momentum"] > 0:
             state = self.state[params[0]]
@@ -135,7 +137,46 @@ class GSGD(torch.optim.Optimizer):
                 raise Error(f"GSGD: the momentum buffer has shape {tuple(buf.shape)} and dtype {buf.dtype}; "
                             f"expected ({w.numel()},) {w.dtype} (a state_dict of another model?)")
             buf = buf.numpy()
-        core.step(w.numpy(), g.contiguous().numpy(), float(group["lr"]), buf)
-        for p, off in zip(params, self._offsets):
-            p.copy_(w[off:off + p.numel()].view_as(p))
+        core.step(w.numpy(), g.numpy(), float(group["lr"]), buf)  # in place: the parameters are views of w
         return loss
+
+    def _views_of(self, flat, tensors):
+        """Whether every tensor is the slice of flat at its offset."""
+        if flat is None:
+            return False
+        base, size = flat.data_ptr(), flat.element_size()
+        return all(t is not None and t.dtype == flat.dtype and t.is_contiguous()
+                   and t.data_ptr() == base + off * size for t, off in zip(tensors, self._offsets))
+
+    @torch.no_grad()
+    def _bind_weights(self, params):
+        """Makes the parameters views of one flat weight buffer in edge order (the C++ step's
+        layout), keeping their values: the step then updates the model's tensors in place."""
+        flat = torch.empty(sum(p.numel() for p in params), dtype=params[0].dtype)
+        for p, off in zip(params, self._offsets):
+            flat[off:off + p.numel()].copy_(p.reshape(-1))
+            p.data = flat[off:off + p.numel()].view_as(p)
+        self._flat_w = flat
+
+    @torch.no_grad()
+    def _bind_grads(self, params):
+        """Copies the gradients into one flat buffer and makes each .grad its view: from the next
+        backward on, autograd accumulates into them in place (optimizer.zero_grad(set_to_none=False)
+        keeps them), so later steps copy nothing."""
+        flat = torch.zeros(self._flat_w.numel(), dtype=self._flat_w.dtype)
+        for p, off in zip(params, self._offsets):
+            if p.grad is not None:
+                flat[off:off + p.numel()].copy_(p.grad.reshape(-1))
+            p.grad = flat[off:off + p.numel()].view_as(p)
+        self._flat_g = flat
+
+    @torch.no_grad()
+    def _flat(self, params):
+        """The flat weight and gradient buffers for a step: the parameters' own storage when they
+        are still its views; after model.to(...), set_to_none=True or anything else that replaced
+        a tensor, the values are copied into new buffers and the views made again."""
+        if not self._views_of(self._flat_w, params):
+            self._bind_weights(params)
+        if not self._views_of(self._flat_g, [p.grad for p in params]):
+            self._bind_grads(params)
+        return self._flat_w, self._flat_g

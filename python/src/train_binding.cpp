@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -43,11 +44,6 @@ std::vector<Scalar> copy_of(const array<Scalar>& a) {
   return std::vector<Scalar>(a.data(), a.data() + a.size());
 }
 
-template <class Scalar>
-void copy_back(const std::vector<Scalar>& v, array<Scalar>& a) {
-  std::copy(v.begin(), v.end(), a.mutable_data());
-}
-
 // The G-SGD step of the C++ trainer on a flat weight vector, in one precision.
 template <class Scalar>
 struct gsgd_step {
@@ -66,14 +62,12 @@ struct gsgd_step {
       state = flat<Scalar>(state_obj, edges, "momentum buffer");
       if (!state->writeable()) throw invalid_argument("the momentum buffer must be writeable");
     }
-    std::vector<Scalar> wv = copy_of(w), gv = copy_of(g);
-    if (state) opt.state() = copy_of(*state);
-    {
-      py::gil_scoped_release release;
-      opt.step(wv, gv, lr);
-    }
-    copy_back(wv, w);
-    if (state) copy_back(opt.state(), *state);
+    // In place on the caller's arrays (no copies on the MLP fast path: train/gsgd.hpp).
+    std::span<Scalar> ws(w.mutable_data(), edges);
+    std::span<const Scalar> gs(g.data(), edges);
+    std::span<Scalar> ms = state ? std::span<Scalar>(state->mutable_data(), edges) : std::span<Scalar>();
+    py::gil_scoped_release release;
+    opt.step(ws, gs, ms, lr);
   }
 };
 

@@ -214,6 +214,37 @@ def test_gsgd_state_dict_resumes_bit_identically():
     assert np.array_equal(flat(resumed), flat(straight))
 
 
+def train_resetting(model, opt, data, set_to_none, replace_at=None):
+    for step, (x, y) in enumerate(data):
+        if step == replace_at:  # somebody swaps a parameter's storage between steps
+            with torch.no_grad():
+                model[0].weight.data = model[0].weight.data.clone()
+        opt.zero_grad(set_to_none=set_to_none)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_gsgd_steps_in_place_and_copes_with_replaced_tensors(momentum):
+    data = batches(12, 5, 3, 8, seed=21)
+    reference = mlp([5, 7, 6, 3], seed=22)
+    train_resetting(reference, st.GSGD(reference, lr=0.03, momentum=momentum), data, set_to_none=False)
+    # The step updates the model's own tensors: their storage does not move from step to step
+    # (the parameters and their .grad are views of the optimizer's flat buffers after the first step).
+    model = mlp([5, 7, 6, 3], seed=22)
+    opt = st.GSGD(model, lr=0.03, momentum=momentum)
+    train_resetting(model, opt, data[:1], set_to_none=False)
+    pointers = [(p.data_ptr(), p.grad.data_ptr()) for p in model.parameters()]
+    train_resetting(model, opt, data[1:], set_to_none=False)
+    assert [(p.data_ptr(), p.grad.data_ptr()) for p in model.parameters()] == pointers
+    assert np.array_equal(flat(model), flat(reference))
+    # .grad set to None every step, or a weight tensor replaced mid-run: the same trajectory, bit for bit.
+    for set_to_none, replace_at in [(True, None), (False, 5), (True, 5)]:
+        other = mlp([5, 7, 6, 3], seed=22)
+        train_resetting(other, st.GSGD(other, lr=0.03, momentum=momentum), data, set_to_none, replace_at)
+        assert np.array_equal(flat(other), flat(reference)), (set_to_none, replace_at)
+
+
 def test_gsgd_float32_follows_float64():
     data = batches(10, 4, 3, 8, seed=13)
     m64, m32 = mlp([4, 6, 3], seed=14), mlp([4, 6, 3], seed=14, dtype=torch.float32)

@@ -202,6 +202,43 @@ TEST_CASE("the MLP fast path of G-SGD agrees with the general path, momentum and
     }
 }
 
+TEST_CASE("G-SGD's step on caller-owned storage is bit-identical to the vector step", "[gsgd][train]") {
+  // The span step (what the Python binding calls on torch's buffers, without copies on the MLP
+  // fast path) against step(): the same bits, on the fast path and the general one, with and
+  // without momentum; the momentum buffer the caller holds plays state().
+  mlp_options o;
+  o.widths = {5, 6, 4, 3};
+  o.bias = true;
+  std::vector<network> nets = cases();
+  nets.push_back(make_mlp(o));
+  for (std::size_t c = 0; c < nets.size(); ++c)
+    for (double momentum : {0.0, 0.9}) {
+      INFO("case " << c << ", momentum " << momentum);
+      problem p = make_problem(nets[c], 400 + c);
+      train::gsgd<double> a(p.net, {momentum, 1e-3, skeleton_kind::diagonal}),
+          b(p.net, {momentum, 1e-3, skeleton_kind::diagonal});
+      std::vector<double> wa = p.w, wb = p.w, mb(momentum > 0 ? p.w.size() : 0, 0.0);
+      for (int k = 0; k < 10; ++k) {
+        a.step(wa, grad_of(p, wa), 0.02);
+        const std::vector<double> g = grad_of(p, wb);
+        b.step(std::span<double>(wb), std::span<const double>(g), std::span<double>(mb), 0.02);
+      }
+      CHECK(wa == wb);
+      if (momentum > 0) CHECK(a.state() == mb);
+      // The fast path leaves b's own buffer alone (the general one copies through it).
+      if (b.is_fast()) CHECK(b.state() == std::vector<double>(momentum > 0 ? p.w.size() : 0, 0.0));
+    }
+  problem p = make_problem(make_mlp(o), 9);
+  train::gsgd<double> m(p.net, {0.9, 0, skeleton_kind::diagonal}), plain(p.net, {0, 0, skeleton_kind::diagonal});
+  std::vector<double> w = p.w, g(w.size(), 0.0), short_w(w.size() - 1), none;
+  CHECK_THROWS_WITH(m.step(std::span<double>(short_w), std::span<const double>(g), std::span<double>(none), 0.1),
+                    Catch::Contains("for a network of"));
+  CHECK_THROWS_WITH(m.step(std::span<double>(w), std::span<const double>(g), std::span<double>(none), 0.1),
+                    Catch::Contains("a momentum buffer of 0 entries"));
+  CHECK_THROWS_WITH(plain.step(std::span<double>(w), std::span<const double>(g), std::span<double>(w), 0.1),
+                    Catch::Contains("expected 0"));
+}
+
 TEST_CASE("Path-SGD's gamma and the path norm are the sums over enumerated paths, exactly",
           "[pathsgd][train][theorem]") {
   for (std::uint64_t seed = 1; seed <= 120; ++seed) {

@@ -1,8 +1,10 @@
 // gsgd.cpp: G-SGD's step on the basis-path values, for any DAG, with a layered-MLP fast path.
 #include "scaleinv/train/gsgd.hpp"
 
+#include <fmt/format.h>
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 
@@ -141,7 +143,7 @@ std::vector<Scalar> gsgd<Scalar>::weighted_path_gradient(const std::vector<Scala
 template <class Scalar>
 void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
   if (layout_) {
-    step_mlp(w, grad, lr);
+    step_mlp(w.data(), grad.data(), this->state_.empty() ? nullptr : this->state_.data(), lr);
     return;
   }
   const auto eta = static_cast<Scalar>(lr);
@@ -175,6 +177,28 @@ void gsgd<Scalar>::step(std::vector<Scalar>& w, const std::vector<Scalar>& grad,
 }
 
 template <class Scalar>
+void gsgd<Scalar>::step(std::span<Scalar> w, std::span<const Scalar> grad, std::span<Scalar> momentum, double lr) {
+  const std::size_t n = net_->num_edges();
+  if (w.size() != n || grad.size() != n)
+    throw invalid_argument(fmt::format("G-SGD step: {} weights and {} gradient entries for a network of {} edges",
+                                       w.size(), grad.size(), n));
+  const bool want_m = o_.momentum > 0.0;
+  if (want_m ? momentum.size() != n : !momentum.empty())
+    throw invalid_argument(fmt::format("G-SGD step: a momentum buffer of {} entries; expected {} (momentum {})",
+                                       momentum.size(), want_m ? n : 0, o_.momentum));
+  if (layout_) {
+    step_mlp(w.data(), grad.data(), want_m ? momentum.data() : nullptr, lr);
+    return;
+  }
+  // The general path works on vectors: copy in and out (its O(E) passes cost more than the copies).
+  std::vector<Scalar> wv(w.begin(), w.end()), gv(grad.begin(), grad.end());
+  if (want_m) this->state_.assign(momentum.begin(), momentum.end());
+  step(wv, gv, lr);
+  std::copy(wv.begin(), wv.end(), w.begin());
+  if (want_m) std::copy(this->state_.begin(), this->state_.end(), momentum.begin());
+}
+
+template <class Scalar>
 void gsgd<Scalar>::realize(std::vector<Scalar>& w, const std::vector<Scalar>& v) const {
   if (v.size() != basis_.size()) throw invalid_argument("G-SGD: one value per basis path expected");
   std::vector<Scalar> pp, sp;
@@ -199,15 +223,15 @@ using skeleton_table = std::vector<std::vector<std::uint32_t>>;
 // The MLP step's first half, on the weights before the step: prefix products along p() (pp[0] =
 // 1), suffix products along c() (sp[L - 1] = 1), and the flows F_l (below).
 template <class Scalar>
-void mlp_products(const layer_layout& lay, const skeleton_table& p_col, const skeleton_table& c_row,
-                  const std::vector<Scalar>& w, const std::vector<Scalar>& grad, std::vector<vec<Scalar>>& pp,
-                  std::vector<vec<Scalar>>& sp, std::vector<vec<Scalar>>& flow) {
+void mlp_products(const layer_layout& lay, const skeleton_table& p_col, const skeleton_table& c_row, const Scalar* w,
+                  const Scalar* grad, std::vector<vec<Scalar>>& pp, std::vector<vec<Scalar>>& sp,
+                  std::vector<vec<Scalar>>& flow) {
   using vec = scaleinv::train::vec<Scalar>;
   const std::size_t L = lay.num_layers();
-  auto W = [&](std::size_t l) { return lay.into(l).weights(w.data()).array(); };
-  auto G = [&](std::size_t l) { return lay.into(l).weights(grad.data()).array(); };
-  auto B = [&](std::size_t l) { return lay.into(l).biases(w.data()).array(); };
-  auto BG = [&](std::size_t l) { return lay.into(l).biases(grad.data()).array(); };
+  auto W = [&](std::size_t l) { return lay.into(l).weights(w).array(); };
+  auto G = [&](std::size_t l) { return lay.into(l).weights(grad).array(); };
+  auto B = [&](std::size_t l) { return lay.into(l).biases(w).array(); };
+  auto BG = [&](std::size_t l) { return lay.into(l).biases(grad).array(); };
   pp.assign(L, vec());
   sp.assign(L, vec());
   flow.assign(L, vec());
@@ -258,18 +282,18 @@ void mlp_products(const layer_layout& lay, const skeleton_table& p_col, const sk
 // the weight (c_row[x], x) of the layer above x (read_skeleton). PP (prefix products) per unit of
 // layer l-1, SP (suffix products) per unit of layer l; a bias node is a source (PP = 1).
 template <class Scalar>
-void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) {
+void gsgd<Scalar>::step_mlp(Scalar* w, const Scalar* grad, Scalar* m, double lr) {
   using vec = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
   const auto& lay = *layout_;
   const std::size_t L = lay.num_layers();
   const auto eta = static_cast<Scalar>(lr), mu = static_cast<Scalar>(o_.momentum),
              wd = static_cast<Scalar>(o_.weight_decay);
   // The dense blocks' weights, gradients and biases as arrays (coefficient-wise arithmetic).
-  auto W = [&](std::size_t l) { return lay.into(l).weights(w.data()).array(); };
-  auto G = [&](std::size_t l) { return lay.into(l).weights(grad.data()).array(); };
-  auto B = [&](std::vector<Scalar>& v, std::size_t l) { return lay.into(l).biases(v.data()).array(); };
-  auto BG = [&](std::size_t l) { return lay.into(l).biases(grad.data()).array(); };
-  const bool has_m = !this->state_.empty();
+  auto W = [&](std::size_t l) { return lay.into(l).weights(w).array(); };
+  auto G = [&](std::size_t l) { return lay.into(l).weights(grad).array(); };
+  auto B = [&](Scalar* v, std::size_t l) { return lay.into(l).biases(v).array(); };
+  auto BG = [&](std::size_t l) { return lay.into(l).biases(grad).array(); };
+  const bool has_m = m != nullptr;
   std::vector<vec> pp, sp, flow;
   mlp_products(lay, p_col_, c_row_, w, grad, pp, sp, flow);
   // Update in path-value space and re-allocate, from the output layer down, with the new suffix
@@ -287,7 +311,7 @@ void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& g
     const auto rows = Wl.rows(), cols = Wl.cols();
     const bool hidden = l + 1 < L, c_edges = l >= 2;
     vec inv_p = (P != Scalar(0)).select(P.inverse(), Scalar(0));
-    Scalar* mrow_base = has_m ? this->state_.data() + lay.into(l).weight_offset : nullptr;
+    Scalar* mrow_base = has_m ? m + lay.into(l).weight_offset : nullptr;
     for (Eigen::Index j = 0; j < rows; ++j) {
       const Scalar sj = S(j), snj = sp_new(j);
       const Scalar inv_s = sj != Scalar(0) ? Scalar(1) / sj : Scalar(0);
@@ -357,7 +381,7 @@ void gsgd<Scalar>::step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& g
     if (lay.into(l).has_bias()) {
       auto bl = B(w, l);
       auto bg = BG(l);
-      Scalar* mb = has_m ? this->state_.data() + lay.into(l).bias_offset : nullptr;
+      Scalar* mb = has_m ? m + lay.into(l).bias_offset : nullptr;
       for (Eigen::Index j = 0; j < rows; ++j) {
         const Scalar sj = S(j), snj = sp_new(j), bv = bl(j), v = bv * sj;
         Scalar d = (v != Scalar(0) ? bv * bg(j) / v : Scalar(0)) + wd * v;

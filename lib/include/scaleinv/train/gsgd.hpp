@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "scaleinv/graph/network.hpp"
@@ -41,6 +42,13 @@ class gsgd final : public optimizer<Scalar> {
   gsgd(const network& net, sgd_options o, bool fast = true) : gsgd(std::make_shared<const network>(net), o, fast) {}
 
   void step(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr) override;
+  /// The same step on storage the caller owns (a framework's flat parameter, gradient and
+  /// momentum buffers): w and grad one entry per edge, momentum one per edge when the options'
+  /// momentum is > 0 (it takes the place of state()) and empty otherwise. On the layered-MLP fast
+  /// path nothing is copied and state() is left alone; the general path copies in and out through
+  /// vectors and state(). Bit-identical to step(). @throws invalid_argument on sizes that do not
+  /// fit.
+  void step(std::span<Scalar> w, std::span<const Scalar> grad, std::span<Scalar> momentum, double lr);
   /// Path values are invariant under rescaling, and the momentum buffer and weight decay live in
   /// path-value space: nothing to transform.
   void rescaled(const network&, const std::vector<double>&) override {}
@@ -63,7 +71,8 @@ class gsgd final : public optimizer<Scalar> {
   void prefix_suffix(const std::vector<Scalar>& w, std::vector<Scalar>& pp, std::vector<Scalar>& sp) const;
   /// y_B = v_B dL/dv_B (step 1), in basis order.
   std::vector<Scalar> weighted_path_gradient(const std::vector<Scalar>& w, const std::vector<Scalar>& grad) const;
-  void step_mlp(std::vector<Scalar>& w, const std::vector<Scalar>& grad, double lr);
+  /// The fast path on raw storage: m is the momentum buffer, or nullptr without momentum.
+  void step_mlp(Scalar* w, const Scalar* grad, Scalar* m, double lr);
   bool read_skeleton();
 
   std::shared_ptr<const network> net_;
