@@ -13,45 +13,92 @@ import torch
 from torch import nn
 
 from . import _scaleinv
-from ._torch_trace import trace
+from ._torch_trace import MAX_EDGES, trace
 
 Error = _scaleinv.Error
 
 __all__ = ["Error", "GSGD", "analyze", "to_network"]
 
 
-def to_network(model, example_input=None):
-    """The scaleinv.Network of a PyTorch model, with its weights (as float64), in the order of
-    scaleinv.mlp specs: hidden units are named by module path and index ('0[3]', 'fc1[3]'), bias
-    nodes '<path>.bias'. example_input (a batch) is optional: when given, its number of features
-    per sample must be the first Linear's in_features."""
-    return trace(model, example_input).network
+def to_network(model, example_input=None, unroll=True, max_edges=MAX_EDGES):
+    """The scaleinv.Network of a PyTorch model, unrolled (a node per channel and position), with its
+    effective weights (BatchNorm folded in) as float64. Hidden units are named by module path and
+    channel ('fc1[3]', 'conv1[3]@5,7'), bias nodes '<path>.bias', inputs x0.. (the flattened
+    sample). example_input (a batch) is required for convolutions (it fixes the positions);
+    models of Linear layers only may omit it. unroll must be True (the unrolled graph is the only
+    network scaleinv builds). More than max_edges edges raise scaleinv.Error."""
+    if not unroll:
+        raise Error("scaleinv.torch: to_network(unroll=False) is not available: scaleinv's networks are unrolled "
+                    "graphs (a node per channel and position)")
+    return trace(model, example_input, max_edges).network
 
 
-def analyze(model, example_input=None):
+def _channel_of(traced):
+    """Node index -> channel label ('conv1[3]'), or None for inputs, bias nodes and outputs."""
+    names = traced.label_names
+    return [names[i] if i >= 0 else None for i in traced.labels]
+
+
+def _param_channels(traced):
+    """The labels of the channels of parameter layers (Linear and conv units), in model order."""
+    out = []
+    for layer in traced.layers:
+        out.extend(f"{layer.path}[{c}]" for c in range(layer.channels))
+    return out
+
+
+def _rescaling_names(traced, analysis):
+    """Each surviving rescaling named by the channels it scales: 'conv1[3]', or several joined by
+    constant edges (a residual block) 'conv1[3]+layer1.0.conv2[3]'; '^k' marks an exponent k != 1."""
+    net = traced.network
+    shared = analysis.get("shared")
+    if not shared:
+        return net.active_units()
+    if shared.get("rescalings") is None:
+        return None
+    index = {v["id"]: i for i, v in enumerate(net.nodes)}
+    channel = _channel_of(traced)
+    order = {name: k for k, name in enumerate(traced.label_names)}
+    params = set(_param_channels(traced))
+    names = []
+    for vec in shared["rescalings"]:
+        chans = {}
+        for uid, k in vec.items():
+            ch = channel[index[uid]]
+            if ch is not None:
+                chans.setdefault(ch, k)
+        keep = [c for c in chans if c in params] or list(chans)
+        keep.sort(key=lambda c: order[c])
+        names.append("+".join(c if chans[c] == 1 else f"{c}^{chans[c]}" for c in keep))
+    return names
+
+
+def analyze(model, example_input=None, max_edges=MAX_EDGES):
     """The path-space dimension of a model and its rescaling symmetries, as a dict:
 
     - parameters: sum(p.numel() for p in model.parameters());
-    - dimension: the dimension of the path space (scaleinv.analyze's 'dimension');
-    - surviving_rescalings: the number of independent positive rescalings (one per active hidden
-      unit: nothing is shared between units in the supported models);
-    - rescalings: the ids of those units, by module path and index ('fc1[3]');
-    - analysis: scaleinv.analyze's whole dict for the traced network.
+    - dimension: the dimension of the path space over the unrolled network's parameters
+      (scaleinv.analyze's 'dimension': rank(A M) with shared conv kernels and constant edges);
+    - surviving_rescalings: the number of independent positive rescalings;
+    - rescalings: their names by module path and channel ('fc1[3]', 'conv1[3]', classes joined by
+      constant edges 'conv1[3]+layer1.0.conv2[3]');
+    - unrolled: nodes, edges, network parameters and constant edges of the unrolled network;
+    - analysis: scaleinv.analyze's whole dict for the unrolled network.
     """
-    traced = trace(model, example_input)
+    traced = trace(model, example_input, max_edges)
     net = traced.network
     a = _scaleinv.analyze(net)
-    units = net.active_units()
     if a.get("shared"):
         surviving = a["shared"]["surviving_rescalings"]
     else:
         surviving = a["active_hidden"]
-        assert surviving == len(units), (surviving, len(units))
     return {
         "parameters": sum(p.numel() for p in model.parameters()),
         "dimension": a["dimension"],
         "surviving_rescalings": surviving,
-        "rescalings": units,
+        "rescalings": _rescaling_names(traced, a),
+        "unrolled": {"nodes": net.num_nodes, "edges": net.num_edges, "parameters": net.num_parameters,
+                     "constant_edges": int((traced.slots < 0).sum())},
         "analysis": a,
     }
 
@@ -75,6 +122,15 @@ class GSGD(torch.optim.Optimizer):
         if not lr >= 0.0:
             raise Error(f"GSGD: lr {lr} is not a non-negative number")
         traced = trace(model, example_input)
+        if not traced.plain:
+            for layer in traced.layers:
+                if not isinstance(layer.module, nn.Linear) or layer.bn is not None:
+                    kind = type(layer.bn if isinstance(layer.module, nn.Linear) else layer.module).__name__
+                    path = layer.bn_path if isinstance(layer.module, nn.Linear) else layer.path
+                    raise Error(f"GSGD: module '{path}' ({kind}) is not supported: G-SGD trains chains of Linear "
+                                "layers (no shared parameters, no constant edges)")
+            raise Error("GSGD: the model's unrolled network has constant edges (pooling, additions, an activation "
+                        "of a tensor used twice); G-SGD trains chains of Linear layers only")
         params = [p for p, _ in traced.params]
         covered = {id(p) for p in params}
         for name, p in model.named_parameters():
@@ -83,7 +139,8 @@ class GSGD(torch.optim.Optimizer):
                             "trains the path values of the Linear layers only (freeze it with requires_grad_(False))")
         dtypes = {p.dtype for p in params}
         if len(dtypes) != 1 or next(iter(dtypes)) not in (torch.float32, torch.float64):
-            raise Error(f"GSGD: the Linear parameters must all be float32 or all float64, not {sorted(map(str, dtypes))}")
+            raise Error("GSGD: the Linear parameters must all be float32 or all float64, not "
+                        f"{sorted(map(str, dtypes))}")
         if any(p.device.type != "cpu" for p in params):
             raise Error("GSGD: the C++ step runs on the CPU; the model's parameters must be CPU tensors")
         self._network = traced.network
