@@ -751,6 +751,7 @@ class _Unroller:
                                      cden, weights)
         traced.network = net
         traced.tails, traced.heads = src, dst
+        traced.num_slots = self.num_slots
         return traced
 
 
