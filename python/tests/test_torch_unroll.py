@@ -252,6 +252,21 @@ def test_a_resnet_basic_block_matches_a_hand_built_network(project):
     assert a["dimension"] == a["unrolled"]["parameters"] - a["surviving_rescalings"]
 
 
+class Functional(nn.Module):
+    """Functional pooling and a residual addition of pooled tensors."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+        self.fc = nn.Linear(3 * 2 * 2, 2)
+
+    def forward(self, x):
+        h = F.relu(self.conv(x))
+        m = F.max_pool2d(h, kernel_size=2, stride=2)
+        a = F.adaptive_avg_pool2d(h, (2, 2))
+        return self.fc(torch.flatten(m + a, 1))
+
+
 class Adds(nn.Module):
     """Additions of tensors that are not fresh: new units; torch.add; a pooled residual."""
 
@@ -283,6 +298,7 @@ class Adds(nn.Module):
     (nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), nn.BatchNorm1d(3), nn.ReLU(), nn.MaxPool1d(2),
                    nn.Flatten(), nn.Linear(3 * 4, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)), (2, 8)),
     (Adds(), (2, 4, 4)),
+    (Functional(), (2, 5, 4)),
 ])
 def test_layers_compute_the_model_function(model, shape):
     model = prepared(model, seed=8)
