@@ -95,6 +95,75 @@ py::array_t<double> evaluate_batch(const py_network& n, const py::object& x_obj)
   return py::array_t<double>({static_cast<py::ssize_t>(batch), static_cast<py::ssize_t>(outputs)}, y.data());
 }
 
+// A network from arrays (scaleinv.torch's unrolled models, too large for JSON text): node ids,
+// kinds (0 input, 1 bias, 2 hidden, 3 output), for each node an index into `activations` (spec
+// strings, -1 for nodes that are not hidden), edge tails and heads, per edge an index into
+// `param_names` (-1: its own parameter), per edge a constant denominator d (0: not constant, d > 0:
+// constant edge of weight exactly 1/d), and weights (one per edge, or None).
+network_ptr from_arrays(const std::string& name, const std::vector<std::string>& ids, const py::object& kinds_obj,
+                        const std::vector<std::string>& activations, const py::object& act_obj,
+                        const py::object& src_obj, const py::object& dst_obj, const py::object& param_obj,
+                        const std::vector<std::string>& param_names, const py::object& const_obj,
+                        const py::object& weights_obj) {
+  constexpr int flags = py::array::c_style | py::array::forcecast;
+  auto kinds = py::array_t<std::uint8_t, flags>::ensure(kinds_obj);
+  auto act = py::array_t<std::int64_t, flags>::ensure(act_obj);
+  auto src = py::array_t<std::int64_t, flags>::ensure(src_obj);
+  auto dst = py::array_t<std::int64_t, flags>::ensure(dst_obj);
+  auto param = py::array_t<std::int64_t, flags>::ensure(param_obj);
+  auto cden = py::array_t<std::int64_t, flags>::ensure(const_obj);
+  py::array_t<double, flags> w;
+  if (!weights_obj.is_none()) w = py::array_t<double, flags>::ensure(weights_obj);
+  const std::size_t n = ids.size();
+  if (!kinds || !act || kinds.size() != static_cast<py::ssize_t>(n) || act.size() != static_cast<py::ssize_t>(n))
+    throw invalid_argument("from_arrays: kinds and activation indices need one entry per node id");
+  if (!src || !dst || !param || !cden || dst.size() != src.size() || param.size() != src.size() ||
+      cden.size() != src.size() || (!weights_obj.is_none() && (!w || w.size() != src.size())))
+    throw invalid_argument("from_arrays: tails, heads, params, constants and weights need one entry per edge");
+  std::vector<activation> acts;
+  for (const auto& a : activations) acts.push_back(activation::parse(a));
+  const std::size_t m = static_cast<std::size_t>(src.size());
+  network net;
+  {
+    py::gil_scoped_release release;
+    const auto* kp = kinds.data();
+    const auto* ap = act.data();
+    for (std::size_t v = 0; v < n; ++v) {
+      if (kp[v] > 3) throw invalid_argument(fmt::format("from_arrays: node '{}' has kind {}", ids[v], kp[v]));
+      activation a;
+      if (ap[v] >= 0) {
+        if (static_cast<std::size_t>(ap[v]) >= acts.size())
+          throw invalid_argument(fmt::format("from_arrays: node '{}' has no activation {}", ids[v], ap[v]));
+        a = acts[static_cast<std::size_t>(ap[v])];
+      }
+      net.add_node(ids[v], static_cast<node_kind>(kp[v]), a);
+    }
+    const std::int64_t* sp = src.data();
+    const std::int64_t* dp = dst.data();
+    const std::int64_t* pp = param.data();
+    const std::int64_t* cp = cden.data();
+    const double* wp = weights_obj.is_none() ? nullptr : w.data();
+    for (std::size_t e = 0; e < m; ++e) {
+      if (sp[e] < 0 || dp[e] < 0 || static_cast<std::size_t>(sp[e]) >= n || static_cast<std::size_t>(dp[e]) >= n)
+        throw invalid_argument(fmt::format("from_arrays: edge {} joins nodes {} -> {} of {}", e, sp[e], dp[e], n));
+      edge_id id = net.add_edge(static_cast<node_id>(sp[e]), static_cast<node_id>(dp[e]));
+      if (cp[e] > 0) {
+        net.set_constant(id, mpq_class(1, static_cast<unsigned long>(cp[e])));
+        continue;
+      }
+      if (pp[e] >= 0) {
+        if (static_cast<std::size_t>(pp[e]) >= param_names.size())
+          throw invalid_argument(fmt::format("from_arrays: edge {} has parameter {} of {}", e, pp[e],
+                                             param_names.size()));
+        net.set_param(id, param_names[static_cast<std::size_t>(pp[e])]);
+      }
+      if (wp) net.set_weight(id, wp[e]);
+    }
+    net.finalize();
+  }
+  return make_network(std::move(net), name);
+}
+
 network_ptr load(const std::string& what, network (*reader)(const std::string&), const std::string& name) {
   network net;
   {
@@ -172,6 +241,10 @@ void bind_network(py::module_& m) {
         return fmt::format("<scaleinv.Network '{}': {} nodes, {} edges{}>", n.name, n.net.num_nodes(),
                            n.net.num_edges(), n.net.has_weights() ? ", weighted" : "");
       });
+  m.def("_from_arrays", &from_arrays, py::arg("name"), py::arg("ids"), py::arg("kinds"), py::arg("activations"),
+        py::arg("activation_index"), py::arg("tails"), py::arg("heads"), py::arg("params"),
+        py::arg("param_names"), py::arg("constants"), py::arg("weights"),
+        "A network from arrays (scaleinv.torch's unrolled models): see network_binding.cpp.");
   m.def("example_names", &example_names, "The names accepted after 'example:'.");
 }
 

@@ -94,12 +94,33 @@ class Residual(nn.Module):
         return self.b(torch.relu(self.a(x))) + x
 
 
+class Twice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.a(torch.relu(self.a(x)))
+
+
+def test_a_residual_mlp_is_unrolled_with_constant_edges():
+    torch.manual_seed(5)
+    model = Residual().double()
+    x = torch.randn(6, 4, dtype=torch.float64)
+    net = st.to_network(model, x)
+    np.testing.assert_allclose(net.evaluate(x.numpy()), model(x).detach().numpy(), rtol=1e-12, atol=1e-14)
+    r = st.analyze(model, x)
+    # The shortcut feeds the inputs into b's units (now the outputs): a's 4 units keep their rescalings.
+    assert r["unrolled"]["constant_edges"] == 4 and r["surviving_rescalings"] == 4
+    assert r["dimension"] == 2 * (16 + 4) - 4
+
+
 @pytest.mark.parametrize("model, pattern", [
-    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 2)), r"module '0' \(Conv2d\) is not supported"),
+    (nn.Sequential(nn.Linear(4, 4), nn.Softplus(), nn.Linear(4, 2)), r"module '1' \(Softplus\) is not supported"),
     (nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 2)), r"module '1' \(Tanh\) is not supported"),
     (nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2), nn.ReLU()), "ends with an activation"),
     (nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.ReLU(), nn.Linear(4, 2)), r"module '2' \(ReLU\).*second activation"),
-    (Residual(), "chain of layers"),
+    (Twice(), "applied twice"),
     (nn.Sequential(nn.ReLU(), nn.Linear(4, 2)), "before the first Linear"),
 ])
 def test_unsupported_models_raise_naming_the_module(model, pattern):
@@ -108,7 +129,8 @@ def test_unsupported_models_raise_naming_the_module(model, pattern):
 
 
 def test_example_input_must_match_the_first_layer():
-    with pytest.raises(scaleinv.Error, match="12 features per sample but the first Linear '0' takes 5"):
+    pattern = r"does not run on example_input of shape \(2, 3, 4\): mat1 and mat2 shapes cannot be multiplied"
+    with pytest.raises(scaleinv.Error, match=pattern + r" \(6x4 and 5x3\)$"):
         st.to_network(mlp([5, 3, 2]), torch.zeros(2, 3, 4))
 
 
@@ -266,7 +288,10 @@ def test_gsgd_refuses_what_it_cannot_train():
     prelu[1].weight.requires_grad_(False)
     st.GSGD(prelu, lr=0.1)  # frozen: fine
     with pytest.raises(scaleinv.Error, match=r"module '0' \(Conv1d\)"):
-        st.GSGD(nn.Sequential(nn.Conv1d(1, 1, 2), nn.Flatten(), nn.Linear(3, 2)), lr=0.1)
+        st.GSGD(nn.Sequential(nn.Conv1d(1, 1, 2), nn.Flatten(), nn.Linear(3, 2)), lr=0.1,
+                example_input=torch.zeros(1, 1, 4))
+    with pytest.raises(scaleinv.Error, match="constant edges"):
+        st.GSGD(Residual(), lr=0.1)
     with pytest.raises(scaleinv.Error, match="momentum -1"):
         st.GSGD(model, lr=0.1, momentum=-1)
     opt = st.GSGD(model, lr=0.1)
