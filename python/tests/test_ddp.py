@@ -65,7 +65,7 @@ def train(model, opt, data):
         opt.step()
 
 
-def worker(rank, init_method, out_dir):
+def worker(rank, init_method, out_dir, momentum):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=WORLD)
     try:
@@ -73,7 +73,7 @@ def worker(rank, init_method, out_dir):
         ddp = DistributedDataParallel(model)
         # GSGD traces the plain module (its graph); DDP shares the same parameter tensors and
         # all-reduces (averages) their gradients during backward, before opt.step() reads them.
-        opt = st.GSGD(ddp.module, lr=LR)
+        opt = st.GSGD(ddp.module, lr=LR, momentum=momentum)
         share = GLOBAL_BATCH // WORLD
         local = [(x[rank * share:(rank + 1) * share], t[rank * share:(rank + 1) * share])
                  for x, t in global_batches()]
@@ -83,10 +83,11 @@ def worker(rank, init_method, out_dir):
         dist.destroy_process_group()
 
 
-def test_gsgd_under_ddp_matches_one_process(tmp_path):
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_gsgd_under_ddp_matches_one_process(tmp_path, momentum):
     # A file:// rendezvous in a fresh directory: no TCP port to choose, so no race with other tests.
     init_method = "file://" + str(tmp_path / "rendezvous")
-    mp.spawn(worker, args=(init_method, str(tmp_path)), nprocs=WORLD, join=True)
+    mp.spawn(worker, args=(init_method, str(tmp_path), momentum), nprocs=WORLD, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(WORLD)]
 
     # Every rank holds the same weights, bit for bit: the same averaged gradient, the same step.
@@ -96,7 +97,7 @@ def test_gsgd_under_ddp_matches_one_process(tmp_path):
     torch.set_num_threads(1)
     start = make_model()
     one = make_model()
-    train(one, st.GSGD(one, lr=LR), global_batches())
+    train(one, st.GSGD(one, lr=LR, momentum=momentum), global_batches())
     ref = torch.cat([p.detach().reshape(-1) for p in one.parameters()])
     ddp = torch.cat([p.reshape(-1) for p in ranks[0]])
     # Not bit-identical to one process: DDP averages the two half-batch mean gradients
@@ -109,7 +110,7 @@ def test_gsgd_under_ddp_matches_one_process(tmp_path):
     assert torch.max(torch.abs(ref - init)) > 1e-3
     # ... and it was G-SGD's step, not SGD's, from the same start on the same batches.
     sgd = make_model()
-    train(sgd, torch.optim.SGD(sgd.parameters(), lr=LR), global_batches())
+    train(sgd, torch.optim.SGD(sgd.parameters(), lr=LR, momentum=momentum), global_batches())
     assert torch.max(torch.abs(torch.cat([p.detach().reshape(-1) for p in sgd.parameters()]) - ref)) > 1e-3
 
 
