@@ -122,8 +122,11 @@ void gmp_layer_forward(const Scalar* theta, std::size_t m, std::size_t n, const 
       if (scale != nullptr) u *= scale[k];
     }
     // Transpose the tile into rows j, columns k0..k1 of w.
-    for (std::size_t j = 0; j < m; ++j)
+    for (std::size_t j = 0; j < m; ++j) {
+      // Fetch row j's part of the next tile for writing (rows are n apart, see gmp_layer_backward).
+      if (k1 < n) __builtin_prefetch(w + j * n + k1, 1);
       for (std::size_t k = k0; k < k1; ++k) w[j * n + k] = scratch[(k - k0) * m + j];
+    }
   }
 }
 
@@ -141,8 +144,12 @@ void gmp_layer_backward(const Scalar* g, std::size_t m, std::size_t n, const Sca
   const std::size_t tiles = (n + kGmpTile - 1) / kGmpTile;
   for (std::size_t t = tiles; t-- > 0;) {
     const std::size_t k0 = t * kGmpTile, k1 = std::min(n, k0 + kGmpTile);
-    for (std::size_t j = 0; j < m; ++j)
+    for (std::size_t j = 0; j < m; ++j) {
+      // The tiles run right to left: fetch row j's part of the next one while this one is read
+      // (rows are n apart; the hardware prefetcher follows that stride late or not at all).
+      if (k0 > 0) __builtin_prefetch(g + j * n + k0 - kGmpTile);
       for (std::size_t k = k0; k < k1; ++k) scratch[(k - k0) * m + j] = g[j * n + k];
+    }
     for (std::size_t k = k1; k-- > k0;) {
       V gk(scratch + (k - k0) * m, M);
       const bool is_last = k + 1 == n;

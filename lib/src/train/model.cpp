@@ -13,28 +13,37 @@
 namespace scaleinv::train {
 
 namespace {
+// The slopes of a piecewise-linear activation in Scalar, converted from their exact values once per
+// layer or node rather than once per entry (mpq_class::get_d was a fifth of a conv net's step).
 template <class Scalar>
-Scalar act_value(const activation& a, Scalar x) {
+struct slopes {
+  Scalar pos, neg;
+  explicit slopes(const activation& a)
+      : pos(static_cast<Scalar>(a.pos.get_d())), neg(static_cast<Scalar>(a.neg.get_d())) {}
+};
+
+template <class Scalar>
+Scalar act_value(const activation& a, const slopes<Scalar>& k, Scalar x) {
   switch (a.kind) {
     case activation_kind::tanh:
       return std::tanh(x);
     case activation_kind::sigmoid:
       return Scalar(1) / (Scalar(1) + std::exp(-x));
     default:
-      return x < 0 ? static_cast<Scalar>(a.neg.get_d()) * x : static_cast<Scalar>(a.pos.get_d()) * x;
+      return x < 0 ? k.neg * x : k.pos * x;
   }
 }
 
 // sigma'(x), given x and y = sigma(x); the x >= 0 side at exactly 0.
 template <class Scalar>
-Scalar act_slope(const activation& a, Scalar x, Scalar y) {
+Scalar act_slope(const activation& a, const slopes<Scalar>& k, Scalar x, Scalar y) {
   switch (a.kind) {
     case activation_kind::tanh:
       return Scalar(1) - y * y;
     case activation_kind::sigmoid:
       return y * (Scalar(1) - y);
     default:
-      return x < 0 ? static_cast<Scalar>(a.neg.get_d()) : static_cast<Scalar>(a.pos.get_d());
+      return x < 0 ? k.neg : k.pos;
   }
 }
 
@@ -46,8 +55,9 @@ void apply_act(const activation& a, const Eigen::MatrixBase<Derived>& z, matrix<
   } else if (a.kind == activation_kind::linear) {
     out = z;
   } else {
+    const slopes<Scalar> k(a);
     for (Eigen::Index j = 0; j < z.cols(); ++j)
-      for (Eigen::Index i = 0; i < z.rows(); ++i) out(i, j) = act_value(a, z(i, j));
+      for (Eigen::Index i = 0; i < z.rows(); ++i) out(i, j) = act_value(a, k, z(i, j));
   }
 }
 
@@ -74,8 +84,9 @@ void times_slope(const activation& a, const matrix<Scalar>& z, const matrix<Scal
   } else if (a.kind == activation_kind::linear) {
     return;
   } else {
+    const slopes<Scalar> k(a);
     for (Eigen::Index j = 0; j < d.cols(); ++j)
-      for (Eigen::Index i = 0; i < d.rows(); ++i) d(i, j) *= act_slope(a, z(i, j), y(i, j));
+      for (Eigen::Index i = 0; i < d.rows(); ++i) d(i, j) *= act_slope(a, k, z(i, j), y(i, j));
   }
 }
 }  // namespace
@@ -185,7 +196,8 @@ void dag_forward(const network& net, const std::vector<Scalar>& w, const matrix<
       if (!in.empty()) s.pre.row(r) /= static_cast<Scalar>(in.size());
       s.val.row(r) = s.pre.row(r);
     } else if (nd.kind == node_kind::hidden) {
-      for (Eigen::Index b = 0; b < batch; ++b) s.val(r, b) = act_value(nd.act, s.pre(r, b));
+      const slopes<Scalar> k(nd.act);
+      for (Eigen::Index b = 0; b < batch; ++b) s.val(r, b) = act_value(nd.act, k, s.pre(r, b));
     } else {
       s.val.row(r) = s.pre.row(r);
     }
@@ -300,7 +312,8 @@ Scalar model<Scalar>::loss_and_gradient(const std::vector<Scalar>& w, const matr
       if (nd.act.kind == activation_kind::avg_pool) {
         if (!in.empty()) dpre /= static_cast<Scalar>(in.size());
       } else {
-        for (Eigen::Index b = 0; b < x.cols(); ++b) dpre(b) *= act_slope(nd.act, s.pre(r, b), s.val(r, b));
+        const slopes<Scalar> k(nd.act);
+        for (Eigen::Index b = 0; b < x.cols(); ++b) dpre(b) *= act_slope(nd.act, k, s.pre(r, b), s.val(r, b));
       }
     }
     for (edge_id e : in) {

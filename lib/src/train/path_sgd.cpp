@@ -3,6 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <bit>
+#include <cstdint>
+#include <type_traits>
+
 #include "scaleinv/error.hpp"
 #include "scaleinv/train/tied_weights.hpp"
 
@@ -44,6 +48,111 @@ const std::vector<Scalar>& path_sgd<Scalar>::weights_of(const std::vector<Scalar
   return w_;
 }
 
+namespace {
+
+// s[j] = sum over x of W(j, x)^2 in[x], x in order (W: rows x n, row-major), eight rows at a time:
+// the eight sums are independent chains that overlap in the pipeline, and each is added in the
+// order of the one-row loop, so the result is that loop's bit for bit.
+template <class Scalar>
+void row_square_sums(const Scalar* W, std::size_t rows, std::size_t n, const double* in, double* s) {
+  constexpr std::size_t R = 8;
+  std::size_t j = 0;
+  for (; j + R <= rows; j += R) {
+    double acc[R] = {};
+    const Scalar* row = W + j * n;
+    for (std::size_t x = 0; x < n; ++x) {
+      const double a = in[x];
+      for (std::size_t r = 0; r < R; ++r) {
+        const double v = static_cast<double>(row[r * n + x]);
+        acc[r] += v * v * a;
+      }
+    }
+    for (std::size_t r = 0; r < R; ++r) s[j + r] = acc[r];
+  }
+  for (; j < rows; ++j) {
+    double acc = 0;
+    for (std::size_t x = 0; x < n; ++x) {
+      const double v = static_cast<double>(W[j * n + x]);
+      acc += v * v * in[x];
+    }
+    s[j] = acc;
+  }
+}
+
+// take ? a : b, as a bit blend: a select the compiler keeps branch-free, so that the loops below
+// vectorize (a conditional store would not, under the default -ftrapping-math, since the division
+// feeding it would have to be speculated).
+template <class Scalar>
+Scalar blend(bool take, Scalar a, Scalar b) {
+  using bits = std::conditional_t<sizeof(Scalar) == 4, std::uint32_t, std::uint64_t>;
+  const bits m = take ? ~bits(0) : bits(0);
+  return std::bit_cast<Scalar>((std::bit_cast<bits>(a) & m) | (std::bit_cast<bits>(b) & ~m));
+}
+
+// Path-SGD's update of n parameters with denominators gamma(i), branch-free so that it vectorizes:
+// a parameter whose gamma is not positive keeps its value (and its momentum entry), as in the
+// general step; the arithmetic of each entry is the general step's.
+template <class Scalar, class Gamma>
+void update(Scalar* p, const Scalar* g, Scalar* m, std::size_t n, Gamma gamma, double lr, double wd, double mu) {
+  if (m == nullptr) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const double gi = gamma(i);
+      const double d = (static_cast<double>(g[i]) + wd * static_cast<double>(p[i])) / gi;
+      const Scalar np = static_cast<Scalar>(static_cast<double>(p[i]) - lr * d);
+      p[i] = blend(gi > 0, np, p[i]);
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const double gi = gamma(i);
+    const double d = (static_cast<double>(g[i]) + wd * static_cast<double>(p[i])) / gi;
+    const Scalar nm = static_cast<Scalar>(mu * static_cast<double>(m[i]) + d);
+    const Scalar np = static_cast<Scalar>(static_cast<double>(p[i]) - lr * static_cast<double>(nm));
+    m[i] = blend(gi > 0, nm, m[i]);
+    p[i] = blend(gi > 0, np, p[i]);
+  }
+}
+
+}  // namespace
+
+// in and out of every layer's units on a stack of dense blocks: one pass per block each way, rows
+// contiguous; out of the inputs is not needed (gamma uses out of heads only) and left at 0.
+template <class Scalar>
+void path_sgd<Scalar>::layer_sums(const std::vector<Scalar>& w) {
+  const auto& lay = *layout_;
+  const std::size_t L = lay.num_layers();
+  lin_.resize(L);
+  lout_.resize(L);
+  lin_[0].assign(lay.widths[0], 1.0);
+  for (std::size_t l = 1; l < L; ++l) {
+    const layer_block& b = lay.into(l);
+    lin_[l].resize(b.out);
+    row_square_sums(w.data() + b.weight_offset, b.out, b.in, lin_[l - 1].data(), lin_[l].data());
+    if (b.has_bias()) {
+      for (std::size_t j = 0; j < b.out; ++j) {
+        const double v = static_cast<double>(w[b.bias_offset + j]);
+        lin_[l][j] += v * v;  // a bias node is a path source
+      }
+    }
+  }
+  lout_[L - 1].assign(lay.widths[L - 1], 1.0);
+  for (std::size_t l = L - 1; l >= 1; --l) {
+    const layer_block& b = lay.into(l);
+    std::vector<double>& below = lout_[l - 1];
+    below.assign(b.in, 0.0);
+    if (l == 1) break;
+    const Scalar* W = w.data() + b.weight_offset;
+    for (std::size_t j = 0; j < b.out; ++j) {
+      const double oj = lout_[l][j];
+      const Scalar* row = W + j * b.in;
+      for (std::size_t x = 0; x < b.in; ++x) {
+        const double v = static_cast<double>(row[x]);
+        below[x] += v * v * oj;
+      }
+    }
+  }
+}
+
 // in(v) and out(v) of paths/path_norm.hpp, in double; on dense blocks one pass per block each way.
 template <class Scalar>
 void path_sgd<Scalar>::sums(const std::vector<Scalar>& w) {
@@ -51,54 +160,20 @@ void path_sgd<Scalar>::sums(const std::vector<Scalar>& w) {
   in_.assign(g.num_nodes(), 0.0);
   out_.assign(g.num_nodes(), 0.0);
   if (layout_) {
-    // Layer-indexed vectors: in_ and out_ hold the units of each layer in node order.
+    layer_sums(w);
     const auto& lay = *layout_;
-    const std::size_t L = lay.num_layers();
-    std::vector<std::vector<double>> in(L), out(L);
-    in[0].assign(lay.widths[0], 1.0);
-    for (std::size_t l = 1; l < L; ++l) {
-      const layer_block& b = lay.into(l);
-      in[l].assign(b.out, 0.0);
-      const Scalar* W = w.data() + b.weight_offset;
-      for (std::size_t j = 0; j < b.out; ++j) {
-        double s = 0;
-        for (std::size_t x = 0; x < b.in; ++x) {
-          const double v = static_cast<double>(W[j * b.in + x]);
-          s += v * v * in[l - 1][x];
-        }
-        if (b.has_bias()) {
-          const double v = static_cast<double>(w[b.bias_offset + j]);
-          s += v * v;  // a bias node is a path source
-        }
-        in[l][j] = s;
-      }
-    }
-    out[L - 1].assign(lay.widths[L - 1], 1.0);
-    for (std::size_t l = L - 1; l >= 1; --l) {
-      const layer_block& b = lay.into(l);
-      out[l - 1].assign(b.in, 0.0);
-      if (l == 1) break;  // inputs: out is not needed (gamma uses out of heads only)
-      const Scalar* W = w.data() + b.weight_offset;
-      for (std::size_t j = 0; j < b.out; ++j) {
-        const double oj = out[l][j];
-        for (std::size_t x = 0; x < b.in; ++x) {
-          const double v = static_cast<double>(W[j * b.in + x]);
-          out[l - 1][x] += v * v * oj;
-        }
-      }
-    }
     // Back to nodes: the blocks name their nodes through the edges.
-    for (std::size_t l = 1; l < L; ++l) {
+    for (std::size_t l = 1; l < lay.num_layers(); ++l) {
       const layer_block& b = lay.into(l);
       for (std::size_t x = 0; x < b.in; ++x) {
         const node_id u = g.edge_at(static_cast<edge_id>(b.weight_offset + x)).from;
-        in_[u] = in[l - 1][x];
-        out_[u] = out[l - 1][x];
+        in_[u] = lin_[l - 1][x];
+        out_[u] = lout_[l - 1][x];
       }
       for (std::size_t j = 0; j < b.out; ++j) {
         const node_id v = g.edge_at(static_cast<edge_id>(b.weight_offset + j * b.in)).to;
-        in_[v] = in[l][j];
-        out_[v] = out[l][j];
+        in_[v] = lin_[l][j];
+        out_[v] = lout_[l][j];
       }
       if (b.has_bias()) in_[g.edge_at(static_cast<edge_id>(b.bias_offset)).from] = 1.0;
     }
@@ -141,8 +216,40 @@ std::vector<double> path_sgd<Scalar>::gammas(const std::vector<Scalar>& p) {
   return gamma;
 }
 
+// The step on a stack of dense blocks: gamma of the edge from unit x of layer l - 1 to unit j of
+// layer l is in(x) out(j) (a bias edge's tail has in = 1), computed row by row as the update runs.
+template <class Scalar>
+void path_sgd<Scalar>::step_layers(std::vector<Scalar>& p, const std::vector<Scalar>& grad, double lr) {
+  layer_sums(p);
+  const auto& lay = *layout_;
+  const double mu = o_.momentum, wd = o_.weight_decay;
+  Scalar* m = this->state_.empty() ? nullptr : this->state_.data();
+  for (std::size_t l = 1; l < lay.num_layers(); ++l) {
+    const layer_block& b = lay.into(l);
+    const double* in = lin_[l - 1].data();
+    const double* out = lout_[l].data();
+    for (std::size_t j = 0; j < b.out; ++j) {
+      const std::size_t k = b.weight_offset + j * b.in;
+      const double oj = out[j];
+      update(
+          p.data() + k, grad.data() + k, m == nullptr ? nullptr : m + k, b.in,
+          [in, oj](std::size_t x) { return in[x] * oj; }, lr, wd, mu);
+    }
+    if (b.has_bias()) {
+      const std::size_t k = b.bias_offset;
+      update(
+          p.data() + k, grad.data() + k, m == nullptr ? nullptr : m + k, b.out,
+          [out](std::size_t j) { return 1.0 * out[j]; }, lr, wd, mu);
+    }
+  }
+}
+
 template <class Scalar>
 void path_sgd<Scalar>::step(std::vector<Scalar>& p, const std::vector<Scalar>& grad, double lr) {
+  if (layout_) {
+    step_layers(p, grad, lr);
+    return;
+  }
   gamma_ = gammas(p);
   const double mu = o_.momentum, wd = o_.weight_decay;
   const bool has_m = !this->state_.empty();

@@ -43,7 +43,9 @@ class path_sgd final : public optimizer<Scalar> {
   bool is_fast() const noexcept { return layout_.has_value(); }
 
  private:
-  void sums(const std::vector<Scalar>& w);  // fills in_, out_
+  void sums(const std::vector<Scalar>& w);        // fills in_, out_
+  void layer_sums(const std::vector<Scalar>& w);  // fills lin_, lout_ (layout_ only)
+  void step_layers(std::vector<Scalar>& p, const std::vector<Scalar>& grad, double lr);  // layout_ only
   const std::vector<Scalar>& weights_of(const std::vector<Scalar>& p);
 
   std::shared_ptr<const network> net_;
@@ -53,6 +55,7 @@ class path_sgd final : public optimizer<Scalar> {
   std::vector<std::pair<edge_id, Scalar>> constants_;  // the constant edges and their values
   std::vector<Scalar> w_;                              // the weights, with shared parameters
   std::vector<double> in_, out_, gamma_;
+  std::vector<std::vector<double>> lin_, lout_;  // in and out per layer, units in node order (layout_)
 };
 
 }  // namespace scaleinv::train
