@@ -81,7 +81,8 @@ TEST_CASE("operator new: over-aligned blocks keep their alignment", "[huge_pages
   }
 }
 
-TEST_CASE("operator new: an impossible size calls the new-handler, then throws; nothrow returns null", "[huge_pages]") {
+TEST_CASE("operator new: an impossible size calls the new-handler, then throws, and nothrow returns null",
+          "[huge_pages]") {
   // Past any object's size; volatile, so that GCC does not see the constant and warn about it.
   volatile std::size_t too_large = static_cast<std::size_t>(PTRDIFF_MAX) + 1;
   const std::size_t huge = too_large;
