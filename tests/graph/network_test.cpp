@@ -1,9 +1,20 @@
 // tests/graph/network_test.cpp: building, validating and indexing the network DAG.
 #include "catch_shim.hpp"
 
+#include <fmt/format.h>
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/topological_sort.hpp>
+
+#include <algorithm>
+#include <iterator>
+#include <string>
+#include <vector>
+
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/builders.hpp"
 #include "scaleinv/graph/network.hpp"
+#include "scaleinv/graph/random.hpp"
 
 using namespace scaleinv;
 
@@ -57,6 +68,99 @@ TEST_CASE("cycles are rejected and named", "[network][validation]") {
     REQUIRE(e.cycle() == std::vector<std::string>{"a", "b", "c", "a"});
     REQUIRE(std::string(e.what()) == "the network is not a DAG: cycle a -> b -> c -> a");
   }
+}
+
+namespace {
+// A random graph on n hidden nodes: edges between random pairs (duplicates included), added in a
+// random order; with `dag`, every edge goes forward in a random hidden ranking of the nodes (which
+// is not their index order), else some go backward too.
+network random_graph(splitmix64& rng, bool dag) {
+  const std::size_t n = 1 + rng.below(40);
+  network net;
+  std::vector<std::size_t> rank(n);
+  for (std::size_t v = 0; v < n; ++v) {
+    net.add_node(fmt::format("n{}", v), node_kind::hidden);
+    rank[v] = v;
+  }
+  for (std::size_t v = n; v > 1; --v) std::swap(rank[v - 1], rank[rng.below(v)]);
+  const std::size_t m = rng.below(3 * n + 1);
+  for (std::size_t k = 0; k < m; ++k) {
+    auto a = static_cast<node_id>(rng.below(n)), b = static_cast<node_id>(rng.below(n));
+    if (a == b) continue;
+    if (dag && rank[a] > rank[b]) std::swap(a, b);
+    net.add_edge(a, b);
+  }
+  return net;
+}
+}  // namespace
+
+TEST_CASE("the topological order is boost::topological_sort's, exactly", "[network]") {
+  // Every downstream result (basis paths, training hashes) follows this order: finalize()'s own
+  // depth-first search must give Boost's order node for node, not merely some topological order.
+  using boost_graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    INFO("seed " << seed);
+    splitmix64 rng(seed);
+    network net = random_graph(rng, true);
+    boost_graph g(net.num_nodes());
+    for (const edge& e : net.edges()) boost::add_edge(e.from, e.to, g);  // out-edges in edge id order
+    std::vector<std::size_t> reversed;
+    boost::topological_sort(g, std::back_inserter(reversed));
+    std::vector<node_id> expected(reversed.rbegin(), reversed.rend());
+    net.finalize();
+    REQUIRE(net.topological_order() == expected);
+    for (std::uint32_t i = 0; i < expected.size(); ++i) REQUIRE(net.topo_rank(expected[i]) == i);
+  }
+}
+
+TEST_CASE("graphs with cycles are refused with a cycle of their own edges", "[network][validation]") {
+  int cyclic = 0;
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    INFO("seed " << seed);
+    splitmix64 rng(seed);
+    network net = random_graph(rng, false);
+    using boost_graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
+    boost_graph g(net.num_nodes());
+    for (const edge& e : net.edges()) boost::add_edge(e.from, e.to, g);
+    bool boost_says_dag = true;
+    try {
+      std::vector<std::size_t> order;
+      boost::topological_sort(g, std::back_inserter(order));
+    } catch (const boost::not_a_dag&) { boost_says_dag = false; }
+    if (boost_says_dag) {
+      REQUIRE_NOTHROW(net.finalize());
+      continue;
+    }
+    ++cyclic;
+    try {
+      net.finalize();
+      FAIL("a cycle was accepted");
+    } catch (const not_a_dag& e) {
+      const auto& c = e.cycle();
+      REQUIRE(c.size() >= 3);
+      REQUIRE(c.front() == c.back());
+      for (std::size_t i = 0; i + 1 < c.size(); ++i) {
+        const node_id a = *net.find_node(c[i]), b = *net.find_node(c[i + 1]);
+        REQUIRE(std::any_of(net.edges().begin(), net.edges().end(),
+                            [&](const edge& x) { return x.from == a && x.to == b; }));
+      }
+    }
+  }
+  REQUIRE(cyclic > 10);  // the generator does make cycles
+}
+
+TEST_CASE("a cycle found after a finished search is named as before", "[network][validation]") {
+  // Node 0's search finishes (0 -> 1 -> 2) before the search from 3 meets the cycle 3 -> 4 -> 5 -> 3.
+  network net;
+  for (int v = 0; v < 6; ++v) net.add_node(fmt::format("n{}", v), node_kind::hidden);
+  net.add_edge(0, 1);
+  net.add_edge(1, 2);
+  net.add_edge(0, 2);
+  net.add_edge(3, 4);
+  net.add_edge(4, 2);
+  net.add_edge(4, 5);
+  net.add_edge(5, 3);
+  REQUIRE_THROWS_WITH(net.finalize(), "the network is not a DAG: cycle n3 -> n4 -> n5 -> n3");
 }
 
 TEST_CASE("a self-loop is a cycle", "[network][validation]") {

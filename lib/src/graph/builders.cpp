@@ -90,8 +90,10 @@ network make_mlp(const mlp_options& o) {
   for (std::size_t w : o.widths)
     if (w == 0) throw invalid_argument("an MLP layer has width 0");
   if (o.skip_span == 1) throw invalid_argument("skip span 1 would duplicate the dense edges; use 2 or more");
-  check_size(planned_size(o), "the network");  // before allocating anything
+  const network_size size = planned_size(o);
+  check_size(size, "the network");  // before allocating anything
   network net;
+  net.reserve(static_cast<std::size_t>(size.nodes), static_cast<std::size_t>(size.edges));
   std::vector<std::vector<node_id>> layer(L);
   for (std::size_t l = 0; l < L; ++l) {
     node_kind kind = l == 0 ? node_kind::input : (l + 1 == L ? node_kind::output : node_kind::hidden);
@@ -168,8 +170,10 @@ network make_conv1d(const conv_options& o) {
   if (o.kernel > 1 && L - 1 > (o.length - 1) / (o.kernel - 1))
     throw invalid_argument(
         fmt::format("conv: length {} leaves no positions after {} layers of kernel {}", o.length, L - 1, o.kernel));
-  check_size(planned_size(o), "conv: the network");
+  const network_size size = planned_size(o);
+  check_size(size, "conv: the network");
   network net;
+  net.reserve(static_cast<std::size_t>(size.nodes), static_cast<std::size_t>(size.edges));
   std::vector<std::vector<std::vector<node_id>>> unit(L);  // [layer][channel][position]
   for (std::size_t l = 0; l < L; ++l) {
     const std::size_t len = o.length - l * (o.kernel - 1);
@@ -214,18 +218,19 @@ network make_conv1d(const conv_options& o) {
 
 void init_weights(network& net, std::uint64_t seed) {
   splitmix64 rng(seed);
-  std::vector<double> w(net.num_edges());
+  std::vector<double> w;
+  w.reserve(net.num_edges());                                  // filled by push_back: no zeros written first
   std::vector<edge_id> first(net.param_names().size(), npos);  // a shared parameter's first edge
-  for (edge_id e = 0; e < w.size(); ++e) {
+  for (edge_id e = 0; e < net.num_edges(); ++e) {
     std::size_t fan_in = net.in_edges(net.edge_at(e).to).size();
-    w[e] = rng.normal() * std::sqrt(2.0 / static_cast<double>(fan_in));
+    w.push_back(rng.normal() * std::sqrt(2.0 / static_cast<double>(fan_in)));
     if (const std::uint32_t k = net.param(e); k != npos) {
       if (first[k] == npos) first[k] = e;
       else w[e] = w[first[k]];  // tied: the draw is made (same sequence as without sharing), its first edge's kept
     }
   }
   net.put_constants(w);  // a constant edge keeps its constant (its draw is made all the same)
-  net.set_weights(w);
+  net.set_weights(std::move(w));
 }
 
 bool is_spec(std::string_view text) {

@@ -1,10 +1,9 @@
-// network.cpp: building, validating and indexing a network DAG (topological order via Boost.Graph).
+// network.cpp: building, validating and indexing a network DAG (a cycle is located with Boost.Graph).
 #include "scaleinv/graph/network.hpp"
 
 #include <fmt/format.h>
 #include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/graph/depth_first_search.hpp>
-#include <boost/graph/topological_sort.hpp>
 #include <boost/iterator/transform_iterator.hpp>
 
 #include <algorithm>
@@ -71,14 +70,18 @@ node_id network::add_node(std::string id, node_kind kind, activation act) {
   return it->second;
 }
 
-edge_id network::add_edge(node_id from, node_id to) {
+void network::refuse_edge(node_id from, node_id to) const {
   require_mutable("add_edge");
   if (from >= nodes_.size() || to >= nodes_.size()) {
     throw invalid_network("edge " + std::to_string(edges_.size()) + " names a node index that does not exist");
   }
-  if (edges_.size() >= npos - 1) throw invalid_network("too many edges (at most 2^32 - 2)");
-  edges_.push_back({from, to});
-  return static_cast<edge_id>(edges_.size() - 1);
+  throw invalid_network("too many edges (at most 2^32 - 2)");
+}
+
+void network::reserve(std::size_t nodes, std::size_t edges) {
+  nodes_.reserve(nodes);
+  index_.reserve(nodes);
+  edges_.reserve(edges);
 }
 
 void network::set_weight(edge_id e, double w) {
@@ -231,7 +234,7 @@ void network::check_ties() const {
   }
 }
 
-void network::set_weights(const std::vector<double>& w) {
+void network::set_weights(std::vector<double> w) {
   if (w.size() != edges_.size()) throw invalid_argument("set_weights: expected one weight per edge");
   for (std::size_t e = 0; e < w.size(); ++e)
     if (!std::isfinite(w[e]))
@@ -240,7 +243,7 @@ void network::set_weights(const std::vector<double>& w) {
   if (finalized_ && !param_of_.empty()) {
     std::vector<double> old = std::move(weights_);
     std::vector<mpq_class> old_exact = std::move(exact_);
-    weights_ = w;
+    weights_ = std::move(w);
     exact_.clear();
     try {
       check_ties();
@@ -252,7 +255,7 @@ void network::set_weights(const std::vector<double>& w) {
     restore_exact_constants();
     return;
   }
-  weights_ = w;
+  weights_ = std::move(w);
   exact_.clear();
   restore_exact_constants();
 }
@@ -372,31 +375,67 @@ void network::finalize() {
     }
   }
 
-  // Topological order by Boost.Graph's DFS-based topological_sort (it throws on a cycle).
+  if (!build_topological_order()) throw_cycle();
+  finalized_ = true;
+}
+
+bool network::build_topological_order() {
+  // Boost.Graph's topological_sort on the CSR graph of edges_ (out-edges in increasing edge id, as
+  // out_list_) is the reverse finishing order of a depth-first search that starts from each
+  // undiscovered node in increasing id and follows out-edges in order. This is that search,
+  // iterative, on out_list_ directly: the same order (tests/graph/network_test.cpp compares them)
+  // without copying ten million edges into a Boost graph first.
+  const std::size_t n = nodes_.size();
+  enum : std::uint8_t { white, gray, black };
+  std::vector<std::uint8_t> color(n, white);
+  std::vector<std::pair<node_id, std::uint32_t>> stack;  // node, next position in out_list_
+  topo_.resize(n);
+  std::size_t done = n;  // topo_ fills from the back: the last node to finish comes first
+  for (node_id root = 0; root < n; ++root) {
+    if (color[root] != white) continue;
+    color[root] = gray;
+    stack.emplace_back(root, out_start_[root]);
+    while (!stack.empty()) {
+      const node_id v = stack.back().first;
+      const std::uint32_t i = stack.back().second;
+      if (i == out_start_[v + 1]) {
+        color[v] = black;
+        topo_[--done] = v;
+        stack.pop_back();
+        continue;
+      }
+      stack.back().second = i + 1;
+      const node_id w = edges_[out_list_[i]].to;
+      if (color[w] == gray) return false;  // a back edge: w is on the stack
+      if (color[w] == white) {
+        color[w] = gray;
+        stack.emplace_back(w, out_start_[w]);
+      }
+    }
+  }
+  topo_rank_.resize(n);
+  for (std::uint32_t i = 0; i < n; ++i) topo_rank_[topo_[i]] = i;
+  return true;
+}
+
+void network::throw_cycle() const {
+  // The error path keeps Boost.Graph: its depth-first search on the same graph finds the same
+  // first back edge, and the tree edges lead back along the cycle.
+  const std::size_t n = nodes_.size();
   csr_graph g(boost::edges_are_unsorted_multi_pass, boost::make_transform_iterator(edges_.begin(), edge_pair{}),
               boost::make_transform_iterator(edges_.end(), edge_pair{}), static_cast<std::uint32_t>(n));
-  std::vector<csr_vertex> reversed;
-  reversed.reserve(n);
+  std::vector<csr_vertex> parent(n, static_cast<csr_vertex>(npos));
   try {
-    boost::topological_sort(g, std::back_inserter(reversed));
-  } catch (const boost::not_a_dag&) {
-    std::vector<csr_vertex> parent(n, static_cast<csr_vertex>(npos));
-    try {
-      boost::depth_first_search(g, boost::visitor(cycle_finder{{}, &parent}));
-    } catch (const back_edge_found& found) {
-      std::vector<std::string> cycle;
-      for (csr_vertex v = found.from; v != found.to; v = parent[v]) cycle.push_back(nodes_[v].id);
-      cycle.push_back(nodes_[found.to].id);
-      std::reverse(cycle.begin(), cycle.end());
-      cycle.push_back(nodes_[found.to].id);
-      throw not_a_dag(std::move(cycle));
-    }
-    throw not_a_dag({"(cycle not located)"});
+    boost::depth_first_search(g, boost::visitor(cycle_finder{{}, &parent}));
+  } catch (const back_edge_found& found) {
+    std::vector<std::string> cycle;
+    for (csr_vertex v = found.from; v != found.to; v = parent[v]) cycle.push_back(nodes_[v].id);
+    cycle.push_back(nodes_[found.to].id);
+    std::reverse(cycle.begin(), cycle.end());
+    cycle.push_back(nodes_[found.to].id);
+    throw not_a_dag(std::move(cycle));
   }
-  topo_.assign(reversed.rbegin(), reversed.rend());
-  topo_rank_.assign(n, 0);
-  for (std::uint32_t i = 0; i < n; ++i) topo_rank_[topo_[i]] = i;
-  finalized_ = true;
+  throw not_a_dag({"(cycle not located)"});
 }
 
 std::optional<std::string> structure_difference(const network& a, const network& b) {

@@ -95,6 +95,9 @@ path_basis make_basis(const network& net, const active_subgraph& active, skeleto
     }
   }
   b.index_of.assign(m, npos);
+  std::size_t free = 0;  // counted first: free_edges is reserved once, not grown by doubling
+  for (edge_id e = 0; e < m; ++e) free += active.is_active_edge(e) && is_parent[e] == 0 ? 1 : 0;
+  b.free_edges.reserve(free);
   for (edge_id e = 0; e < m; ++e) {
     if (active.is_active_edge(e) && is_parent[e] == 0) {
       b.index_of[e] = static_cast<std::uint32_t>(b.free_edges.size());

@@ -5,11 +5,15 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "scaleinv/graph/activation.hpp"
@@ -19,6 +23,29 @@ namespace scaleinv {
 using node_id = std::uint32_t;
 using edge_id = std::uint32_t;
 inline constexpr std::uint32_t npos = std::numeric_limits<std::uint32_t>::max();
+
+namespace detail {
+/// std::allocator, except that resize(n) default-initializes new elements instead of
+/// value-initializing them: for large buffers of integers that are written in full right after.
+template <class T>
+struct uninitialized_allocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = uninitialized_allocator<U>;
+  };
+  uninitialized_allocator() = default;
+  template <class U>
+  uninitialized_allocator(const uninitialized_allocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+}  // namespace detail
 
 enum class node_kind : std::uint8_t { input, bias, hidden, output };
 
@@ -53,8 +80,16 @@ class network {
  public:
   /// @throws invalid_network when the id is empty or already used.
   node_id add_node(std::string id, node_kind kind, activation act = {});
-  /// @pre from, to < num_nodes(). Validation of kinds happens in finalize().
-  edge_id add_edge(node_id from, node_id to);
+  /// @pre from, to < num_nodes() (else @throws invalid_network). Validation of kinds happens in
+  /// finalize().
+  edge_id add_edge(node_id from, node_id to) {
+    if (finalized_ || from >= nodes_.size() || to >= nodes_.size() || edges_.size() >= npos - 1) [[unlikely]]
+      refuse_edge(from, to);
+    edges_.push_back({from, to});
+    return static_cast<edge_id>(edges_.size() - 1);
+  }
+  /// Room for this many nodes and edges in all, so that building does not reallocate.
+  void reserve(std::size_t nodes, std::size_t edges);
   /// @throws invalid_network when w is not finite (the message names the edge).
   void set_weight(edge_id e, double w);
   void set_exact_weight(edge_id e, const mpq_class& w);
@@ -123,7 +158,7 @@ class network {
   /// set_weights, exactly for set_exact_weights; put_constants() writes them), or (finalized)
   /// when edges sharing a parameter get different weights; the weights are then unchanged.
   /// set_weights keeps the exact value of a constant that no double represents.
-  void set_weights(const std::vector<double>& w);
+  void set_weights(std::vector<double> w);
   void set_exact_weights(const std::vector<mpq_class>& w);
   /// Removes the weights (a network whose edges are all constant keeps its constants as weights).
   void clear_weights();
@@ -156,6 +191,12 @@ class network {
 
  private:
   void require_mutable(const char* what) const;
+  /// Throws what add_edge(from, to) is refused for.
+  [[noreturn]] void refuse_edge(node_id from, node_id to) const;
+  /// topo_ and topo_rank_, or false when the graph has a cycle. @pre the adjacency is built.
+  bool build_topological_order();
+  /// @throws not_a_dag naming a cycle (called when build_topological_order() found one).
+  [[noreturn]] void throw_cycle() const;
   /// @throws invalid_network when two edges of one shared parameter have different weights.
   void check_ties() const;
   /// @throws invalid_network when a constant edge's weight in w is not its constant.
@@ -182,7 +223,7 @@ class network {
 
   bool finalized_ = false;
   std::vector<std::uint32_t> in_start_, out_start_;
-  std::vector<edge_id> in_list_, out_list_;
+  std::vector<edge_id, detail::uninitialized_allocator<edge_id>> in_list_, out_list_;
   std::vector<node_id> topo_;
   std::vector<std::uint32_t> topo_rank_;
 };
