@@ -19,7 +19,7 @@ TEST_CASE("zoo: analyze a ResNet-20 at 3x1x1", "[cli][zoo]") {
   CHECK(j.at("dimension") == 33738 - 448);
 }
 
-TEST_CASE("zoo: balance gives a spec without init weights; bad names are bad input", "[cli][zoo]") {
+TEST_CASE("zoo: imbalance draws weights for a spec without init, bad names are bad input", "[cli][zoo]") {
   const cli_result r = run({"imbalance", "zoo:lenet5,input=1x16x16"});
   INFO(describe_run({"imbalance", "zoo:lenet5,input=1x16x16"}, r));
   CHECK(r.code == cli::ok);

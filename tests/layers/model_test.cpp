@@ -170,6 +170,29 @@ TEST_CASE("layers: unrolled sizes", "[layers]") {
   CHECK(qn.num_edges() == 16 + 16 + 4 + 4 + 1);
   CHECK(planned_unroll(q).edges == static_cast<double>(qn.num_edges()));
 
+  // A conv read by an activation and an Add stays linear; the LeakyReLU is new units behind
+  // constant edges, and the Add (the last layer, a plain sum) is the outputs.
+  model r = tiny({1, 3, 3});
+  r.push(conv2d("c", 1, 1, 1, 0, false));
+  r.push(leaky_relu("l", mpq_class(1, 10)));
+  r.push(add("s", {"c", "l"}));
+  network rn = unroll(r, 1e6);
+  CHECK(rn.num_nodes() == 36);
+  CHECK(rn.num_edges() == 36);
+  CHECK(rn.num_constants() == 27);
+  CHECK(rn.count(node_kind::output) == 9);
+  CHECK(rn.node_at(*rn.find_node("c[0,1,1]")).act.kind == activation_kind::linear);
+  CHECK(rn.node_at(*rn.find_node("l[0,1,1]")).act == activation::leaky_relu(mpq_class(1, 10)));
+  init_weights(rn, 5);
+  std::vector<double> x(9);
+  for (std::size_t k = 0; k < 9; ++k) x[k] = static_cast<double>(k) - 4.5;
+  const std::vector<double> y = evaluate<double>(rn, rn.weights(), x);
+  const double w = rn.weight(0);
+  for (std::size_t k = 0; k < 9; ++k) {
+    const double t = w * x[k];
+    CHECK(y[k] == Approx(t + (t < 0 ? 0.1 * t : t)));
+  }
+
   CHECK_THROWS_WITH(unroll(zoo_model("resnet18"), 1e6),
                     Catch::Contains("edges; the limit is 1000000") && Catch::Contains("smaller input"));
 }

@@ -92,7 +92,11 @@ TEST_CASE("zoo: exact shared dimension at small inputs", "[layers][zoo]") {
   CHECK(lenet.num_parameters() ==
         layers::count_parameters(layers::zoo_model("lenet5", layers::shape3{1, 16, 16})).folded);
   CHECK(channel_classes(lenet) == 6 + 16 + 120 + 84);  // pooling joins conv1 / conv2 to their pools
-  CHECK(channel_classes(load_network("zoo:resnet20,input=3x1x1")) == 448);
+  const network r20 = load_network("zoo:resnet20,input=3x1x1");
+  CHECK(channel_classes(r20) == 448);
+  const network_size planned = layers::planned_unroll(layers::zoo_model("resnet20", layers::shape3{3, 1, 1}));
+  CHECK(planned.edges == static_cast<double>(r20.num_edges()));
+  CHECK(planned.nodes == static_cast<double>(r20.num_nodes()));
 }
 
 // Where the closed form fails: positions reached only through padding. conv1 (1x1 kernel, padding
