@@ -211,8 +211,9 @@ struct tens {
 };
 
 tens conv(const tens& x, const std::map<std::string, double>& p, const std::string& name, std::size_t out,
-          std::size_t k, std::size_t s, std::size_t pad, std::size_t groups) {
-  const std::size_t oh = (x.h + 2 * pad - k) / s + 1, ow = (x.w + 2 * pad - k) / s + 1, gin = x.c / groups;
+          std::size_t k, std::size_t s, std::size_t pad, std::size_t groups, std::size_t d = 1) {
+  const std::size_t span = d * (k - 1) + 1;
+  const std::size_t oh = (x.h + 2 * pad - span) / s + 1, ow = (x.w + 2 * pad - span) / s + 1, gin = x.c / groups;
   tens y{out, oh, ow, image(out * oh * ow, 0.0)};
   for (std::size_t o = 0; o < out; ++o)
     for (std::size_t i = 0; i < oh; ++i)
@@ -221,8 +222,8 @@ tens conv(const tens& x, const std::map<std::string, double>& p, const std::stri
         for (std::size_t c = 0; c < gin; ++c)
           for (std::size_t a = 0; a < k; ++a)
             for (std::size_t b = 0; b < k; ++b) {
-              const long ii = static_cast<long>(i * s + a) - static_cast<long>(pad);
-              const long jj = static_cast<long>(j * s + b) - static_cast<long>(pad);
+              const long ii = static_cast<long>(i * s + a * d) - static_cast<long>(pad);
+              const long jj = static_cast<long>(j * s + b * d) - static_cast<long>(pad);
               if (x.in(ii, jj))
                 sum += p.at(fmt::format("{}.w[{},{},{},{}]", name, o, c, a, b)) *
                        x.at(o / (out / groups) * gin + c, ii, jj);
@@ -262,6 +263,7 @@ TEST_CASE("layers: the unrolled network computes the model", "[layers]") {
   model m = tiny({2, 5, 5});
   m.push(conv2d("c1", 4, 3, 1, 1, true));
   m.push(relu("r1"));
+  m.push(conv2d("dw", 4, 3, 1, 2, true, 4, 2));  // depthwise, dilation 2
   m.push(conv2d("c2", 4, 3, 2, 1, false, 2));
   m.push(batch_norm("bn2"));
   m.push(avg_pool2d("ap", 3, 2, 1), "r1");
@@ -283,7 +285,7 @@ TEST_CASE("layers: the unrolled network computes the model", "[layers]") {
     tens x{2, 5, 5, image(50)};
     for (double& t : x.v) t = normal(rng);
     const tens r1 = relu_of(conv(x, p, "c1", 4, 3, 1, 1, 1));
-    tens s = conv(r1, p, "c2", 4, 3, 2, 1, 2);
+    tens s = conv(conv(r1, p, "dw", 4, 3, 1, 2, 4, 2), p, "c2", 4, 3, 2, 1, 2);
     const tens ap = pool(r1, 3, 2, 1, false);
     for (std::size_t k = 0; k < s.v.size(); ++k) s.v[k] += ap.v[k];
     const tens mp = pool(relu_of(s), 2, 1, 1, true);
