@@ -234,7 +234,7 @@ void init_weights(network& net, std::uint64_t seed) {
 }
 
 bool is_spec(std::string_view text) {
-  for (std::string_view prefix : {"mlp:", "skip:", "random:", "conv:", "cnn:", "example:"})
+  for (std::string_view prefix : {"mlp:", "skip:", "random:", "conv:", "cnn:", "zoo:", "example:"})
     if (text.substr(0, prefix.size()) == prefix) return true;
   return false;
 }

@@ -9,6 +9,7 @@
 #include "scaleinv/error.hpp"
 #include "scaleinv/graph/builders.hpp"
 #include "scaleinv/io/network_json.hpp"
+#include "scaleinv/layers/zoo.hpp"
 
 namespace scaleinv {
 namespace {
@@ -107,6 +108,7 @@ network load_network(const std::string& net) {
     std::string name = net.substr(8);
     return read_network_json(example_json(name), "example:" + name);
   }
+  if (layers::is_zoo_spec(net)) return layers::zoo_network(net);
   if (is_spec(net)) return from_spec(net);
   // "conv:3-4" is more likely a mistyped spec than a file name: say so when no such file exists.
   auto colon = net.find(':');

@@ -120,7 +120,8 @@ network_size planned_size(const cnn_options& options);
 /// constant edge keeps its constant.
 void init_weights(network& net, std::uint64_t seed);
 
-/// True when text starts with a spec prefix: "mlp:", "skip:", "random:", "conv:", "cnn:" or "example:".
+/// True when text starts with a spec prefix: "mlp:", "skip:", "random:", "conv:", "cnn:", "zoo:" (layers/zoo.hpp)
+/// or "example:".
 bool is_spec(std::string_view text);
 
 /// A network spec read but not built: the builder it names and that builder's options. Callers
