@@ -21,10 +21,12 @@ from torch import nn
 
 from . import _scaleinv
 from ._torch_trace import MAX_EDGES, trace
+from ._skeleton import set_skeleton_one  # noqa: F401
 
 Error = _scaleinv.Error
 
-__all__ = ["Balancer", "Error", "GSGD", "analyze", "balance_", "canonicalize_", "equivalent", "to_network"]
+__all__ = ["Balancer", "Error", "GSGD", "analyze", "balance_", "canonicalize_", "equivalent", "set_skeleton_one",
+           "to_network"]
 
 
 def to_network(model, example_input=None, unroll=True, max_edges=MAX_EDGES):

@@ -21,21 +21,6 @@ LR = 0.05
 WIDTHS = [6, 10, 8, 3]
 
 
-def set_skeleton_one(model):
-    """Sets the diagonal skeleton's weights to 1 (what `scaleinv train --skeleton-one` does, which
-    scaleinv.torch has no call for): hidden unit j of the layer after Linear k takes p(j) from input
-    j mod in_features and c(j) to unit j mod out_features of Linear k + 1 (docs/training.md). Every
-    skeleton path value is then 1, so G-SGD's learning rate is in SGD's units; from PyTorch's own
-    initialisation skeleton weights near 0 make some steps huge."""
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    with torch.no_grad():
-        for k in range(len(linears) - 1):
-            a, b = linears[k], linears[k + 1]
-            for j in range(a.out_features):
-                a.weight[j, j % a.in_features] = 1.0
-                b.weight[j % b.out_features, j] = 1.0
-
-
 def make_model():
     torch.manual_seed(5)
     layers = []
@@ -44,7 +29,7 @@ def make_model():
             layers.append(nn.ReLU())
         layers.append(nn.Linear(WIDTHS[k], WIDTHS[k + 1]))
     model = nn.Sequential(*layers).double()
-    set_skeleton_one(model)
+    st.set_skeleton_one(model)  # every skeleton path value 1: lr in SGD's units (docs/training.md)
     return model
 
 
