@@ -262,15 +262,20 @@ Scalar model<Scalar>::loss_and_gradient(const std::vector<Scalar>& w, const matr
     const bool grad_aligned = reinterpret_cast<std::uintptr_t>(grad.data()) % EIGEN_MAX_ALIGN_BYTES == 0;
     if (!grad_aligned) grad_copy_.resize(grad.size());
     Scalar* gp = grad_aligned ? grad.data() : grad_copy_.data();
-    std::vector<matrix<Scalar>> a(L), z(L);
+    // Reused from call to call (same sizes: no allocation after the first call; see model.hpp).
+    std::vector<matrix<Scalar>>& a = a_;
+    std::vector<matrix<Scalar>>& z = z_;
+    a.resize(L);
+    z.resize(L);
     auto input_of = [&](std::size_t l) -> const matrix<Scalar>& { return l == 1 ? x : a[l - 1]; };
     for (std::size_t l = 1; l < L; ++l) {
       const layer_block& blk = lay.into(l);
       dense_forward(blk, wp, input_of(l), z[l]);
       if (blk.hidden) apply_act(blk.act, z[l], a[l]);
     }
-    Scalar value = loss_gradient(z[L - 1], labels, targets, kind, dy);
-    matrix<Scalar> d = std::move(dy), prev;
+    matrix<Scalar>& d = d_;
+    matrix<Scalar>& prev = prev_;
+    Scalar value = loss_gradient(z[L - 1], labels, targets, kind, d);
     for (std::size_t l = L - 1; l >= 1; --l) {
       const layer_block& blk = lay.into(l);
       dense_backward(blk, wp, input_of(l), d, gp, l == 1 ? nullptr : &prev);

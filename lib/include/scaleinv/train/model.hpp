@@ -59,6 +59,10 @@ class model {
   std::shared_ptr<const network> net_;
   std::optional<layer_layout> layout_;
   mutable std::vector<Scalar, Eigen::aligned_allocator<Scalar>> w_copy_, grad_copy_;  // see aligned_weights
+  // The MLP path's activations and deltas, kept from call to call: allocated per call, each
+  // (units x batch) matrix crossed glibc's mmap threshold and every step paid fresh page faults.
+  mutable std::vector<matrix<Scalar>> a_, z_;
+  mutable matrix<Scalar> d_, prev_;
   std::vector<node_id> inputs_, outputs_;
   std::vector<std::int32_t> input_index_, output_index_;  // per node, or -1
 };
