@@ -1,33 +1,17 @@
-// structure.cpp: the balancing orders by name, the option checks, the tie groups (union-find over
-// shared parameters and constant edges) with depths and cost factors, and the check that the tie groups are all the
-// rescalings the sharing allows.
+// structure.cpp: the balancing orders by name, the option checks, the tie groups (the tie classes
+// of graph/equivalence.hpp, fixed classes set aside) with depths and cost factors, and the check that
+// the tie groups are all the rescalings the sharing allows.
 #include <fmt/format.h>
 
-#include <numeric>
 
 #include "detail.hpp"
 #include "scaleinv/error.hpp"
+#include "scaleinv/graph/equivalence.hpp"
 #include "scaleinv/paths/active.hpp"
 #include "scaleinv/paths/basis.hpp"
 #include "scaleinv/paths/shared.hpp"
 
 namespace scaleinv {
-namespace {
-
-struct union_find {
-  std::vector<std::uint32_t> parent;
-  explicit union_find(std::size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0u); }
-  std::uint32_t find(std::uint32_t v) {
-    while (parent[v] != v) v = parent[v] = parent[parent[v]];
-    return v;
-  }
-  void unite(std::uint32_t a, std::uint32_t b) {
-    a = find(a), b = find(b);
-    if (a != b) parent[std::max(a, b)] = std::min(a, b);
-  }
-};
-
-}  // namespace
 
 namespace detail {
 
@@ -115,29 +99,17 @@ balance_structure make_balance_structure(const network& net, double depth_factor
     throw invalid_argument(fmt::format("balance: the depth factor must be a finite number >= 1, not {}", depth_factor));
   const std::size_t n = net.num_nodes();
   balance_structure s;
-  union_find uf(n);
-  if (net.has_params()) {
-    std::vector<std::uint32_t> first_tail(net.param_names().size(), npos), first_head(net.param_names().size(), npos);
-    for (edge_id e = 0; e < net.num_edges(); ++e) {
-      const std::uint32_t q = net.param(e);
-      if (q == npos) continue;
-      const edge& ed = net.edge_at(e);
-      if (first_tail[q] == npos) first_tail[q] = ed.from, first_head[q] = ed.to;
-      else uf.unite(first_tail[q], ed.from), uf.unite(first_head[q], ed.to);
-    }
-  }
-  // A constant edge keeps its weight: its head and tail share one scale (math.md section 9).
-  for (edge_id e = 0; e < net.num_edges() && net.has_constants(); ++e)
-    if (net.is_constant(e)) uf.unite(net.edge_at(e).from, net.edge_at(e).to);
+  // The tie classes (graph/equivalence.hpp): a shared parameter's tails together and its heads
+  // together; a constant edge keeps its weight, so its head and tail share one scale (math.md
+  // section 9).
+  s.root = tie_roots(net);
   std::vector<std::uint8_t> frozen(n, 0);
   for (node_id v = 0; v < n; ++v)
-    if (!net.is_scalable(v)) frozen[uf.find(v)] = 1;
+    if (!net.is_scalable(v)) frozen[s.root[v]] = 1;
   s.group_of.assign(n, kFixed);
-  s.root.resize(n);
-  for (node_id v = 0; v < n; ++v) s.root[v] = uf.find(v);
   std::vector<std::uint32_t> root_group(n, kFixed);
   for (node_id v = 0; v < n; ++v) {
-    const std::uint32_t r = uf.find(v);
+    const std::uint32_t r = s.root[v];
     if (frozen[r]) continue;
     if (root_group[r] == kFixed) {
       root_group[r] = static_cast<std::uint32_t>(s.members.size());

@@ -315,27 +315,33 @@ struct node_classes {
     const node_id a = find(x), b = find(y);
     if (a != b) parent[std::max(a, b)] = std::min(a, b);
   }
-  // Per node its class's root, or npos when the class holds a node of fixed scale.
-  std::vector<node_id> roots(const network& net) {
-    const std::size_t n = parent.size();
-    std::vector<std::uint8_t> fixed(n, 0);
-    for (node_id v = 0; v < n; ++v)
-      if (!net.is_scalable(v)) fixed[find(v)] = 1;
-    std::vector<node_id> out(n);
-    for (node_id v = 0; v < n; ++v) out[v] = fixed[find(v)] ? npos : find(v);
+  // Per node its class's root.
+  std::vector<node_id> all_roots() {
+    std::vector<node_id> out(parent.size());
+    for (node_id v = 0; v < out.size(); ++v) out[v] = find(v);
     return out;
   }
 };
+
+// Per node its class's root, or npos when the class holds a node of fixed scale.
+std::vector<node_id> without_fixed(const network& net, std::vector<node_id> root) {
+  std::vector<std::uint8_t> fixed(root.size(), 0);
+  for (node_id v = 0; v < root.size(); ++v)
+    if (!net.is_scalable(v)) fixed[root[v]] = 1;
+  for (node_id v = 0; v < root.size(); ++v)
+    if (fixed[root[v]]) root[v] = npos;
+  return root;
+}
 }  // namespace
 
 std::vector<node_id> constant_classes(const network& net) {
   node_classes c(net.num_nodes());
   for (edge_id e = 0; e < net.num_edges(); ++e)
     if (net.is_constant(e)) c.join(net.edge_at(e).from, net.edge_at(e).to);
-  return c.roots(net);
+  return without_fixed(net, c.all_roots());
 }
 
-std::vector<node_id> tie_classes(const network& net) {
+std::vector<node_id> tie_roots(const network& net) {
   node_classes c(net.num_nodes());
   const std::size_t np = net.param_names().size();
   std::vector<node_id> first_tail(np, npos), first_head(np, npos);
@@ -355,8 +361,10 @@ std::vector<node_id> tie_classes(const network& net) {
       c.join(first_head[p], ed.to);
     }
   }
-  return c.roots(net);
+  return c.all_roots();
 }
+
+std::vector<node_id> tie_classes(const network& net) { return without_fixed(net, tie_roots(net)); }
 
 namespace {
 // Random scales drawn per unit; with constant edges or shared parameters, every unit then takes

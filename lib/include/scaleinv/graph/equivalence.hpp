@@ -87,6 +87,9 @@ std::vector<node_id> constant_classes(const network& net);
 /// node the least node id of its class, npos for the nodes of classes holding a node of fixed
 /// scale. These scales are sufficient, not all that sharing allows (analyze_shared counts those).
 std::vector<node_id> tie_classes(const network& net);
+/// The same classes before the fixed ones are set aside: per node the least node id of its class,
+/// for every node (balance's tie groups and EC-SGD's parameter quotient start from these).
+std::vector<node_id> tie_roots(const network& net);
 
 /// Random positive rational scales: p/q with p, q uniform in 1..9 (canonical) for each scalable
 /// unit, 1 for every other node; drawn in node order from splitmix64(seed), two draws per
