@@ -157,7 +157,12 @@ model zoo_model(std::string_view name, std::optional<shape3> input) {
 
 bool is_zoo_spec(std::string_view text) { return text.rfind("zoo:", 0) == 0; }
 
-network zoo_network(std::string_view spec) {
+namespace {
+struct zoo_spec {
+  model m;
+  std::optional<std::uint64_t> seed;
+};
+zoo_spec parse_zoo_spec(std::string_view spec) {
   const spec_parser p{"network spec '" + std::string(spec) + "'"};
   const spec_parts parts = split_spec(spec);
   if (parts.kind != "zoo" || parts.tokens.empty() || parts.tokens[0].empty())
@@ -171,13 +176,26 @@ network zoo_network(std::string_view spec) {
     input = shape3{p.positive(dims[0], "input channels"), p.positive(dims[1], "input height"),
                    p.positive(dims[2], "input width")};
   }
-  std::optional<std::uint64_t> seed;
-  if (auto v = o.get("init")) seed = p.integer(*v, "init seed");
+  zoo_spec z;
+  if (auto v = o.get("init")) z.seed = p.integer(*v, "init seed");
   try {
-    network net = unroll(zoo_model(name, input), max_built_edges);
-    if (seed) init_weights(net, *seed);
-    return net;
+    z.m = zoo_model(name, input);
   } catch (const invalid_argument& e) { p.fail(e.what()); }
+  return z;
+}
+}  // namespace
+
+model zoo_spec_model(std::string_view spec) { return parse_zoo_spec(spec).m; }
+
+network zoo_network(std::string_view spec) {
+  zoo_spec z = parse_zoo_spec(spec);
+  try {
+    network net = unroll(z.m, max_built_edges);
+    if (z.seed) init_weights(net, *z.seed);
+    return net;
+  } catch (const invalid_argument& e) {
+    spec_parser{"network spec '" + std::string(spec) + "'"}.fail(e.what());
+  }
 }
 
 }  // namespace scaleinv::layers

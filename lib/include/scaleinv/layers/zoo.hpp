@@ -23,6 +23,10 @@ model zoo_model(std::string_view name, std::optional<shape3> input = std::nullop
 /// True when text starts with "zoo:".
 bool is_zoo_spec(std::string_view text);
 
+/// The model "zoo:NAME[,input=CxHxW][,init=S]" names (init is accepted and ignored: a model has no
+/// weights). @throws parse_error as zoo_network.
+model zoo_spec_model(std::string_view spec);
+
 /// Reads "zoo:NAME[,input=CxHxW][,init=S]" and unrolls the model (at most max_built_edges edges),
 /// with seeded He-normal weights when init is given (init_weights). @throws parse_error naming the
 /// spec and the problem (unknown model, bad option, an input too small, a network too large).
